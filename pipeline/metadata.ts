@@ -1,0 +1,154 @@
+/**
+ * Per-packet tunnel metadata: the kernel's `struct ip_tunnel_info` (include/net/ip_tunnels.h)
+ * carried in a metadata dst. Zero means "unset" exactly where the kernel treats it so
+ * (src 0 → device/route source, ttl 0 → default, tpSrc 0 → flow hash, tpDst 0 → device port).
+ *
+ * In pcapng output the metadata travels as a packet comment (contract format):
+ *   tunnel vni=42 src=192.0.2.1 dst=192.0.2.2 tos=0x00 ttl=64 tpSrc=49152 tpDst=4789 flags=key,csum
+ */
+import { formatIp, parseIp } from './wire/ip-address.js';
+
+/** TUNNEL_* flags, 6.1 values (be16 bit masks). */
+export const TUNNEL = {
+  CSUM: 0x0001,
+  KEY: 0x0004,
+  DONT_FRAGMENT: 0x0100,
+  OAM: 0x0200,
+  VXLAN_OPT: 0x1000,
+} as const;
+
+const FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
+  [TUNNEL.KEY, 'key'],
+  [TUNNEL.CSUM, 'csum'],
+  [TUNNEL.DONT_FRAGMENT, 'df'],
+  [TUNNEL.OAM, 'oam'],
+  [TUNNEL.VXLAN_OPT, 'vxlan-opt'],
+];
+
+export class TunnelInfo {
+  /** tun_id: the VNI (24 bits for VXLAN). */
+  vni = 0;
+  /** tun_flags (TUNNEL.*). */
+  flags: number = TUNNEL.KEY;
+  /** Mode IP_TUNNEL_INFO_IPV6: addresses are IPv6. */
+  ipv6 = false;
+  /** Outer source address (4 or 16 bytes used); all zero = unset. */
+  readonly src = new Uint8Array(16);
+  /** Outer destination address; all zero = unset. */
+  readonly dst = new Uint8Array(16);
+  /** Full TOS byte / IPv6 traffic class (DSCP + ECN). */
+  tos = 0;
+  /** TTL / hop limit; 0 = device default. */
+  ttl = 0;
+  /** IPv6 flow label (20 bits). */
+  label = 0;
+  /** Outer UDP ports; 0 = unset. */
+  tpSrc = 0;
+  tpDst = 0;
+  /** VXLAN GBP option value (valid when flags has VXLAN_OPT). */
+  gbp = 0;
+
+  get addrLen(): number {
+    return this.ipv6 ? 16 : 4;
+  }
+
+  clone(): TunnelInfo {
+    const t = new TunnelInfo();
+    t.vni = this.vni;
+    t.flags = this.flags;
+    t.ipv6 = this.ipv6;
+    t.src.set(this.src);
+    t.dst.set(this.dst);
+    t.tos = this.tos;
+    t.ttl = this.ttl;
+    t.label = this.label;
+    t.tpSrc = this.tpSrc;
+    t.tpDst = this.tpDst;
+    t.gbp = this.gbp;
+    return t;
+  }
+
+  srcString(): string {
+    return formatIp(this.src.subarray(0, this.addrLen));
+  }
+
+  dstString(): string {
+    return formatIp(this.dst.subarray(0, this.addrLen));
+  }
+
+  /** Set src or dst from text; switching the address family clears the other address when it no longer fits. */
+  setAddress(which: 'src' | 'dst', text: string): void {
+    const bytes = parseIp(text);
+    if (!bytes) throw new Error(`not an IP address: ${text}`);
+    const v6 = bytes.length === 16;
+    if (v6 !== this.ipv6) {
+      // The key holds one family; the other address is meaningless in the new family.
+      const other = which === 'src' ? this.dst : this.src;
+      other.fill(0);
+      this.ipv6 = v6;
+    }
+    const target = which === 'src' ? this.src : this.dst;
+    target.fill(0);
+    target.set(bytes);
+  }
+
+  /** The contract's comment text. */
+  toComment(): string {
+    let s =
+      `tunnel vni=${this.vni} src=${this.srcString()} dst=${this.dstString()}` +
+      ` tos=0x${this.tos.toString(16).padStart(2, '0')} ttl=${this.ttl}` +
+      ` tpSrc=${this.tpSrc} tpDst=${this.tpDst}`;
+    if (this.ipv6) s += ` label=0x${this.label.toString(16).padStart(5, '0')}`;
+    if (this.flags & TUNNEL.VXLAN_OPT) s += ` gbp=0x${this.gbp.toString(16).padStart(6, '0')}`;
+    const names = FLAG_NAMES.filter(([bit]) => this.flags & bit).map(([, n]) => n);
+    s += ` flags=${names.length ? names.join(',') : 'none'}`;
+    return s;
+  }
+
+  /** Parse a comment written by toComment(); null when the text is not a tunnel comment. */
+  static fromComment(text: string): TunnelInfo | null {
+    if (!text.startsWith('tunnel ')) return null;
+    const t = new TunnelInfo();
+    t.flags = 0;
+    let src: string | null = null;
+    let dst: string | null = null;
+    for (const part of text.slice(7).trim().split(/\s+/)) {
+      const eq = part.indexOf('=');
+      if (eq < 0) return null;
+      const key = part.slice(0, eq);
+      const val = part.slice(eq + 1);
+      switch (key) {
+        case 'vni': t.vni = Number(val); break;
+        case 'src': src = val; break;
+        case 'dst': dst = val; break;
+        case 'tos': t.tos = Number(val); break;
+        case 'ttl': t.ttl = Number(val); break;
+        case 'tpSrc': t.tpSrc = Number(val); break;
+        case 'tpDst': t.tpDst = Number(val); break;
+        case 'label': t.label = Number(val); break;
+        case 'gbp': t.gbp = Number(val); break;
+        case 'flags':
+          if (val !== 'none') {
+            for (const name of val.split(',')) {
+              const hit = FLAG_NAMES.find(([, n]) => n === name);
+              if (!hit) return null;
+              t.flags |= hit[0];
+            }
+          }
+          break;
+        default:
+          return null;
+      }
+    }
+    for (const n of [t.vni, t.tos, t.ttl, t.tpSrc, t.tpDst, t.label, t.gbp]) {
+      if (!Number.isInteger(n) || n < 0) return null;
+    }
+    const s = src ? parseIp(src) : null;
+    const d = dst ? parseIp(dst) : null;
+    if (!s || !d || s.length !== d.length) return null;
+    t.ipv6 = s.length === 16;
+    t.src.set(s);
+    t.dst.set(d);
+    return t;
+  }
+}

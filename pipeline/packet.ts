@@ -1,0 +1,253 @@
+/**
+ * The packet model: capflow's sk_buff.
+ *
+ * One Uint8Array with headroom in front of the frame, so stages push headers (VXLAN, MPLS) by
+ * moving `head` back instead of copying the payload. Layer offsets are absolute indexes into
+ * `buf` (like the kernel's skb->network_header), so they stay valid across push/pull; only a
+ * reallocation shifts them, and `reserve()` does that in one place.
+ *
+ * What the packet still needs done (segmentation, a partial checksum) lives here, in the
+ * kernel's vocabulary (gso_size/gso_type, CHECKSUM_PARTIAL with csum_start/csum_offset).
+ * What a device can do lives in the NIC profile. The two are never merged.
+ */
+import type { TunnelInfo } from './metadata.js';
+
+/** Bytes reserved in front of every packet: Ethernet + VLAN + IPv6 + UDP + VXLAN and a few MPLS labels. */
+export const HEADROOM = 128;
+
+/** Offset value for an absent layer. */
+export const NO_OFFSET = -1;
+
+/** SKB_GSO_* bits (include/linux/skbuff.h, 6.1 numbering): what segmentation the packet needs. */
+export const GSO = {
+  TCPV4: 1 << 0,
+  DODGY: 1 << 1,
+  TCP_ECN: 1 << 2,
+  TCP_FIXEDID: 1 << 3,
+  TCPV6: 1 << 4,
+  UDP_TUNNEL: 1 << 10,
+  UDP_TUNNEL_CSUM: 1 << 11,
+  PARTIAL: 1 << 12,
+  UDP: 1 << 16,
+  UDP_L4: 1 << 17,
+} as const;
+
+/** Kernel `skb->ip_summed` values that matter on transmit. */
+export const CSUM = {
+  /** Checksums in the bytes are what they are (captured, or completed in software). */
+  NONE: 0,
+  /** One L4 checksum is left for the device: field holds the pseudo-header sum (csum_start/csum_offset). */
+  PARTIAL: 3,
+} as const;
+export type CsumMode = (typeof CSUM)[keyof typeof CSUM];
+
+export class Packet {
+  /** Backing store; the frame is buf[head, tail). */
+  buf: Uint8Array;
+  head: number;
+  tail: number;
+  /** Length of the frame on the wire; larger than the captured length when the capture was snaplen-truncated. */
+  origLen: number;
+
+  /** Timestamp: whole seconds, and the fraction in units of 1/tsUnits seconds (the input's resolution). */
+  tsSec = 0;
+  tsFrac = 0;
+  tsUnits = 1_000_000;
+  /** Index of the capture interface in the input it came from (pcapng IDB index; 0 for pcap). */
+  iface = 0;
+  /** Link type of the frame (LINKTYPE_* number). */
+  linkType = 1;
+  /** Packet comments other than capflow's own metadata comments. */
+  comments: string[] | null = null;
+
+  /** Layer offsets (absolute in buf), NO_OFFSET when absent. Filled by decode() or by stages. */
+  macOff: number = NO_OFFSET;
+  netOff: number = NO_OFFSET;
+  transOff: number = NO_OFFSET;
+  innerMacOff: number = NO_OFFSET;
+  innerNetOff: number = NO_OFFSET;
+  innerTransOff: number = NO_OFFSET;
+  /** skb->protocol: EtherType of the outer network layer (after VLAN tags). 0 when unknown. */
+  protocol = 0;
+  /** skb->inner_protocol: EtherType under an MPLS stack or inside a tunnel (0x6558 for VXLAN). */
+  innerProtocol = 0;
+  /** skb->encapsulation: the frame carries a tunnel header and inner offsets are valid. */
+  encapsulation = false;
+
+  /** skb->ip_summed; with PARTIAL, csumStart (absolute) and csumOffset (from csumStart) locate the field. */
+  csumMode: CsumMode = CSUM.NONE;
+  csumStart = 0;
+  csumOffset = 0;
+
+  /** Segmentation request: 0 = not a GSO packet. */
+  gsoSize = 0;
+  gsoType = 0;
+  gsoSegs = 0;
+
+  /** Tunnel metadata (the kernel's metadata dst): set by vxlan-decap / tunnel-key, read by vxlan-encap. */
+  tunnel: TunnelInfo | null = null;
+  /** Notes a stage wants shown to the user in the pcapng comment (e.g. "gso type=tcpv4 size=1448 segs=45"). */
+  notes: string[] | null = null;
+
+  constructor(buf: Uint8Array, head: number, tail: number, origLen: number) {
+    this.buf = buf;
+    this.head = head;
+    this.tail = tail;
+    this.origLen = origLen;
+  }
+
+  /** A packet holding a copy of `frame`, with HEADROOM bytes in front. */
+  static fromBytes(frame: Uint8Array, origLen = frame.length): Packet {
+    const buf = new Uint8Array(HEADROOM + frame.length);
+    buf.set(frame, HEADROOM);
+    return new Packet(buf, HEADROOM, HEADROOM + frame.length, origLen);
+  }
+
+  /** Captured length. */
+  get length(): number {
+    return this.tail - this.head;
+  }
+
+  /** True when the capture holds fewer bytes than the frame had on the wire. */
+  get truncated(): boolean {
+    return this.tail - this.head < this.origLen;
+  }
+
+  /** The captured frame as a view (no copy; valid until the packet changes). */
+  get data(): Uint8Array {
+    return this.buf.subarray(this.head, this.tail);
+  }
+
+  /** A DataView over the whole backing store (absolute offsets). */
+  view(): DataView {
+    return new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+  }
+
+  /** Ensure at least `n` bytes of headroom, reallocating (and shifting every offset) if needed. */
+  reserve(n: number): void {
+    if (this.head >= n) return;
+    const grow = n - this.head + HEADROOM;
+    const next = new Uint8Array(this.buf.length + grow);
+    next.set(this.buf.subarray(this.head, this.tail), this.head + grow);
+    this.buf = next;
+    this.shiftOffsets(grow);
+  }
+
+  /** Prepend n bytes (uninitialised: the caller writes every one). Returns the new head. */
+  push(n: number): number {
+    this.reserve(n);
+    this.head -= n;
+    this.origLen += n;
+    return this.head;
+  }
+
+  /** Remove n bytes from the front. Returns the new head. */
+  pull(n: number): number {
+    this.head += n;
+    this.origLen -= n;
+    return this.head;
+  }
+
+  /**
+   * Insert `n` bytes at absolute offset `at` by moving only the bytes before it (the L2 prefix)
+   * toward the front (OVS push_mpls / eth_push_vlan). Offsets below `at` move with the prefix.
+   * Returns the absolute offset of the gap.
+   */
+  insertAt(at: number, n: number): number {
+    this.reserve(n);
+    const prefix = at - this.head;
+    this.buf.copyWithin(this.head - n, this.head, at);
+    this.head -= n;
+    this.origLen += n;
+    this.moveOffsetsBelow(at, -n);
+    return this.head + prefix;
+  }
+
+  /** Remove `n` bytes at absolute offset `at` by moving the prefix forward. Offsets below `at` follow. */
+  removeAt(at: number, n: number): void {
+    this.buf.copyWithin(this.head + n, this.head, at);
+    this.head += n;
+    this.origLen -= n;
+    this.moveOffsetsBelow(at, n);
+  }
+
+  /** Cut the frame to `len` captured bytes (origLen follows when the packet was complete). */
+  trim(len: number): void {
+    const cut = this.length - len;
+    if (cut <= 0) return;
+    this.tail -= cut;
+    this.origLen -= cut;
+  }
+
+  /** A deep copy (own buffer, same headroom), metadata included. */
+  clone(): Packet {
+    const p = new Packet(this.buf.slice(), this.head, this.tail, this.origLen);
+    p.copyStateFrom(this);
+    return p;
+  }
+
+  /** Copy everything but the bytes (timestamps, interface, offsets, offload state, metadata). */
+  copyStateFrom(o: Packet, offsetDelta = 0): void {
+    this.tsSec = o.tsSec;
+    this.tsFrac = o.tsFrac;
+    this.tsUnits = o.tsUnits;
+    this.iface = o.iface;
+    this.linkType = o.linkType;
+    this.comments = o.comments ? o.comments.slice() : null;
+    this.notes = o.notes ? o.notes.slice() : null;
+    const d = offsetDelta;
+    this.macOff = shift(o.macOff, d);
+    this.netOff = shift(o.netOff, d);
+    this.transOff = shift(o.transOff, d);
+    this.innerMacOff = shift(o.innerMacOff, d);
+    this.innerNetOff = shift(o.innerNetOff, d);
+    this.innerTransOff = shift(o.innerTransOff, d);
+    this.protocol = o.protocol;
+    this.innerProtocol = o.innerProtocol;
+    this.encapsulation = o.encapsulation;
+    this.csumMode = o.csumMode;
+    this.csumStart = o.csumStart + d;
+    this.csumOffset = o.csumOffset;
+    this.gsoSize = o.gsoSize;
+    this.gsoType = o.gsoType;
+    this.gsoSegs = o.gsoSegs;
+    this.tunnel = o.tunnel;
+  }
+
+  /** Forget every decoded offset (after a stage rewrote the frame in a way decode must redo). */
+  resetOffsets(): void {
+    this.macOff = this.netOff = this.transOff = NO_OFFSET;
+    this.innerMacOff = this.innerNetOff = this.innerTransOff = NO_OFFSET;
+  }
+
+  /** Add a note shown in the output comment. */
+  note(text: string): void {
+    (this.notes ??= []).push(text);
+  }
+
+  private shiftOffsets(d: number): void {
+    this.head += d;
+    this.tail += d;
+    this.macOff = shift(this.macOff, d);
+    this.netOff = shift(this.netOff, d);
+    this.transOff = shift(this.transOff, d);
+    this.innerMacOff = shift(this.innerMacOff, d);
+    this.innerNetOff = shift(this.innerNetOff, d);
+    this.innerTransOff = shift(this.innerTransOff, d);
+    this.csumStart += d;
+  }
+
+  private moveOffsetsBelow(at: number, d: number): void {
+    if (this.macOff !== NO_OFFSET && this.macOff < at) this.macOff += d;
+    if (this.netOff !== NO_OFFSET && this.netOff < at) this.netOff += d;
+    if (this.transOff !== NO_OFFSET && this.transOff < at) this.transOff += d;
+    if (this.innerMacOff !== NO_OFFSET && this.innerMacOff < at) this.innerMacOff += d;
+    if (this.innerNetOff !== NO_OFFSET && this.innerNetOff < at) this.innerNetOff += d;
+    if (this.innerTransOff !== NO_OFFSET && this.innerTransOff < at) this.innerTransOff += d;
+    if (this.csumMode === CSUM.PARTIAL && this.csumStart < at) this.csumStart += d;
+  }
+}
+
+function shift(off: number, d: number): number {
+  return off === NO_OFFSET ? off : off + d;
+}

@@ -1,0 +1,31 @@
+/**
+ * The stage interface. A stage is synchronous: it takes one packet and either forwards it
+ * (possibly changed, or as several packets) with `ctx.emit`, or drops it with `ctx.drop` and a
+ * stable lower-case reason. Only the runner is async (file I/O); no stage awaits per packet.
+ */
+import type { Packet } from '../pipeline/packet.js';
+import type { NicProfile } from '../pipeline/nic/profile.js';
+
+export type View = 'driver' | 'wire';
+
+export interface StageContext {
+  /** Pass the packet to the next stage (or to the output after the last one). */
+  emit(pkt: Packet): void;
+  /** Drop the packet, counted under `reason` (stable lower-case words joined by '-'). */
+  drop(pkt: Packet, reason: string): void;
+  /** Print a warning once per distinct key (rate limited, like the kernel's net_ratelimit). */
+  warnOnce(key: string, message: string): void;
+}
+
+export interface Stage {
+  readonly name: string;
+  process(pkt: Packet, ctx: StageContext): void;
+  /** Called once at the end of each input, for stages that hold packets back. */
+  flush?(ctx: StageContext): void;
+}
+
+/** What every stage factory gets besides its own options. */
+export interface StageEnv {
+  nic: NicProfile;
+  view: View;
+}
