@@ -29,3 +29,22 @@ export interface StageEnv {
   nic: NicProfile;
   view: View;
 }
+
+/** How a stage is declared: its name, its options schema (zod) and its factory. */
+export interface StageDefinition<O = unknown> {
+  readonly name: string;
+  readonly summary: string;
+  /** zod schema of the stage's options (everything in the pipeline entry except `stage`). */
+  readonly options: import('zod').ZodType<O>;
+  create(options: O, env: StageEnv): Stage;
+}
+
+/** Declare a stage with its options type inferred from the schema. */
+export function defineStage<S extends import('zod').ZodType>(def: {
+  name: string;
+  summary: string;
+  options: S;
+  create(options: import('zod').output<S>, env: StageEnv): Stage;
+}): StageDefinition<import('zod').output<S>> {
+  return def as StageDefinition<import('zod').output<S>>;
+}

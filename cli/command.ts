@@ -1,0 +1,21 @@
+/**
+ * Command modules return an exit status instead of calling process.exit, so they can run
+ * in-process (tests, the library); only cli/main.ts sets process.exitCode.
+ */
+import type { Argv } from 'yargs';
+
+export interface CapflowCommand {
+  command: string | string[];
+  describe: string;
+  builder: (y: Argv) => Argv<any>;
+  run: (argv: Record<string, any>) => Promise<number>;
+}
+
+/** Exit statuses of the contract. */
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
+
+/** Streams the CLI writes to; tests swap them. */
+export const io = {
+  out: (s: string) => void process.stdout.write(s),
+  err: (s: string) => void process.stderr.write(s),
+};

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/** capflow command line: parse, dispatch to a command module, set the exit status. */
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import type { CapflowCommand } from './command.js';
+import { EXIT, io } from './command.js';
+import { runCommand } from './commands/run.js';
+
+const commands: CapflowCommand[] = [runCommand];
+
+/** Run the CLI with `args` (without node and script); resolves to the exit status. */
+export async function main(args: string[]): Promise<number> {
+  let status: number = EXIT.OK;
+  let failed = false;
+  let parser = yargs(args)
+    .scriptName('capflow')
+    .usage('$0 <command> [options]')
+    .strict()
+    .demandCommand(1, 'give a command')
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .fail((msg, err) => {
+      failed = true;
+      if (err) throw err;
+      io.err(`capflow: ${msg}\nRun "capflow --help" for usage.\n`);
+    });
+  for (const c of commands) {
+    parser = parser.command(c.command, c.describe, c.builder, async (argv) => {
+      status = await c.run(argv as Record<string, any>);
+    });
+  }
+  try {
+    await parser.parseAsync();
+  } catch (e) {
+    io.err(`capflow: ${(e as Error).message}\n`);
+    return EXIT.USAGE;
+  }
+  return failed ? EXIT.USAGE : status;
+}
+
+const invokedDirectly = process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '\0');
+if (invokedDirectly) {
+  main(hideBin(process.argv)).then((code) => {
+    process.exitCode = code;
+  });
+}

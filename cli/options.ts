@@ -1,0 +1,20 @@
+/** Option groups shared by commands (composable builders). */
+import type { Argv } from 'yargs';
+import { readPipelineFile, parseStageSpec, resolvePipeline, type PipelineConfig } from '../pipeline/config.js';
+import type { View } from '../stages/stage.js';
+
+export function withPipelineOptions<T>(y: Argv<T>) {
+  return y
+    .option('pipeline', { alias: 'p', type: 'string', describe: 'pipeline file (YAML or JSON)' })
+    .option('stage', { alias: 's', type: 'string', array: true, describe: 'add a stage: NAME[:key=value,...] (after the file\'s stages)' })
+    .option('nic', { type: 'string', describe: 'NIC offload profile: built-in name or profile JSON file (default: none)' })
+    .option('view', { choices: ['driver', 'wire'] as const, describe: 'driver: what the kernel hands the driver; wire: what leaves the NIC' });
+}
+
+/** Build the pipeline configuration from --pipeline, --stage, --nic and --view. */
+export function pipelineFromArgs(argv: { pipeline?: string; stage?: (string | number)[]; nic?: string; view?: string }): PipelineConfig {
+  const doc = argv.pipeline ? readPipelineFile(argv.pipeline) : {};
+  const extra = (argv.stage ?? []).map((s) => parseStageSpec(String(s)));
+  const source = argv.pipeline ?? '--stage';
+  return resolvePipeline(doc, source, { nic: argv.nic, view: argv.view as View | undefined, extraStages: extra });
+}

@@ -1,0 +1,43 @@
+/**
+ * capflow's metadata in pcapng packet comments: written on output so Wireshark shows it
+ * (frame.comment), read back on input so a later run continues with the same metadata.
+ */
+import type { Packet } from './packet.js';
+import { TunnelInfo } from './metadata.js';
+
+/** Move capflow comments (tunnel ...) from pkt.comments into pkt.tunnel; other comments stay. */
+export function restoreMetadata(pkt: Packet): void {
+  const cs = pkt.comments;
+  if (!cs) return;
+  let kept: string[] | null = null;
+  for (let i = 0; i < cs.length; i++) {
+    const c = cs[i]!;
+    const t = c.startsWith('tunnel ') ? TunnelInfo.fromComment(c) : null;
+    if (t) {
+      pkt.tunnel = t;
+      kept ??= cs.slice(0, i);
+    } else if (c.startsWith('gso ') && isCapflowNote(c)) {
+      // A driver-view note describes what the NIC was asked to do; it is recomputed on output.
+      kept ??= cs.slice(0, i);
+    } else if (kept) kept.push(c);
+  }
+  if (kept) pkt.comments = kept.length ? kept : null;
+}
+
+function isCapflowNote(c: string): boolean {
+  return /^gso type=\S+ size=\d+ segs=\d+/.test(c);
+}
+
+/** Comments for the output record: the packet's own, then its tunnel metadata, then stage notes. */
+export function outputComments(pkt: Packet): string[] | null {
+  if (!pkt.tunnel && !pkt.notes) return pkt.comments;
+  const out = pkt.comments ? pkt.comments.slice() : [];
+  if (pkt.tunnel) out.push(pkt.tunnel.toComment());
+  if (pkt.notes) out.push(...pkt.notes);
+  return out;
+}
+
+/** True when the packet carries something only pcapng can hold. */
+export function hasMetadata(pkt: Packet): boolean {
+  return pkt.tunnel !== null || pkt.notes !== null;
+}

@@ -1,0 +1,182 @@
+/**
+ * The pipeline file (JSON or YAML, one schema) and `--stage NAME[:key=value,...]` specs.
+ * Validation happens once here; stages get typed options and never see raw input.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, configErrorFromZod } from './config-error.js';
+import { stageEntry, stageNames } from '../stages/registry.js';
+import type { StageDefinition, View } from '../stages/stage.js';
+
+export interface StageSpec {
+  name: string;
+  definition: StageDefinition<any>;
+  options: unknown;
+}
+
+export interface PipelineConfig {
+  /** Built-in NIC profile name or a profile file path. */
+  nic: string;
+  view: View;
+  /** Convert non-Ethernet link types to Ethernet so stages see them (else they pass untouched). */
+  linkLayer: LinkLayerOptions | null;
+  stages: StageSpec[];
+}
+
+export interface LinkLayerOptions {
+  src: string;
+  dst: string;
+}
+
+const macPattern = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+export const macAddress = z.string().regex(macPattern, 'expected a MAC address like 02:00:00:00:00:01');
+
+const topLevel = z
+  .object({
+    nic: z.string().min(1).optional(),
+    view: z.enum(['driver', 'wire']).optional(),
+    linkLayer: z
+      .object({
+        to: z.literal('ethernet'),
+        src: macAddress.default('02:00:00:00:00:01'),
+        dst: macAddress.default('02:00:00:00:00:02'),
+      })
+      .strict()
+      .optional(),
+    stages: z.array(z.object({ stage: z.string() }).loose()).default([]),
+  })
+  .strict();
+
+/** Raw (unvalidated) pipeline document, as read from a file or built from --stage specs. */
+export type PipelineDocument = Record<string, unknown>;
+
+/** Read a pipeline file; JSON or YAML (YAML is a superset, but JSON errors read better from JSON.parse). */
+export function readPipelineFile(path: string): PipelineDocument {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${path}: cannot read pipeline file: ${(e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = /^\s*[{[]/.test(text) ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new ConfigError(`${path}: not valid ${/^\s*[{[]/.test(text) ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
+  }
+  if (doc === null || doc === undefined) doc = {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError(`${path}: (top level): expected a mapping with "stages", got ${Array.isArray(doc) ? 'a list' : typeof doc}`);
+  }
+  return doc as PipelineDocument;
+}
+
+/**
+ * Parse `NAME[:key=value,...]`. Values are YAML flow scalars/collections (`ports=[4789,8472]`,
+ * `collectMetadata=false`), dotted keys nest (`outerEth.src=02:00:00:00:00:01`).
+ */
+export function parseStageSpec(spec: string): Record<string, unknown> {
+  const colon = spec.indexOf(':');
+  const name = colon < 0 ? spec : spec.slice(0, colon);
+  const entry: Record<string, unknown> = { stage: name };
+  if (colon < 0) return entry;
+  for (const part of splitTopLevel(spec.slice(colon + 1))) {
+    if (!part) continue;
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--stage ${spec}: "${part}": expected key=value`);
+    const key = part.slice(0, eq).trim();
+    const raw = part.slice(eq + 1).trim();
+    let value: unknown;
+    try {
+      value = parseYaml(raw);
+    } catch {
+      value = raw;
+    }
+    setPath(entry, key.split('.'), value ?? raw);
+  }
+  return entry;
+}
+
+/** Split on commas that are not inside brackets, braces or quotes. */
+function splitTopLevel(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quote = '';
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (quote) {
+      if (c === quote) quote = '';
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '[' || c === '{') depth++;
+    else if (c === ']' || c === '}') depth--;
+    else if (c === ',' && depth === 0) {
+      out.push(s.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(s.slice(start));
+  return out;
+}
+
+function setPath(obj: Record<string, unknown>, keys: string[], value: unknown): void {
+  let o = obj;
+  for (const k of keys.slice(0, -1)) {
+    const next = o[k];
+    if (typeof next !== 'object' || next === null) o[k] = {};
+    o = o[k] as Record<string, unknown>;
+  }
+  o[keys[keys.length - 1]!] = value;
+}
+
+export interface ResolveOverrides {
+  nic?: string | undefined;
+  view?: View | undefined;
+  /** Extra stages from --stage, appended after the file's stages. */
+  extraStages?: Record<string, unknown>[];
+}
+
+/** Validate a pipeline document (plus CLI overrides) into a PipelineConfig. */
+export function resolvePipeline(doc: PipelineDocument, source: string, overrides: ResolveOverrides = {}): PipelineConfig {
+  const merged = { ...doc };
+  if (overrides.extraStages?.length) {
+    const existing = Array.isArray(merged.stages) ? (merged.stages as unknown[]) : [];
+    merged.stages = [...existing, ...overrides.extraStages];
+  }
+  const top = topLevel.safeParse(merged);
+  if (!top.success) throw configErrorFromZod(source, [], top.error);
+
+  const stages: StageSpec[] = [];
+  top.data.stages.forEach((raw, i) => {
+    const { stage: name, ...rest } = raw;
+    const entry = stageEntry(name);
+    if (!entry) {
+      throw new ConfigError(`${source}: stages[${i}].stage: unknown stage "${name}" (expected one of: ${stageNames().join(', ')})`);
+    }
+    if (!entry.definition) {
+      throw new ConfigError(`${source}: stages[${i}].stage: stage "${name}" is not implemented yet`);
+    }
+    const parsed = entry.definition.options.safeParse(rest);
+    if (!parsed.success) throw configErrorFromZod(source, ['stages', i], parsed.error);
+    stages.push({ name, definition: entry.definition, options: parsed.data });
+  });
+
+  const gsoAt = stages.findIndex((s) => s.name === 'gso');
+  if (gsoAt >= 0 && gsoAt !== stages.length - 1) {
+    throw new ConfigError(`${source}: stages[${gsoAt}].stage: "gso" is the NIC egress and must be the last stage`);
+  }
+  if (gsoAt < 0) {
+    // The NIC egress always runs: append it with default options.
+    const gso = stageEntry('gso')?.definition;
+    if (gso) stages.push({ name: 'gso', definition: gso, options: gso.options.parse({}) });
+  }
+
+  const linkLayer = top.data.linkLayer ? { src: top.data.linkLayer.src, dst: top.data.linkLayer.dst } : null;
+  return {
+    nic: overrides.nic ?? top.data.nic ?? 'none',
+    view: overrides.view ?? top.data.view ?? 'driver',
+    linkLayer,
+    stages,
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * The synchronous core: a chain of stages over packets, with accounting. Every packet that
+ * enters is either forwarded (possibly as several segments) or dropped with a reason.
+ * File I/O lives in run.ts; replay and the library API drive this same class.
+ */
+import type { Packet } from './packet.js';
+import type { PipelineConfig } from './config.js';
+import type { Stage, StageContext, StageEnv } from '../stages/stage.js';
+import { loadProfile } from './nic/profile.js';
+import type { NicProfile } from './nic/profile.js';
+import { ConfigError } from './config-error.js';
+import { LINKTYPE } from './pcap/link-type.js';
+import { convertToEthernet, parseMac } from './link-layer.js';
+import { restoreMetadata } from './comments.js';
+
+export interface Counters {
+  packetsIn: number;
+  packetsOut: number;
+  forwarded: number;
+  dropped: number;
+  drops: Record<string, number>;
+  /** Packets of a link type stages can't handle, passed through untouched. */
+  nonEthernet: number;
+  /** Packets whose capture was shorter than the frame (snaplen). */
+  truncated: number;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export function newCounters(): Counters {
+  return { packetsIn: 0, packetsOut: 0, forwarded: 0, dropped: 0, drops: {}, nonEthernet: 0, truncated: 0, bytesIn: 0, bytesOut: 0 };
+}
+
+export function addCounters(into: Counters, c: Counters): void {
+  into.packetsIn += c.packetsIn;
+  into.packetsOut += c.packetsOut;
+  into.forwarded += c.forwarded;
+  into.dropped += c.dropped;
+  into.nonEthernet += c.nonEthernet;
+  into.truncated += c.truncated;
+  into.bytesIn += c.bytesIn;
+  into.bytesOut += c.bytesOut;
+  for (const [k, v] of Object.entries(c.drops)) into.drops[k] = (into.drops[k] ?? 0) + v;
+}
+
+export interface PipelineOptions {
+  onWarning?: (message: string) => void;
+}
+
+export class Pipeline {
+  readonly stages: Stage[];
+  readonly nic: NicProfile;
+  readonly config: PipelineConfig;
+  counters: Counters = newCounters();
+
+  private readonly contexts: StageContext[];
+  private out: Packet[] = [];
+  private droppedNow = false;
+  private readonly warned = new Set<string>();
+  private readonly onWarning: (message: string) => void;
+  private readonly linkSrc: Uint8Array | null;
+  private readonly linkDst: Uint8Array | null;
+
+  constructor(config: PipelineConfig, opts: PipelineOptions = {}) {
+    this.config = config;
+    this.onWarning = opts.onWarning ?? (() => {});
+    try {
+      this.nic = loadProfile(config.nic);
+    } catch (e) {
+      throw e instanceof ConfigError ? e : new ConfigError(`--nic ${config.nic}: ${(e as Error).message}`);
+    }
+    const env: StageEnv = { nic: this.nic, view: config.view };
+    this.stages = config.stages.map((s) => s.definition.create(s.options, env));
+    this.linkSrc = config.linkLayer ? parseMac(config.linkLayer.src) : null;
+    this.linkDst = config.linkLayer ? parseMac(config.linkLayer.dst) : null;
+
+    // Stage i emits into stage i+1; the last one into the output batch.
+    this.contexts = [];
+    for (let i = this.stages.length; i >= 0; i--) {
+      const next = i < this.stages.length ? this.stages[i]! : null;
+      const nextCtx = this.contexts[0];
+      const ctx: StageContext = {
+        emit: next
+          ? (p) => next.process(p, nextCtx!)
+          : (p) => {
+              this.out.push(p);
+            },
+        drop: (_p, reason) => {
+          this.droppedNow = true;
+          this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
+        },
+        warnOnce: (key, message) => this.warnOnce(key, message),
+      };
+      this.contexts.unshift(ctx);
+    }
+  }
+
+  warnOnce(key: string, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.onWarning(message);
+  }
+
+  /** Run one input packet through every stage; returns the packets that leave (0..n), in `out`. */
+  process(pkt: Packet, out: Packet[]): void {
+    const c = this.counters;
+    c.packetsIn++;
+    c.bytesIn += pkt.length;
+    if (pkt.truncated) c.truncated++;
+    restoreMetadata(pkt);
+    this.out = out;
+    const before = out.length;
+
+    if (pkt.linkType !== LINKTYPE.ETHERNET) {
+      if (!this.linkSrc || !convertToEthernet(pkt, this.linkSrc, this.linkDst!)) {
+        c.nonEthernet++;
+        c.forwarded++;
+        out.push(pkt);
+        this.countOut(out, before);
+        return;
+      }
+    }
+    pkt.macOff = pkt.head;
+    this.droppedNow = false;
+    if (this.stages.length === 0) out.push(pkt);
+    else this.stages[0]!.process(pkt, this.contexts[0]!);
+    // Forwarded when anything of it left (one packet may leave as several segments); else it was dropped.
+    if (out.length > before) c.forwarded++;
+    else {
+      if (!this.droppedNow) {
+        // A stage neither emitted nor dropped: never lose a packet silently.
+        c.drops['stage-swallowed'] = (c.drops['stage-swallowed'] ?? 0) + 1;
+      }
+      c.dropped++;
+    }
+    this.countOut(out, before);
+  }
+
+  /** End of an input: let stages that hold packets back release them. */
+  flush(out: Packet[]): void {
+    this.out = out;
+    const before = out.length;
+    this.stages.forEach((s, i) => s.flush?.(this.contexts[i]!));
+    this.countOut(out, before);
+  }
+
+  /** Take the counters gathered so far and start new ones (per input). */
+  takeCounters(): Counters {
+    const c = this.counters;
+    this.counters = newCounters();
+    return c;
+  }
+
+  private countOut(out: Packet[], from: number): void {
+    this.counters.packetsOut += out.length - from;
+    for (let i = from; i < out.length; i++) this.counters.bytesOut += out[i]!.length;
+  }
+}

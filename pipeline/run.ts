@@ -1,0 +1,177 @@
+/**
+ * The async edge: read inputs, run the synchronous Pipeline over each batch, write the output
+ * with backpressure. Output is atomic (temp file + rename); a failed run leaves no OUT behind.
+ */
+import { realpathSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import type { Packet } from './packet.js';
+import type { PipelineConfig } from './config.js';
+import { Pipeline, addCounters, newCounters, type Counters } from './pipeline.js';
+import { openCapture, type CaptureInterface, type CaptureReader } from './pcap/reader.js';
+import { createFileWriter, formatFromPath, type CaptureWriter } from './pcap/writer.js';
+import { LINKTYPE } from './pcap/link-type.js';
+import { outputComments, hasMetadata } from './comments.js';
+import { ConfigError } from './config-error.js';
+
+export type CaptureFormat = 'pcap' | 'pcapng';
+
+export interface InputSummary extends Counters {
+  file: string;
+}
+
+export interface RunSummary extends Counters {
+  output: string;
+  format: CaptureFormat;
+  inputs: InputSummary[];
+}
+
+export interface Progress {
+  file: string;
+  packetsIn: number;
+  bytesIn: number;
+}
+
+export interface RunOptions {
+  inputs: string[];
+  output: string;
+  format?: CaptureFormat | undefined;
+  config: PipelineConfig;
+  strict?: boolean | undefined;
+  onWarning?: (message: string) => void;
+  onProgress?: (p: Progress) => void;
+}
+
+/** Stream every input through the pipeline into one output. */
+export async function runCapture(opts: RunOptions): Promise<RunSummary> {
+  const warn = opts.onWarning ?? (() => {});
+  refuseOverwritingInput(opts.inputs, opts.output);
+  const pipeline = new Pipeline(opts.config, { onWarning: warn });
+
+  const readers: CaptureReader[] = [];
+  let writer: CaptureWriter | null = null;
+  const total = newCounters();
+  const inputs: InputSummary[] = [];
+  let format: CaptureFormat = opts.format ?? 'pcap';
+  try {
+    for (let i = 0; i < opts.inputs.length; i++) {
+      const file = opts.inputs[i]!;
+      const reader = await openCapture(file, { name: file === '-' ? '<stdin>' : file, strict: opts.strict ?? false, onWarning: warn });
+      readers.push(reader);
+      if (!writer) {
+        const byName = opts.output === '-' ? null : formatFromPath(opts.output);
+        format = opts.format ?? byName?.format ?? reader.format;
+        writer = await createFileWriter(opts.output, {
+          format,
+          nanosecond: reader.nanosecond,
+          gzip: byName?.gzip ?? false,
+        });
+      }
+      const counters = await runOne(pipeline, reader, writer, format, i, file, opts, warn);
+      inputs.push({ file, ...counters });
+      addCounters(total, counters);
+    }
+    if (writer) await writer.close();
+  } catch (e) {
+    if (writer) await writer.abort().catch(() => {});
+    throw e;
+  }
+  return { ...total, output: opts.output, format, inputs };
+}
+
+async function runOne(
+  pipeline: Pipeline,
+  reader: CaptureReader,
+  writer: CaptureWriter,
+  format: CaptureFormat,
+  inputIndex: number,
+  file: string,
+  opts: RunOptions,
+  warn: (m: string) => void,
+): Promise<Counters> {
+  // Output interface per (input interface, link type after conversion).
+  const ifaceMap = new Map<string, number>();
+  const outIface = (pkt: Packet): number => {
+    const key = `${pkt.iface}/${pkt.linkType}`;
+    const known = ifaceMap.get(key);
+    if (known !== undefined) return known;
+    {
+      const src: CaptureInterface | undefined = reader.interfaces[pkt.iface];
+      const desc: CaptureInterface = {
+        linkType: pkt.linkType,
+        snapLen: Math.max(src?.snapLen ?? 0, 262144),
+        tsUnits: src?.tsUnits ?? pkt.tsUnits,
+      };
+      const name = src?.name ?? (inputIndex > 0 || opts.inputs.length > 1 ? basename(file) : undefined);
+      if (name !== undefined) desc.name = name;
+      if (src?.description !== undefined) desc.description = src.description;
+      const id = writer.addInterface(desc);
+      ifaceMap.set(key, id);
+      return id;
+    }
+  };
+
+  const out: Packet[] = [];
+  let lastProgress = 0;
+  for await (const batch of reader.batches()) {
+    out.length = 0;
+    for (let i = 0; i < batch.length; i++) pipeline.process(batch[i]!, out);
+    if (!writeAll(out, writer, format, outIface, pipeline)) await writer.flush();
+    if (opts.onProgress) {
+      const now = Date.now();
+      if (now - lastProgress > 250) {
+        lastProgress = now;
+        opts.onProgress({ file, packetsIn: pipeline.counters.packetsIn, bytesIn: pipeline.counters.bytesIn });
+      }
+    }
+  }
+  out.length = 0;
+  pipeline.flush(out);
+  if (!writeAll(out, writer, format, outIface, pipeline)) await writer.flush();
+  void warn;
+  return pipeline.takeCounters();
+}
+
+/** Write a batch; false when the writer asks the caller to wait for drain. */
+function writeAll(
+  out: Packet[],
+  writer: CaptureWriter,
+  format: CaptureFormat,
+  outIface: (p: Packet) => number,
+  pipeline: Pipeline,
+): boolean {
+  let ok = true;
+  for (let i = 0; i < out.length; i++) {
+    const p = out[i]!;
+    if (format === 'pcap' && hasMetadata(p)) {
+      pipeline.warnOnce('pcap-metadata', 'warning: pcap output cannot carry per-packet metadata (tunnel info, GSO notes); write .pcapng to keep it');
+    }
+    if (!writer.write(p, outIface(p), format === 'pcapng' ? outputComments(p) : null)) ok = false;
+  }
+  return ok;
+}
+
+/** capflow never writes over one of its inputs. */
+function refuseOverwritingInput(inputs: string[], output: string): void {
+  if (output === '-') return;
+  const target = canonical(output);
+  for (const i of inputs) {
+    if (i !== '-' && canonical(i) === target) {
+      throw new ConfigError(`refusing to write the output over its input ${i}`);
+    }
+  }
+}
+
+function canonical(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return resolve(p);
+  }
+}
+
+/** Output path for an input in --out-dir mode: same base name, extension kept. */
+export function outputPathFor(input: string, outDir: string): string {
+  return join(outDir, input === '-' ? 'stdin.pcapng' : basename(input));
+}
+
+export { LINKTYPE };

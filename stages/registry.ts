@@ -1,0 +1,28 @@
+/**
+ * Every stage name of the contract. A name whose module is not built yet is listed with
+ * `definition: null`, so a pipeline naming it fails with "not implemented yet" instead of
+ * being ignored.
+ */
+import type { StageDefinition } from './stage.js';
+
+export interface StageEntry {
+  name: string;
+  definition: StageDefinition<any> | null;
+}
+
+const entries: StageEntry[] = [
+  { name: 'vxlan-decap', definition: null },
+  { name: 'tunnel-key', definition: null },
+  { name: 'vxlan-encap', definition: null },
+  { name: 'mpls-push', definition: null },
+  { name: 'mpls-pop', definition: null },
+  { name: 'gso', definition: null },
+];
+
+export function stageEntry(name: string): StageEntry | undefined {
+  return entries.find((e) => e.name === name);
+}
+
+export function stageNames(): string[] {
+  return entries.map((e) => e.name);
+}
