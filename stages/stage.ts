@@ -28,6 +28,25 @@ export interface Stage {
 export interface StageEnv {
   nic: NicProfile;
   view: View;
+  /**
+   * Marks TCP/UDP packets larger than the egress MTU as GSO super-packets (host captures taken
+   * with TSO/USO on), as the kernel's socket layer would have built them. Shared by every stage
+   * that must know (vxlan-encap keeps a super-packet one and marks it for tunnel GSO; gso
+   * segments it). Built by the pipeline from the gso stage's options and the NIC profile.
+   */
+  superPackets: SuperPacketMarker;
+}
+
+export interface SuperPacketMarker {
+  /** Egress MTU the marker uses (gso `mtu` option, else the NIC profile's). */
+  readonly mtu: number;
+  /**
+   * Learn from the packet (e.g. SYN MSS options) and, if it is a TCP segment or UDP datagram
+   * larger than the MTU that is not yet marked, set gsoSize/gsoType/gsoSegs and make its L4
+   * checksum CHECKSUM_PARTIAL. `off` is the Ethernet header to look at (inner frame for encap).
+   * Returns true when the packet is (now) a super-packet.
+   */
+  mark(pkt: Packet, off: number): boolean;
 }
 
 /** How a stage is declared: its name, its options schema (zod) and its factory. */

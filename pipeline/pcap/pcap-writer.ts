@@ -1,0 +1,111 @@
+/**
+ * Classic pcap output: little-endian, µs or ns magic, version 2.4. The header is written at the
+ * first addInterface (or at close when there was none: Ethernet); all interfaces must share its
+ * link type, and all map to id 0. The header's snaplen is opts.snapLen (packets are cut to it),
+ * else the larger of the interface's and 262144, so no record can exceed it.
+ */
+import type { Packet } from '../packet.js';
+import { type CaptureInterface, MAX_CAPLEN } from './capture-interface.js';
+import { CaptureWriteError } from './errors.js';
+import { linkTypeName } from './link-type.js';
+import type { ByteOutput } from './output.js';
+import { PCAP_MAGIC } from './pcap-format.js';
+import { rescaleFraction } from './timestamp.js';
+import type { CaptureWriter, WriteOptions } from './writer.js';
+import { WriteBuffer } from './write-buffer.js';
+
+
+export class PcapWriter implements CaptureWriter {
+  packetsWritten = 0;
+  private readonly b: WriteBuffer;
+  private readonly units: number;
+  private readonly snapLimit: number;
+  private linkType = -1;
+
+  constructor(
+    out: ByteOutput,
+    private readonly opts: WriteOptions,
+  ) {
+    this.b = new WriteBuffer(out);
+    this.units = opts.nanosecond ? 1_000_000_000 : 1_000_000;
+    this.snapLimit = opts.snapLen !== undefined && opts.snapLen > 0 ? opts.snapLen : 0;
+  }
+
+  get bytesWritten(): number {
+    return this.b.bytesWritten;
+  }
+
+  addInterface(iface: CaptureInterface): number {
+    if (this.linkType < 0) {
+      // Readers reject or cut records above the header's snaplen, and stages grow packets: without
+      // an explicit snapLen the header never says less than 262144.
+      this.writeHeader(iface.linkType, this.snapLimit || Math.max(iface.snapLen, MAX_CAPLEN));
+    } else if (iface.linkType !== this.linkType) {
+      throw new CaptureWriteError(
+        'ERR_PCAP_LINKTYPE_MIXED',
+        this.b.out.name,
+        `pcap output holds one link type: ${linkTypeName(this.linkType)} (${this.linkType}) is set, ${linkTypeName(iface.linkType)} (${iface.linkType}) needs pcapng`,
+      );
+    }
+    return 0;
+  }
+
+  write(pkt: Packet, ifaceId: number, _comments: readonly string[] | null): boolean {
+    if (ifaceId !== 0 || this.linkType < 0) {
+      throw new CaptureWriteError('ERR_CAPTURE_BAD_INTERFACE', this.b.out.name, `write to interface ${ifaceId}, but the pcap output has ${this.linkType < 0 ? 'no interface yet' : 'only interface 0'}`);
+    }
+    const sec = pkt.tsSec;
+    if (!(sec >= 0 && sec <= 0xffffffff)) {
+      throw new CaptureWriteError('ERR_CAPTURE_TIMESTAMP_RANGE', this.b.out.name, `timestamp ${sec} s does not fit pcap's 32-bit seconds`);
+    }
+    const frac = rescaleFraction(pkt.tsFrac, pkt.tsUnits, this.units);
+    let capLen = pkt.tail - pkt.head;
+    if (this.snapLimit > 0 && capLen > this.snapLimit) capLen = this.snapLimit;
+    const origLen = pkt.origLen > capLen ? pkt.origLen : capLen;
+    const b = this.b;
+    b.reserve(16 + capLen);
+    const dv = b.dv;
+    const p = b.pos;
+    dv.setUint32(p, sec, true);
+    dv.setUint32(p + 4, frac, true);
+    dv.setUint32(p + 8, capLen, true);
+    dv.setUint32(p + 12, origLen, true);
+    b.buf.set(pkt.buf.subarray(pkt.head, pkt.head + capLen), p + 16);
+    b.pos = p + 16 + capLen;
+    this.packetsWritten++;
+    return !b.needDrain;
+  }
+
+  flush(): Promise<void> {
+    return this.b.flush();
+  }
+
+  async close(): Promise<void> {
+    if (this.b.closed) return;
+    if (this.linkType < 0) this.writeHeader(1, this.snapLimit || MAX_CAPLEN);
+    await this.b.flush();
+    this.b.closed = true;
+    await this.b.out.end();
+  }
+
+  async abort(): Promise<void> {
+    this.b.closed = true;
+    await this.b.out.abort();
+  }
+
+  private writeHeader(linkType: number, snapLen: number): void {
+    this.linkType = linkType;
+    const b = this.b;
+    b.reserve(24);
+    const dv = b.dv;
+    const p = b.pos;
+    dv.setUint32(p, this.opts.nanosecond ? PCAP_MAGIC.NSEC_LE : PCAP_MAGIC.USEC_LE, true);
+    dv.setUint16(p + 4, 2, true);
+    dv.setUint16(p + 6, 4, true);
+    dv.setInt32(p + 8, 0, true); // thiszone
+    dv.setUint32(p + 12, 0, true); // sigfigs
+    dv.setUint32(p + 16, snapLen, true);
+    dv.setUint32(p + 20, linkType, true);
+    b.pos = p + 24;
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * Capture reader: pcap or pcapng, optionally gzip-compressed, from a file, stdin or any async
+ * iterable of byte chunks.
+ *
+ * Streaming with constant memory: each chunk of the input is parsed synchronously, records are
+ * copied once into their own Packet (HEADROOM in front), and one batch is yielded per chunk.
+ * Only a record that straddles two chunks is assembled in a small carry-over buffer, which grows
+ * to the largest such record (bounded by the 262144-byte caplen and 16 MiB block limits).
+ *
+ * Errors: CaptureFormatError (errors.ts). Packets parsed before a bad record are yielded first.
+ * A file that ends inside a record yields every complete packet, then warns (default) or throws
+ * ERR_CAPTURE_TRUNCATED (strict).
+ */
+import { createReadStream } from 'node:fs';
+import { Readable, pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { Packet } from '../packet.js';
+import type { CaptureInterface, FormatParser, ParseContext } from './capture-interface.js';
+import { CaptureFormatError } from './errors.js';
+import { PcapParser, isPcapMagic } from './pcap-format.js';
+import { BLOCK, PcapngParser } from './pcapng-format.js';
+
+export type { CaptureInterface } from './capture-interface.js';
+
+export interface ReadOptions {
+  /** Shown in errors and warnings: the file path, or '<stdin>'. */
+  name: string;
+  /** Truncated last record, caplen > origlen and malformed options become errors instead of warnings. */
+  strict?: boolean;
+  /** Receives warnings (default: dropped). */
+  onWarning?: (msg: string) => void;
+}
+
+/** Size of the chunks read from files (and of gunzip's output buffers). */
+export const READ_CHUNK_SIZE = 1 << 20;
+
+export class CaptureReader {
+  /** Bytes parsed so far (decompressed). */
+  bytesRead = 0;
+  packetsRead = 0;
+  private readonly framer: Framer;
+  private pending: Packet[][] = [];
+  private pendingError: unknown = null;
+  private eof = false;
+  private iterating = false;
+  private closed = false;
+
+  /** @internal use openCapture / readCaptureFromStream. */
+  constructor(
+    private readonly source: AsyncIterator<Uint8Array>,
+    private readonly ctx: ParseContext,
+    private readonly gzip: boolean,
+  ) {
+    this.framer = new Framer(ctx);
+  }
+
+  get format(): 'pcap' | 'pcapng' {
+    return this.parser.format;
+  }
+
+  /** pcap: the nanosecond magic; pcapng: the first interface's resolution is finer than 1 µs. */
+  get nanosecond(): boolean {
+    return this.parser.nanosecond;
+  }
+
+  /** Interfaces seen so far (pcap: exactly one; pcapng: grows as IDBs are read, over all sections). */
+  get interfaces(): CaptureInterface[] {
+    return this.parser.interfaces;
+  }
+
+  private get parser(): FormatParser {
+    const p = this.framer.parser;
+    if (p === null) throw new Error('capture reader not opened');
+    return p;
+  }
+
+  /** @internal Read until format and first interface are known. */
+  async open(): Promise<void> {
+    while (!this.eof && !(this.framer.parser?.ready ?? false)) {
+      const out: Packet[] = [];
+      try {
+        await this.step(out);
+      } catch (err) {
+        // Packets before the fault are delivered first: the error then comes from batches().
+        if (out.length > 0) this.pending.push(out);
+        if (this.pending.length > 0) {
+          this.pendingError = err;
+          return;
+        }
+        await this.close();
+        throw err;
+      }
+      if (out.length > 0) this.pending.push(out);
+    }
+  }
+
+  /** Batches of packets in file order, one per input chunk. Can be iterated once. */
+  async *batches(): AsyncGenerator<Packet[]> {
+    if (this.iterating) throw new Error('CaptureReader.batches() can be iterated only once');
+    this.iterating = true;
+    try {
+      while (this.pending.length > 0) yield this.pending.shift()!;
+      if (this.pendingError !== null) throw this.pendingError;
+      while (!this.eof) {
+        const out: Packet[] = [];
+        try {
+          await this.step(out);
+        } catch (err) {
+          if (out.length > 0) yield out;
+          throw err;
+        }
+        if (out.length > 0) yield out;
+      }
+    } finally {
+      await this.close();
+    }
+  }
+
+  /** Stop reading and release the input (also done when batches() ends or is abandoned). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.eof = true;
+    try {
+      await this.source.return?.();
+    } catch {
+      // the source is being discarded; its errors no longer matter
+    }
+  }
+
+  /** Read one chunk and parse it into `out`; at the end of input, check for a truncated record. */
+  private async step(out: Packet[]): Promise<void> {
+    let r: IteratorResult<Uint8Array>;
+    try {
+      r = await this.source.next();
+    } catch (err) {
+      this.eof = true;
+      if (this.gzip && isZlibError(err)) {
+        throw new CaptureFormatError('ERR_CAPTURE_GZIP', this.ctx.file, this.framer.fed, `gzip data error: ${(err as Error).message}`);
+      }
+      throw err;
+    }
+    if (r.done) {
+      this.eof = true;
+      this.framer.finish();
+      return;
+    }
+    const before = out.length;
+    try {
+      this.framer.feed(r.value, out);
+    } catch (err) {
+      this.eof = true;
+      throw err;
+    } finally {
+      this.bytesRead = this.framer.fed;
+      this.packetsRead += out.length - before;
+    }
+  }
+}
+
+function isZlibError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('Z_');
+}
+
+/**
+ * Splits the byte stream into records for the format parser: parses in place inside each chunk
+ * and assembles only records that straddle chunks, in `carry`.
+ */
+class Framer {
+  parser: FormatParser | null = null;
+  /** Bytes fed so far (offset of the next chunk's first byte). */
+  fed = 0;
+  private carry = new Uint8Array(0);
+  private carryDv = new DataView(this.carry.buffer);
+  private carryLen = 0;
+  /** Stream offset of carry[0]. */
+  private carryOff = 0;
+
+  constructor(private readonly ctx: ParseContext) {}
+
+  feed(chunk: Uint8Array, out: Packet[]): void {
+    const base = this.fed;
+    this.fed += chunk.length;
+    let pos = 0;
+    while (this.carryLen > 0) {
+      const r = this.parseAt(this.carry, this.carryDv, 0, this.carryLen, this.carryOff, out);
+      if (r > 0) {
+        if (r < this.carryLen) {
+          this.carry.copyWithin(0, r, this.carryLen);
+          this.carryOff += r;
+        }
+        this.carryLen -= r;
+        continue;
+      }
+      const take = Math.min(-r - this.carryLen, chunk.length - pos);
+      this.appendCarry(chunk, pos, take);
+      pos += take;
+      if (pos === chunk.length && this.carryLen < -r) return;
+    }
+    const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const end = chunk.length;
+    while (pos < end) {
+      const r = this.parseAt(chunk, dv, pos, end, base + pos, out);
+      if (r <= 0) {
+        this.carryOff = base + pos;
+        this.appendCarry(chunk, pos, end - pos);
+        return;
+      }
+      pos += r;
+    }
+  }
+
+  /** End of input: an empty input or a record left incomplete is reported here. */
+  finish(): void {
+    if (this.fed === 0) throw new CaptureFormatError('ERR_CAPTURE_EMPTY', this.ctx.file, 0, 'empty file');
+    if (this.carryLen === 0) return;
+    const need = -this.parseAt(this.carry, this.carryDv, 0, this.carryLen, this.carryOff, []);
+    const problem = `truncated ${this.recordName()}: the input ends after ${this.carryLen} of its ${need} bytes`;
+    if (this.parser === null || !this.parser.started || this.ctx.strict) {
+      throw new CaptureFormatError('ERR_CAPTURE_TRUNCATED', this.ctx.file, this.carryOff, problem);
+    }
+    this.ctx.warn(`${this.ctx.file}: offset ${this.carryOff}: ${problem}`);
+  }
+
+  private recordName(): string {
+    if (this.parser === null || !this.parser.started) return 'file header';
+    return this.parser.format === 'pcap' ? 'record' : 'block';
+  }
+
+  private parseAt(bytes: Uint8Array, dv: DataView, off: number, end: number, fileOff: number, out: Packet[]): number {
+    if (this.parser === null) {
+      if (end - off < 4) return -4;
+      const le32 = dv.getUint32(off, true);
+      if (le32 === BLOCK.SHB) this.parser = new PcapngParser(this.ctx);
+      else if (isPcapMagic(le32)) this.parser = new PcapParser(this.ctx);
+      else {
+        const hex = Array.from(bytes.subarray(off, off + 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
+        throw new CaptureFormatError('ERR_PCAP_BAD_MAGIC', this.ctx.file, fileOff, `not a pcap or pcapng capture (first bytes ${hex})`);
+      }
+    }
+    return this.parser.parse(bytes, dv, off, end, fileOff, out);
+  }
+
+  private appendCarry(src: Uint8Array, from: number, n: number): void {
+    if (this.carryLen + n > this.carry.length) {
+      const next = new Uint8Array(Math.max(this.carryLen + n, 2 * this.carry.length, 65536));
+      next.set(this.carry.subarray(0, this.carryLen));
+      this.carry = next;
+      this.carryDv = new DataView(next.buffer, next.byteOffset, next.byteLength);
+    }
+    this.carry.set(src.subarray(from, from + n), this.carryLen);
+    this.carryLen += n;
+  }
+}
+
+/**
+ * Open a capture file ('-' = stdin) and read up to its first interface. Errors in the first bytes
+ * (empty file, bad magic) reject here; later ones come from batches().
+ */
+export function openCapture(path: string, opts: ReadOptions): Promise<CaptureReader> {
+  const stream = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: READ_CHUNK_SIZE });
+  return readCaptureFromStream(stream, opts);
+}
+
+/** Like openCapture, over any async iterable of byte chunks (a Readable, a generator...). */
+export async function readCaptureFromStream(stream: AsyncIterable<Uint8Array>, opts: ReadOptions): Promise<CaptureReader> {
+  const ctx: ParseContext = {
+    file: opts.name,
+    strict: opts.strict ?? false,
+    warn: opts.onWarning ?? (() => {}),
+  };
+  const it = stream[Symbol.asyncIterator]();
+  // Peek at the first two bytes for the gzip magic, without losing what was read.
+  const head: Uint8Array[] = [];
+  let n = 0;
+  while (n < 2) {
+    const r = await it.next();
+    if (r.done) break;
+    head.push(r.value);
+    n += r.value.length;
+  }
+  const first = n >= 2 ? byteAt(head, 0) : -1;
+  const second = n >= 2 ? byteAt(head, 1) : -1;
+  let source: AsyncIterator<Uint8Array>;
+  let gzip = false;
+  if (first === 0x1f && second === 0x8b) {
+    gzip = true;
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    pipeline(Readable.from(prepend(head, it), { objectMode: false }), gunzip, () => {
+      // errors surface through the gunzip iterator
+    });
+    source = gunzip[Symbol.asyncIterator]();
+  } else {
+    source = prepend(head, it);
+  }
+  const reader = new CaptureReader(source, ctx, gzip);
+  await reader.open();
+  return reader;
+}
+
+function byteAt(chunks: Uint8Array[], i: number): number {
+  for (const c of chunks) {
+    if (i < c.length) return c[i]!;
+    i -= c.length;
+  }
+  return -1;
+}
+
+async function* prepend(head: Uint8Array[], rest: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    for (const c of head) if (c.length > 0) yield c;
+    for (;;) {
+      const r = await rest.next();
+      if (r.done) return;
+      if (r.value.length > 0) yield r.value;
+    }
+  } finally {
+    await rest.return?.();
+  }
+}
+
+/** Every packet of a capture, one at a time (convenience for tests and tools; not the hot path). */
+export async function* readPackets(path: string, opts: ReadOptions): AsyncGenerator<Packet> {
+  const reader = await openCapture(path, opts);
+  for await (const batch of reader.batches()) yield* batch;
+}

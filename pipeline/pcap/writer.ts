@@ -1,0 +1,66 @@
+/**
+ * Capture writers: pcap or pcapng, optionally gzip-compressed, to a file (atomically), stdout or
+ * a caller's stream.
+ *
+ * write() is synchronous and buffered; it returns false when the output wants the caller to
+ * `await flush()` (backpressure). close() finishes the file (temp name renamed onto the target);
+ * abort() discards it.
+ */
+import type { Packet } from '../packet.js';
+import type { CaptureInterface } from './capture-interface.js';
+import { type ByteOutput, formatFromPath, openFileOutput, streamOutput } from './output.js';
+import { PcapWriter } from './pcap-writer.js';
+import { PcapngWriter } from './pcapng-writer.js';
+
+export type { CaptureInterface } from './capture-interface.js';
+export { formatFromPath };
+
+export interface WriteOptions {
+  format: 'pcap' | 'pcapng';
+  /** pcap only: nanosecond magic and timestamps (default µs). */
+  nanosecond?: boolean;
+  /** gzip the output. */
+  gzip?: boolean;
+  /** Cut packets to this many bytes (origLen kept); also the snaplen written. 0/undefined: no cut. */
+  snapLen?: number;
+}
+
+export interface CaptureWriter {
+  /**
+   * Register an output interface and return its id. pcapng: writes an IDB (if_tsresol from
+   * tsUnits, if_name, if_description, snaplen). pcap: the first one fixes link type and snaplen;
+   * later ones must have the same link type (else ERR_PCAP_LINKTYPE_MIXED) and all return 0.
+   */
+  addInterface(iface: CaptureInterface): number;
+  /**
+   * Append one packet (sync, buffered). comments: pcapng opt_comment options, all of them;
+   * ignored for pcap. Returns false when the caller should `await flush()`.
+   */
+  write(pkt: Packet, ifaceId: number, comments: readonly string[] | null): boolean;
+  /** Push buffered bytes to the output and wait until it has room. */
+  flush(): Promise<void>;
+  /** Finish: flush, end the output; for files, rename the temp file onto the target. */
+  close(): Promise<void>;
+  /** Discard: stop writing; for files, remove the temp file. */
+  abort(): Promise<void>;
+  readonly packetsWritten: number;
+  /** Capture bytes produced (before gzip). */
+  readonly bytesWritten: number;
+}
+
+function makeWriter(out: ByteOutput, opts: WriteOptions): CaptureWriter {
+  return opts.format === 'pcapng' ? new PcapngWriter(out, opts) : new PcapWriter(out, opts);
+}
+
+/**
+ * A writer for `path` ('-' = stdout). Files are written to `.<name>.capflow-<pid>-<rand>.tmp` in
+ * the same directory and renamed by close(). Rejects when the temp file cannot be created.
+ */
+export async function createFileWriter(path: string, opts: WriteOptions): Promise<CaptureWriter> {
+  return makeWriter(await openFileOutput(path, opts.gzip ?? false), opts);
+}
+
+/** A writer into `stream`; close() ends the stream (except process.stdout / stderr). */
+export function createStreamWriter(stream: NodeJS.WritableStream, opts: WriteOptions): CaptureWriter {
+  return makeWriter(streamOutput(stream, opts.gzip ?? false), opts);
+}
