@@ -5,8 +5,10 @@ import { hideBin } from 'yargs/helpers';
 import type { CapflowCommand } from './command.js';
 import { EXIT, io } from './command.js';
 import { runCommand } from './commands/run.js';
+import { nicCommand } from './commands/nic.js';
+import { infoCommand } from './commands/info.js';
 
-const commands: CapflowCommand[] = [runCommand];
+const commands: CapflowCommand[] = [runCommand, infoCommand, nicCommand];
 
 /** Run the CLI with `args` (without node and script); resolves to the exit status. */
 export async function main(args: string[]): Promise<number> {

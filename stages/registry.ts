@@ -4,6 +4,8 @@
  * being ignored.
  */
 import type { StageDefinition } from './stage.js';
+import { mplsPushStage } from './mpls-push.js';
+import { mplsPopStage } from './mpls-pop.js';
 
 export interface StageEntry {
   name: string;
@@ -14,8 +16,8 @@ const entries: StageEntry[] = [
   { name: 'vxlan-decap', definition: null },
   { name: 'tunnel-key', definition: null },
   { name: 'vxlan-encap', definition: null },
-  { name: 'mpls-push', definition: null },
-  { name: 'mpls-pop', definition: null },
+  { name: 'mpls-push', definition: mplsPushStage },
+  { name: 'mpls-pop', definition: mplsPopStage },
   { name: 'gso', definition: null },
 ];
 

@@ -1,0 +1,58 @@
+/** capflow info FILE [--json] */
+import type { CapflowCommand } from '../command.js';
+import { EXIT, io } from '../command.js';
+import { reportError } from '../errors.js';
+import { captureInfo, type CaptureInfo } from '../../pipeline/info.js';
+
+export const infoCommand: CapflowCommand = {
+  command: 'info <file>',
+  describe: 'summary of a capture: format, link types, packets, time span, tunnels, MPLS, super-packets',
+  builder: (y) =>
+    y
+      .positional('file', { type: 'string', describe: 'capture file (pcap, pcapng, optionally gzip); - for stdin' })
+      .option('json', { type: 'boolean', default: false, describe: 'JSON output' })
+      .option('mtu', { type: 'number', default: 1500, describe: 'TCP/UDP packets larger than this count as super-packets' })
+      .option('vxlan-port', { type: 'number', array: true, describe: 'UDP ports taken as VXLAN (default 4789 8472)' })
+      .option('strict', { type: 'boolean', default: false, describe: 'a truncated last record is an error' }),
+  run: async (argv) => {
+    try {
+      const info = await captureInfo(String(argv.file), {
+        mtu: argv.mtu,
+        vxlanPorts: argv.vxlanPort,
+        strict: argv.strict,
+        onWarning: (m) => io.err(`capflow: ${m}\n`),
+      });
+      io.out(argv.json ? `${JSON.stringify(info, null, 2)}\n` : formatInfo(info));
+      return EXIT.OK;
+    } catch (e) {
+      return reportError(e);
+    }
+  },
+};
+
+function counts(rec: Record<string, number>, limit = 10): string {
+  const entries = Object.entries(rec).sort((a, b) => b[1] - a[1]);
+  const shown = entries.slice(0, limit).map(([k, v]) => `${k} (${v})`).join(', ');
+  return entries.length > limit ? `${shown}, … ${entries.length - limit} more` : shown;
+}
+
+export function formatInfo(i: CaptureInfo): string {
+  const lines = [
+    `File:            ${i.file}`,
+    `Format:          ${i.format}${i.nanosecond ? ' (nanosecond)' : ''}`,
+    `Interfaces:      ${i.interfaces.map((x, n) => `#${n} ${x.linkTypeName}${x.name ? ` ${x.name}` : ''} (${x.packets} packets, 1/${x.tsUnits} s)`).join('; ')}`,
+    `Packets:         ${i.packets}`,
+    `Bytes:           ${i.bytesCaptured} captured, ${i.bytesOnWire} on the wire${i.truncated ? ` (${i.truncated} packets truncated by snaplen)` : ''}`,
+    `Time span:       ${i.first ?? '-'} .. ${i.last ?? '-'} (${i.durationSeconds.toFixed(6)} s)`,
+  ];
+  if (i.comments) lines.push(`Comments:        ${i.comments}${i.tunnelMetadata ? ` (${i.tunnelMetadata} packets with capflow tunnel metadata)` : ''}`);
+  if (i.vxlan.packets) lines.push(`VXLAN:           ${i.vxlan.packets} packets; VNIs ${counts(i.vxlan.vnis)}; ports ${counts(i.vxlan.ports)}`);
+  if (i.mpls.packets) lines.push(`MPLS:            ${i.mpls.packets} packets; label stacks ${counts(i.mpls.stacks)}`);
+  if (i.superPackets.tcp || i.superPackets.udp) {
+    lines.push(`Super-packets:   ${i.superPackets.tcp} TCP, ${i.superPackets.udp} UDP larger than MTU ${i.superPackets.mtu} (largest frame ${i.superPackets.largest} bytes)`);
+  }
+  const mss = Object.entries(i.synMss);
+  if (mss.length) lines.push(`SYN MSS:         ${mss.slice(0, 8).map(([k, v]) => `${k} mss ${v}`).join('; ')}${mss.length > 8 ? ` … ${mss.length - 8} more` : ''}`);
+  if (Object.keys(i.decodeProblems).length) lines.push(`Decode problems: ${counts(i.decodeProblems)}`);
+  return `${lines.join('\n')}\n`;
+}
