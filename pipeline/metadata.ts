@@ -47,6 +47,8 @@ export class TunnelInfo {
   tpDst = 0;
   /** VXLAN GBP option value (valid when flags has VXLAN_OPT). */
   gbp = 0;
+  /** Mode IP_TUNNEL_INFO_TX: a transmit key (set by tunnel-key); receive metadata has it clear. Comment: `mode=tx`. */
+  tx = false;
 
   get addrLen(): number {
     return this.ipv6 ? 16 : 4;
@@ -65,6 +67,7 @@ export class TunnelInfo {
     t.tpSrc = this.tpSrc;
     t.tpDst = this.tpDst;
     t.gbp = this.gbp;
+    t.tx = this.tx;
     return t;
   }
 
@@ -102,6 +105,7 @@ export class TunnelInfo {
     if (this.flags & TUNNEL.VXLAN_OPT) s += ` gbp=0x${this.gbp.toString(16).padStart(6, '0')}`;
     const names = FLAG_NAMES.filter(([bit]) => this.flags & bit).map(([, n]) => n);
     s += ` flags=${names.length ? names.join(',') : 'none'}`;
+    if (this.tx) s += ' mode=tx';
     return s;
   }
 
@@ -127,6 +131,7 @@ export class TunnelInfo {
         case 'tpDst': t.tpDst = Number(val); break;
         case 'label': t.label = Number(val); break;
         case 'gbp': t.gbp = Number(val); break;
+        case 'mode': if (val !== 'tx') return null; t.tx = true; break;
         case 'flags':
           if (val !== 'none') {
             for (const name of val.split(',')) {

@@ -37,6 +37,7 @@ import * as vlan from '../pipeline/wire/vlan.js';
 import * as mpls from '../pipeline/wire/mpls.js';
 import * as ipv4 from '../pipeline/wire/ipv4.js';
 import * as ipv6 from '../pipeline/wire/ipv6.js';
+import { matchSchema, RuleTable, type Rule } from '../pipeline/match.js';
 
 /** TTL for non-IP payloads and the fallback when the TTL to copy was not captured (ACT_MPLS_TTL_DEFAULT / net.mpls.default_ttl). */
 export const DEFAULT_TTL = 255;
@@ -48,6 +49,8 @@ export const MPLS_PUSH_DROP = {
   TRUNCATED: 'truncated',
 } as const;
 
+const TTL_MESSAGE = 'expected a TTL 1..255 or "inherit" (copy the IP TTL / hop limit, 255 for non-IP)';
+
 export const lseConfig = z
   .object({
     label: z
@@ -56,9 +59,7 @@ export const lseConfig = z
       .min(0, 'a label is 0..1048575')
       .max(mpls.MAX_LABEL, 'a label is 0..1048575 (20 bits)'),
     tc: z.number().int().min(0, 'tc is 0..7').max(7, 'tc is 0..7 (3 bits)').default(0),
-    ttl: z.union([z.number().int().min(1).max(255), z.literal('inherit')], {
-      error: 'expected a TTL 1..255 or "inherit" (copy the IP TTL / hop limit, 255 for non-IP)',
-    }),
+    ttl: z.union([z.number().int(TTL_MESSAGE).min(1, TTL_MESSAGE).max(255, TTL_MESSAGE), z.literal('inherit')], { error: TTL_MESSAGE }),
   })
   .strict();
 export type LseConfig = z.output<typeof lseConfig>;
@@ -68,16 +69,32 @@ const labelStack = z
   .min(1, 'give at least one label')
   .max(MAX_PUSH_LABELS, `at most ${MAX_PUSH_LABELS} labels per push`);
 
+const pushRule = z
+  .object({
+    /** Packet fields this rule applies to (absent: every packet). */
+    match: matchSchema.optional(),
+    labels: labelStack,
+    /** Overrides the stage's `multicast` for this rule. */
+    multicast: z.boolean().optional(),
+  })
+  .strict();
+
 export const mplsPushOptions = z
   .object({
-    /** Label stack entries, outermost first. */
+    /** Label stack entries, outermost first (one stack for every packet that `match`es). */
     labels: labelStack.optional(),
+    /** Restricts `labels` to matching packets; the others pass unchanged. */
+    match: matchSchema.optional(),
+    /** Per-rule stacks, tried in order, first match wins; packets matching no rule pass unchanged. */
+    rules: z.array(pushRule).min(1, 'give at least one rule').optional(),
     /** EtherType 0x8848 (multicast MPLS) instead of 0x8847. */
     multicast: z.boolean().default(false),
   })
   .strict()
   .superRefine((o, ctx) => {
-    if (!o.labels) ctx.addIssue({ code: 'custom', message: 'give "labels"', path: ['labels'] });
+    if (o.labels && o.rules) ctx.addIssue({ code: 'custom', message: 'give either "labels" or "rules", not both', path: ['rules'] });
+    else if (!o.labels && !o.rules) ctx.addIssue({ code: 'custom', message: 'give "labels" (one stack) or "rules" (per-match stacks)', path: ['labels'] });
+    if (o.match && o.rules) ctx.addIssue({ code: 'custom', message: 'with "rules", put "match" inside each rule', path: ['match'] });
   });
 export type MplsPushOptions = z.output<typeof mplsPushOptions>;
 
@@ -145,6 +162,10 @@ export function inheritTtl(b: Uint8Array, at: number, tail: number, type: number
  * is too short to hold the EtherType field (nothing changed).
  */
 export function pushLabels(pkt: Packet, plan: PushPlan, ctx: StageContext): boolean {
+  const n = plan.lses.length;
+  // Grow the headroom first if needed: reallocation shifts every absolute offset, and the ones
+  // computed below must stay valid.
+  pkt.reserve(n * mpls.LSE_LEN);
   const typeOff = etherTypeOffset(pkt.buf, pkt.head, pkt.tail);
   if (typeOff < 0) return false;
   const at = typeOff + 2;
@@ -173,8 +194,6 @@ export function pushLabels(pkt: Packet, plan: PushPlan, ctx: StageContext): bool
     rememberPayloadUnderStack(pkt, at);
   }
 
-  const n = plan.lses.length;
-  // insertAt may reallocate: every absolute offset is re-read from its return value.
   const gap = pkt.insertAt(at, n * mpls.LSE_LEN);
   const b = pkt.buf;
   setU16(b, gap - 2, plan.etherType);
@@ -236,7 +255,22 @@ export const mplsPushStage = defineStage({
   summary: 'push MPLS label stack entries after the Ethernet header and VLAN tags (skb_mpls_push)',
   options: mplsPushOptions,
   create(options) {
-    const plan = compilePush(options.labels!, options.multicast);
-    return createMplsPush(() => plan);
+    return createMplsPush(pushSelector(options));
   },
 });
+
+/** The selector for validated options: one fixed stack, or a first-match rule table. */
+export function pushSelector(options: MplsPushOptions): PushSelector {
+  if (options.labels && !options.match) {
+    const plan = compilePush(options.labels, options.multicast);
+    return () => plan;
+  }
+  const rules: Rule<PushPlan>[] = options.labels
+    ? [{ match: options.match ?? {}, action: compilePush(options.labels, options.multicast) }]
+    : (options.rules ?? []).map((r) => ({ match: r.match ?? {}, action: compilePush(r.labels, r.multicast ?? options.multicast) }));
+  const table = new RuleTable(rules);
+  return (pkt) => {
+    const i = table.lookup(pkt);
+    return i < 0 ? null : table.action(i);
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * `checksum: { fix: true }`: repair captures taken on a host with checksum offload on, where
+ * every transmitted L4 checksum shows the pseudo-header sum instead of the real value.
+ *
+ * Recomputes every IPv4 header checksum and every TCP, UDP, ICMP and ICMPv6 checksum, under
+ * VLAN tags and MPLS stacks, and inside VXLAN (an inner Ethernet frame after UDP destination port
+ * 4789 or 8472), inner first, then outer, because the outer UDP checksum covers the inner bytes.
+ * Left alone:
+ *   - a zero UDP checksum over IPv4 (it means "no checksum");
+ *   - the L4 checksum of IP fragments (it covers the reassembled datagram);
+ *   - a checksum a stage left CHECKSUM_PARTIAL (completed later at egress);
+ *   - packets whose capture is truncated (nothing can be computed): reported as 'truncated'.
+ */
+import { CSUM, NO_OFFSET, type Packet } from '../packet.js';
+import { DECODE, Layers, decodeFrame } from '../decode.js';
+import { ETHER_TYPE } from '../wire/ether-type.js';
+import { IP_PROTO } from '../wire/ip-proto.js';
+import { finish, pseudoV4, pseudoV6, sum16, udpFinal } from '../wire/checksum.js';
+import * as ipv4 from '../wire/ipv4.js';
+import * as tcp from '../wire/tcp.js';
+import * as udp from '../wire/udp.js';
+import * as icmp from '../wire/icmp.js';
+
+export const FIX_VXLAN_PORTS: readonly number[] = [4789, 8472];
+const MAX_DEPTH = 3;
+
+export type FixResult = 'fixed' | 'truncated' | 'skipped';
+
+export class ChecksumFixer {
+  private readonly layers: Layers[] = Array.from({ length: MAX_DEPTH }, () => new Layers());
+  private readonly ports: ReadonlySet<number>;
+  /** Checksum fields rewritten so far (for counters/tests). */
+  rewritten = 0;
+
+  constructor(vxlanPorts: readonly number[] = FIX_VXLAN_PORTS) {
+    this.ports = new Set(vxlanPorts);
+  }
+
+  /** Repair every checksum of the packet in place. */
+  fix(pkt: Packet): FixResult {
+    if (pkt.truncated) return 'truncated';
+    const skip = pkt.csumMode === CSUM.PARTIAL ? pkt.csumStart : NO_OFFSET;
+    return this.fixFrame(pkt.buf, pkt.head, pkt.tail, 0, skip);
+  }
+
+  private fixFrame(b: Uint8Array, off: number, end: number, depth: number, skipL4: number): FixResult {
+    const L = this.layers[depth]!;
+    const st = decodeFrame(b, off, end, L);
+    if (st === DECODE.TRUNCATED || L.ipLenMismatch) return 'truncated';
+    if (L.netOff === NO_OFFSET) return 'skipped';
+    const v4 = L.netProto === ETHER_TYPE.IPV4;
+    if (!v4 && L.netProto !== ETHER_TYPE.IPV6) return 'skipped';
+    const ip = L.netOff;
+    const transOff = L.transOff;
+    const proto = L.l4Proto;
+    const ipEnd = L.ipEnd;
+    const fragment = L.isFragment;
+    const l4Ok = st === DECODE.OK && transOff !== NO_OFFSET && L.l4HdrLen > 0 && !fragment;
+    let result: FixResult = 'fixed';
+
+    if (l4Ok && transOff !== skipL4) {
+      const l4Len = ipEnd - transOff;
+      const pseudo = (p: number) =>
+        v4 ? pseudoV4(b, ip + ipv4.SRC_ADDR, ip + ipv4.DST_ADDR, p, l4Len) : pseudoV6(b, ip + 8, ip + 24, p, l4Len);
+      if (proto === IP_PROTO.TCP) {
+        this.write(b, transOff + tcp.CHECKSUM, transOff, ipEnd, pseudo(IP_PROTO.TCP), false);
+      } else if (proto === IP_PROTO.UDP) {
+        const ulen = udp.length(b, transOff);
+        const uEnd = Math.min(ipEnd, transOff + ulen);
+        if (depth + 1 < MAX_DEPTH && this.ports.has(udp.dstPort(b, transOff)) && uEnd - transOff >= 16 + 14) {
+          const r = this.fixFrame(b, transOff + 16, uEnd, depth + 1, skipL4);
+          if (r === 'truncated') result = r;
+        }
+        if (!(v4 && udp.checksum(b, transOff) === 0)) {
+          this.write(b, transOff + udp.CHECKSUM, transOff, uEnd, v4 ? pseudoV4(b, ip + 12, ip + 16, IP_PROTO.UDP, uEnd - transOff) : pseudoV6(b, ip + 8, ip + 24, IP_PROTO.UDP, uEnd - transOff), true);
+        }
+      } else if (proto === IP_PROTO.ICMP && v4) {
+        this.write(b, transOff + icmp.CHECKSUM, transOff, ipEnd, 0, false);
+      } else if (proto === IP_PROTO.ICMPV6 && !v4) {
+        this.write(b, transOff + icmp.CHECKSUM, transOff, ipEnd, pseudo(IP_PROTO.ICMPV6), false);
+      }
+    }
+    if (v4) {
+      const old = ipv4.checksum(b, ip);
+      ipv4.fillChecksum(b, ip);
+      if (ipv4.checksum(b, ip) !== old) this.rewritten++;
+    }
+    return result;
+  }
+
+  private write(b: Uint8Array, field: number, start: number, end: number, pseudo: number, isUdp: boolean): void {
+    const old = (b[field]! << 8) | b[field + 1]!;
+    b[field] = 0;
+    b[field + 1] = 0;
+    let c = finish(sum16(b, start, end, pseudo));
+    if (isUdp) c = udpFinal(c);
+    b[field] = c >>> 8;
+    b[field + 1] = c & 0xff;
+    if (c !== old) this.rewritten++;
+  }
+}
