@@ -6,6 +6,15 @@
  * `buf` (like the kernel's skb->network_header), so they stay valid across push/pull; only a
  * reallocation shifts them, and `reserve()` does that in one place.
  *
+ * Ownership: a packet may own only part of `buf`. Its bytes are buf[floor, tail): the frame is
+ * [head, tail) and [floor, head) is headroom that push/insertAt may overwrite. Bytes outside
+ * [floor, tail) belong to someone else and must not be written. Packets from the capture reader
+ * are zero-copy: `buf` is the read chunk itself (shared by every record in it, never reused by
+ * the reader) and `floor` is where the record's own, already parsed header starts, so they have
+ * a few bytes of headroom (pcap 16, pcapng EPB 28) until a larger push makes `reserve()` copy
+ * the frame into a buffer of its own with HEADROOM. Such a packet keeps its whole chunk alive:
+ * a stage that holds packets for long should `clone()` them (a compact copy).
+ *
  * What the packet still needs done (segmentation, a partial checksum) lives here, in the
  * kernel's vocabulary (gso_size/gso_type, CHECKSUM_PARTIAL with csum_start/csum_offset).
  * What a device can do lives in the NIC profile. The two are never merged.
@@ -42,10 +51,15 @@ export const CSUM = {
 export type CsumMode = (typeof CSUM)[keyof typeof CSUM];
 
 export class Packet {
-  /** Backing store; the frame is buf[head, tail). */
+  /** Backing store; the frame is buf[head, tail). May be shared with other packets: see `floor`. */
   buf: Uint8Array;
   head: number;
   tail: number;
+  /**
+   * Lowest byte of `buf` this packet may write: [floor, head) is its headroom. 0 for a packet
+   * that owns its buffer; inside a shared read chunk, the start of the packet's own record.
+   */
+  floor: number;
   /** Length of the frame on the wire; larger than the captured length when the capture was snaplen-truncated. */
   origLen: number;
 
@@ -89,11 +103,13 @@ export class Packet {
   /** Notes a stage wants shown to the user in the pcapng comment (e.g. "gso type=tcpv4 size=1448 segs=45"). */
   notes: string[] | null = null;
 
-  constructor(buf: Uint8Array, head: number, tail: number, origLen: number) {
+  /** `floor` (default 0): see the field; pass it only when buf[0, floor) belongs to someone else. */
+  constructor(buf: Uint8Array, head: number, tail: number, origLen: number, floor = 0) {
     this.buf = buf;
     this.head = head;
     this.tail = tail;
     this.origLen = origLen;
+    this.floor = floor;
   }
 
   /** A packet holding a copy of `frame`, with HEADROOM bytes in front. */
@@ -123,13 +139,23 @@ export class Packet {
     return new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
-  /** Ensure at least `n` bytes of headroom, reallocating (and shifting every offset) if needed. */
+  /** Bytes that can be pushed in front of the frame without reallocating. */
+  get headroom(): number {
+    return this.head - this.floor;
+  }
+
+  /**
+   * Ensure at least `n` bytes of headroom ([floor, head)). If there are fewer, the frame is
+   * copied into a new buffer of its own with n + HEADROOM bytes in front (floor 0), and every
+   * offset shifts by the same amount.
+   */
   reserve(n: number): void {
-    if (this.head >= n) return;
+    if (this.head - this.floor >= n) return;
     const grow = n - this.head + HEADROOM;
-    const next = new Uint8Array(this.buf.length + grow);
+    const next = new Uint8Array(this.tail + grow);
     next.set(this.buf.subarray(this.head, this.tail), this.head + grow);
     this.buf = next;
+    this.floor = 0;
     this.shiftOffsets(grow);
   }
 
@@ -154,8 +180,10 @@ export class Packet {
    * Returns the absolute offset of the gap.
    */
   insertAt(at: number, n: number): number {
-    this.reserve(n);
+    // `at` is absolute: remember it relative to head, since reserve() may move everything.
     const prefix = at - this.head;
+    this.reserve(n);
+    at = this.head + prefix;
     this.buf.copyWithin(this.head - n, this.head, at);
     this.head -= n;
     this.origLen += n;
@@ -179,10 +207,16 @@ export class Packet {
     this.origLen -= cut;
   }
 
-  /** A deep copy (own buffer, same headroom), metadata included. */
+  /**
+   * A deep copy, metadata included, in a buffer of its own: the frame with HEADROOM in front
+   * (offsets shifted accordingly). Also how to detach a reader packet from its shared chunk.
+   */
   clone(): Packet {
-    const p = new Packet(this.buf.slice(), this.head, this.tail, this.origLen);
-    p.copyStateFrom(this);
+    const len = this.tail - this.head;
+    const buf = new Uint8Array(HEADROOM + len);
+    buf.set(this.buf.subarray(this.head, this.tail), HEADROOM);
+    const p = new Packet(buf, HEADROOM, HEADROOM + len, this.origLen);
+    p.copyStateFrom(this, HEADROOM - this.head);
     return p;
   }
 

@@ -12,6 +12,7 @@ import { ConfigError } from './config-error.js';
 import { LINKTYPE } from './pcap/link-type.js';
 import { convertToEthernet, parseMac } from './link-layer.js';
 import { restoreMetadata } from './comments.js';
+import { createSuperPacketMarker, type MssOption } from './gso/classify.js';
 
 export interface Counters {
   packetsIn: number;
@@ -69,15 +70,17 @@ export class Pipeline {
     } catch (e) {
       throw e instanceof ConfigError ? e : new ConfigError(`--nic ${config.nic}: ${(e as Error).message}`);
     }
-    const env: StageEnv = { nic: this.nic, view: config.view };
+    const gsoOpts = (config.stages.find((s) => s.name === 'gso')?.options ?? {}) as { mss?: MssOption; mtu?: number };
+    const superPackets = createSuperPacketMarker({ mss: gsoOpts.mss ?? 'auto', mtu: gsoOpts.mtu ?? this.nic.mtu });
+    const env: StageEnv = { nic: this.nic, view: config.view, superPackets };
     this.stages = config.stages.map((s) => s.definition.create(s.options, env));
     this.linkSrc = config.linkLayer ? parseMac(config.linkLayer.src) : null;
     this.linkDst = config.linkLayer ? parseMac(config.linkLayer.dst) : null;
 
-    // Stage i emits into stage i+1; the last one into the output batch.
+    // contexts[i] is what stage i gets: its emit runs stage i+1 (or collects the output after the last).
     this.contexts = [];
-    for (let i = this.stages.length; i >= 0; i--) {
-      const next = i < this.stages.length ? this.stages[i]! : null;
+    for (let i = this.stages.length - 1; i >= 0; i--) {
+      const next = i + 1 < this.stages.length ? this.stages[i + 1]! : null;
       const nextCtx = this.contexts[0];
       const ctx: StageContext = {
         emit: next

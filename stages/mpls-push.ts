@@ -13,7 +13,9 @@
  * - The EtherType right before the stack (after the VLAN tags) becomes 0x8847, or 0x8848 with
  *   `multicast`. The kernel (R-MP-3) always rewrites frame bytes 12-13; capflow writes the field
  *   after the in-band tags, which is what the kernel produces on the wire when the tag is
- *   hw-accelerated (`skb->vlan_tci`, the usual case after receive) — see README.
+ *   hw-accelerated (`skb->vlan_tci`, the usual case after receive); with in-band tags the kernel
+ *   would overwrite the first TPID instead, a frame no one wants to replay (OVS refuses to push
+ *   onto VLAN flows for that reason, R-OVS-2).
  * - TTL is a number or `inherit`: the IPv4 TTL / IPv6 hop limit of the payload (lwtunnel with
  *   `ip_ttl_propagate`), 255 for non-IP payloads (the kernel default TTL), the current top
  *   label's TTL when pushing onto a stack (OVS). When the byte to copy was not captured
@@ -21,7 +23,15 @@
  * - First push onto a non-MPLS packet records `innerProtocol` (the previous EtherType field,
  *   verbatim) and `innerNetOff` (the old network header), like R-MP-5; MPLS GSO and mpls-pop
  *   read them.
+ * - On an MPLS packet capflow did not label itself (captured with a stack), the payload under
+ *   the stack is guessed once (IPv4/IPv6 by its first nibble) and recorded the same way, so MPLS
+ *   GSO and mpls-pop see the whole stack. (The kernel would record 0x8847 and the old top label.)
+ * - An 802.3 length field in place of the EtherType is kept verbatim as innerProtocol, so a
+ *   later pop restores the frame byte for byte.
  * - Only the L2 prefix moves (into headroom, `Packet.insertAt`); the payload never moves.
+ * - `match` (the tunnel-key match keys, pipeline/match.ts) restricts which packets get labels;
+ *   `rules: [{match, labels, multicast}]` gives per-rule stacks, first match wins. Packets that
+ *   match nothing pass unchanged. The fields are read from the frame as it is at this stage.
  *
  * Drops: `mpls-push-encapsulated` (the packet carries a tunnel header: the kernel rejects it,
  * R-MP-1), `truncated` (the Ethernet header or a VLAN tag is not captured, so there is no place

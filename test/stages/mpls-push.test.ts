@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NO_OFFSET, Packet } from '../../pipeline/packet.js';
-import { resolvePipeline, parseStageSpec } from '../../pipeline/config.js';
+import { fileURLToPath } from 'node:url';
+import { resolvePipeline, parseStageSpec, readPipelineFile } from '../../pipeline/config.js';
 import { ConfigError } from '../../pipeline/config-error.js';
 import { decodeFrame, Layers, DECODE } from '../../pipeline/decode.js';
 import { TunnelInfo } from '../../pipeline/metadata.js';
@@ -261,6 +262,14 @@ describe('mpls-push: options', () => {
     const cfg = resolvePipeline({ stages: [parseStageSpec('mpls-push:labels=[{label: 100, ttl: 64}]'), { stage: 'mpls-pop' }] }, '--stage');
     expect(cfg.stages.slice(0, 2).map((s) => s.name)).toEqual(['mpls-push', 'mpls-pop']);
     expect(cfg.stages[0]!.options).toEqual({ labels: [{ label: 100, tc: 0, ttl: 64 }], multicast: false });
+  });
+
+  it('the bundled samples/mpls-*.yaml pipelines validate', () => {
+    for (const name of ['mpls-lwtunnel.yaml', 'mpls-push-pop.yaml']) {
+      const path = fileURLToPath(new URL(`../../samples/${name}`, import.meta.url));
+      const cfg = resolvePipeline(readPipelineFile(path), path);
+      expect(cfg.stages.filter((s) => s.name.startsWith('mpls-')).length).toBeGreaterThan(0);
+    }
   });
 
   it('rejects bad labels, TC and TTL with the key path', () => {
