@@ -4,6 +4,10 @@
  * being ignored.
  */
 import type { StageDefinition } from './stage.js';
+import { vxlanDecap } from './vxlan-decap.js';
+import { tunnelKey } from './tunnel-key.js';
+import { vxlanEncap } from './vxlan-encap.js';
+import { gsoStage } from './gso.js';
 import { mplsPushStage } from './mpls-push.js';
 import { mplsPopStage } from './mpls-pop.js';
 
@@ -13,12 +17,12 @@ export interface StageEntry {
 }
 
 const entries: StageEntry[] = [
-  { name: 'vxlan-decap', definition: null },
-  { name: 'tunnel-key', definition: null },
-  { name: 'vxlan-encap', definition: null },
+  { name: 'vxlan-decap', definition: vxlanDecap },
+  { name: 'tunnel-key', definition: tunnelKey },
+  { name: 'vxlan-encap', definition: vxlanEncap },
   { name: 'mpls-push', definition: mplsPushStage },
   { name: 'mpls-pop', definition: mplsPopStage },
-  { name: 'gso', definition: null },
+  { name: 'gso', definition: gsoStage },
 ];
 
 export function stageEntry(name: string): StageEntry | undefined {

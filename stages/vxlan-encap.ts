@@ -1,0 +1,270 @@
+/**
+ * vxlan-encap: VXLAN transmit on a collect-metadata device (Linux 6.1 `vxlan_xmit_one` with
+ * `udp_tunnel_xmit_skb` / `udp_tunnel6_xmit_skb`, semantics §2). For each packet carrying tunnel
+ * metadata the outer Ethernet + IPv4/IPv6 + UDP + VXLAN headers are pushed into headroom (the
+ * inner frame never moves), taking each field from the metadata and, where it leaves it unset,
+ * from the device options:
+ *
+ *   IP family     the metadata's (key.u.ipv4 / ipv6)
+ *   src address   metadata src, else the `src` address of that family (else drop no-tunnel-source)
+ *   dst address   metadata dst (all-zero → drop no-tunnel-destination)
+ *   TTL           metadata ttl, 0 → `ttl` (64, the sysctl default)
+ *   TOS / TC      metadata TOS DSCP bits + ECN of the inner IP header (ip_tunnel_ecn_encap:
+ *                 inner CE → ECT(0), else copied; Not-ECT for non-IP inner); the metadata's own
+ *                 ECN bits are discarded
+ *   DF            only the metadata's df flag
+ *   flow label    metadata label, verbatim
+ *   UDP dst port  metadata tpDst, else `dstPort`
+ *   UDP src port  metadata tpSrc when non-zero (capflow extension: the kernel ignores tp_src),
+ *                 else the symmetric inner flow hash scaled into `srcPortRange` as
+ *                 udp_flow_src_port does (pipeline/flow-hash.ts)
+ *   UDP checksum  exactly when the metadata has the csum flag (IPv6 too), udp_set_csum /
+ *                 udp6_set_csum: GSO → pseudo-header sum; inner checksum partial → computed now by
+ *                 local checksum offload; otherwise the outer UDP checksum becomes the partial one
+ *   VXLAN         I flag + VNI; G/D/A + policy ID only with `gbp: true` and a non-zero VXLAN_OPT value
+ *   IPv4 ID       per (src, dst) counter, started at a hash of the pair and advanced by one per
+ *                 packet (by gso_segs for a GSO packet, whose segments get consecutive IDs);
+ *                 deterministic from the start of the run, used even with DF (as the kernel)
+ *   outer MACs    `neighbours[dst]` else `outerEth.dst`; source `outerEth.src`
+ *
+ * Packets without metadata pass unchanged (or are dropped `no-tunnel-metadata` with
+ * `requireMetadata`). A non-GSO outer packet larger than the egress MTU: `mtuPolicy: kernel`
+ * drops it (`mtu-exceeded`) when DF is set or the outer is IPv6 and leaves IPv4 without DF to the
+ * gso stage, which fragments it; `drop` drops every one; `ignore` sends it anyway.
+ */
+import { z } from 'zod';
+import { defineStage, type StageContext, type StageEnv } from './stage.js';
+import { CSUM, GSO, NO_OFFSET, type Packet } from '../pipeline/packet.js';
+import { Layers, decodeFrame } from '../pipeline/decode.js';
+import { TUNNEL } from '../pipeline/metadata.js';
+import { bytesHash, flowHash, udpFlowSrcPort } from '../pipeline/flow-hash.js';
+import { ETHER_TYPE } from '../pipeline/wire/ether-type.js';
+import { IP_PROTO } from '../pipeline/wire/ip-proto.js';
+import { finish, fold, pseudoV4, pseudoV6, sum16, udpFinal } from '../pipeline/wire/checksum.js';
+import { parseIp } from '../pipeline/wire/ip-address.js';
+import * as ethernet from '../pipeline/wire/ethernet.js';
+import * as ipv4 from '../pipeline/wire/ipv4.js';
+import * as ipv6 from '../pipeline/wire/ipv6.js';
+import * as udp from '../pipeline/wire/udp.js';
+import * as vxlan from '../pipeline/wire/vxlan.js';
+
+const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+const macAddress = z.string().regex(MAC_RE, 'expected a MAC address like 02:00:00:00:00:01');
+const address = z.string().refine((s) => parseIp(s) !== null, { message: 'expected an IPv4 or IPv6 address' });
+const port = z.number().int().min(1, 'UDP port must be 1..65535').max(65535, 'UDP port must be 1..65535');
+
+export const vxlanEncapOptions = z
+  .object({
+    /** Local address(es) used when the metadata has no source: one per family at most. */
+    src: z
+      .union([address, z.array(address).max(2)])
+      .optional()
+      .refine((v) => !Array.isArray(v) || v.length < 2 || parseIp(v[0]!)!.length !== parseIp(v[1]!)!.length, {
+        message: 'at most one source address per family',
+      }),
+    dstPort: port.default(vxlan.DEFAULT_PORT),
+    srcPortRange: z
+      .tuple([port, port])
+      .default([32768, 60999])
+      .refine(([lo, hi]) => lo < hi, { message: 'srcPortRange must be [min, max] with min < max (max is exclusive)' }),
+    /** TTL / hop limit for metadata ttl 0 (net.ipv4.ip_default_ttl). */
+    ttl: z.number().int().min(1).max(255).default(64),
+    gbp: z.boolean().default(false),
+    outerEth: z
+      .object({ src: macAddress.default('02:00:00:00:00:01'), dst: macAddress.default('02:00:00:00:00:02') })
+      .strict()
+      .default({ src: '02:00:00:00:00:01', dst: '02:00:00:00:00:02' }),
+    /** Outer destination MAC per remote tunnel address (an ARP / ND table). */
+    neighbours: z
+      .record(z.string(), macAddress)
+      .default({})
+      .refine((m) => Object.keys(m).every((k) => parseIp(k) !== null), { message: 'neighbour keys must be IPv4 or IPv6 addresses' }),
+    requireMetadata: z.boolean().default(false),
+    mtuPolicy: z.enum(['kernel', 'drop', 'ignore']).default('kernel'),
+  })
+  .strict();
+
+export type VxlanEncapOptions = z.output<typeof vxlanEncapOptions>;
+
+const ETH_LEN = ethernet.HEADER_LEN;
+const UDP_VXLAN_LEN = udp.HEADER_LEN + vxlan.HEADER_LEN;
+/** Outer header bytes: Ethernet + IP + UDP + VXLAN. */
+export const VXLAN_OVERHEAD_V4 = ETH_LEN + ipv4.HEADER_LEN + UDP_VXLAN_LEN;
+export const VXLAN_OVERHEAD_V6 = ETH_LEN + ipv6.HEADER_LEN + UDP_VXLAN_LEN;
+const CE = 3;
+const ECT_0 = 2;
+
+function macBytes(s: string): Uint8Array {
+  return Uint8Array.from(s.split(':').map((h) => parseInt(h, 16)));
+}
+
+/** Remote address → MAC, looked up without building strings per packet. */
+class NeighbourTable {
+  private readonly byHash = new Map<number, { addr: Uint8Array; mac: Uint8Array }[]>();
+  constructor(entries: Record<string, string>) {
+    for (const [ip, mac] of Object.entries(entries)) {
+      const addr = parseIp(ip)!;
+      const h = bytesHash(addr, 0, addr.length);
+      const list = this.byHash.get(h) ?? [];
+      list.push({ addr, mac: macBytes(mac) });
+      this.byHash.set(h, list);
+    }
+  }
+  get(addr: Uint8Array, len: number): Uint8Array | null {
+    if (this.byHash.size === 0) return null;
+    const list = this.byHash.get(bytesHash(addr, 0, len));
+    if (!list) return null;
+    for (const e of list) {
+      if (e.addr.length !== len) continue;
+      let eq = true;
+      for (let i = 0; i < len && eq; i++) eq = e.addr[i] === addr[i];
+      if (eq) return e.mac;
+    }
+    return null;
+  }
+}
+
+export const vxlanEncap = defineStage({
+  name: 'vxlan-encap',
+  summary: 'VXLAN transmit from per-packet tunnel metadata (collect-metadata device)',
+  options: vxlanEncapOptions,
+  create(o, env: StageEnv) {
+    const srcs = o.src === undefined ? [] : Array.isArray(o.src) ? o.src : [o.src];
+    let src4: Uint8Array | null = null;
+    let src6: Uint8Array | null = null;
+    for (const s of srcs) {
+      const a = parseIp(s)!;
+      if (a.length === 4) src4 = a;
+      else src6 = a;
+    }
+    const ethSrc = macBytes(o.outerEth.src);
+    const ethDst = macBytes(o.outerEth.dst);
+    const neigh = new NeighbourTable(o.neighbours);
+    const [portMin, portMax] = o.srcPortRange;
+    const marker = env.superPackets ?? null;
+    const mtu = marker ? marker.mtu : env.nic.mtu;
+    const L = new Layers();
+    /** IPv4 ID counters per (src, dst) pair, keyed by the pair's hash (like the kernel's ident buckets). */
+    const ids = new Map<number, number>();
+    const pairKey = new Uint8Array(8);
+    let warnedNoMetadata = false;
+
+    function nextIpId(srcAddr: Uint8Array, dstAddr: Uint8Array, segs: number): number {
+      for (let i = 0; i < 4; i++) {
+        pairKey[i] = srcAddr[i]!;
+        pairKey[4 + i] = dstAddr[i]!;
+      }
+      const h = bytesHash(pairKey, 0, 8);
+      const id = ids.get(h) ?? (h >>> 16);
+      ids.set(h, (id + segs) & 0xffff);
+      return id;
+    }
+
+    function process(pkt: Packet, ctx: StageContext): void {
+      const t = pkt.tunnel;
+      if (!t) {
+        if (o.requireMetadata) return ctx.drop(pkt, 'no-tunnel-metadata');
+        if (!warnedNoMetadata) {
+          warnedNoMetadata = true;
+          ctx.warnOnce('vxlan-encap-no-metadata', 'vxlan-encap: packets without tunnel metadata pass through unencapsulated');
+        }
+        return ctx.emit(pkt);
+      }
+      const v6 = t.ipv6;
+      const alen = v6 ? 16 : 4;
+      if (isZero(t.dst, alen)) return ctx.drop(pkt, 'no-tunnel-destination');
+      const srcAddr = isZero(t.src, alen) ? (v6 ? src6 : src4) : t.src;
+      if (!srcAddr) return ctx.drop(pkt, 'no-tunnel-source');
+      if ((pkt.gsoType & (GSO.UDP_TUNNEL | GSO.UDP_TUNNEL_CSUM)) !== 0) return ctx.drop(pkt, 'vxlan-nested-gso');
+
+      // The inner frame: recognise host-captured TSO/USO frames first, then decode for hash and ECN.
+      const innerEth = pkt.head;
+      if (marker) marker.mark(pkt, innerEth);
+      const b0 = pkt.buf;
+      decodeFrame(b0, innerEth, pkt.tail, L);
+      const innerNet = L.netOff;
+      const innerTrans = L.transOff;
+      let innerEcn = 0;
+      if (innerNet !== NO_OFFSET && L.netProto === ETHER_TYPE.IPV4) innerEcn = ipv4.tos(b0, innerNet) & 3;
+      else if (innerNet !== NO_OFFSET && L.netProto === ETHER_TYPE.IPV6) innerEcn = ipv6.trafficClass(b0, innerNet) & 3;
+      const sport = t.tpSrc !== 0 ? t.tpSrc : udpFlowSrcPort(flowHash(b0, L), portMin, portMax);
+      const dport = t.tpDst !== 0 ? t.tpDst : o.dstPort;
+      const csum = (t.flags & TUNNEL.CSUM) !== 0;
+      const df = (t.flags & TUNNEL.DONT_FRAGMENT) !== 0;
+      const gso = pkt.gsoSize > 0;
+      const tos = (t.tos & ~3 & 0xff) | (innerEcn === CE ? ECT_0 : innerEcn);
+      const ttl = t.ttl !== 0 ? t.ttl : o.ttl;
+
+      const innerWire = pkt.origLen;
+      const udpLen = UDP_VXLAN_LEN + innerWire;
+      const ipHdr = v6 ? ipv6.HEADER_LEN : ipv4.HEADER_LEN;
+      const ipLen = ipHdr + udpLen;
+      if (!gso && ipLen > mtu && o.mtuPolicy !== 'ignore') {
+        if (o.mtuPolicy === 'drop' || v6 || df) return ctx.drop(pkt, 'mtu-exceeded');
+      }
+
+      const head = pkt.push(ETH_LEN + ipHdr + UDP_VXLAN_LEN);
+      // push may have reallocated: re-read the buffer and shift the inner offsets by the same amount.
+      const b = pkt.buf;
+      const shift = pkt.head + ETH_LEN + ipHdr + UDP_VXLAN_LEN - innerEth;
+      const net = head + ETH_LEN;
+      const u = net + ipHdr;
+      const vx = u + udp.HEADER_LEN;
+      ethernet.emit(b, head, neigh.get(t.dst, alen) ?? ethDst, ethSrc, v6 ? ETHER_TYPE.IPV6 : ETHER_TYPE.IPV4);
+      let pseudo: number;
+      if (v6) {
+        ipv6.emit(b, net, { trafficClass: tos, flowLabel: t.label, payloadLength: udpLen, nextHeader: IP_PROTO.UDP, hopLimit: ttl, src: srcAddr, dst: t.dst });
+        pseudo = pseudoV6(b, net + ipv6.SRC_ADDR, net + ipv6.DST_ADDR, IP_PROTO.UDP, udpLen);
+      } else {
+        const id = nextIpId(srcAddr, t.dst, gso ? Math.max(1, pkt.gsoSegs) : 1);
+        ipv4.emit(b, net, { tos, totalLength: ipLen, id, df, ttl, protocol: IP_PROTO.UDP, src: srcAddr, dst: t.dst });
+        pseudo = pseudoV4(b, net + ipv4.SRC_ADDR, net + ipv4.DST_ADDR, IP_PROTO.UDP, udpLen);
+      }
+      udp.emit(b, u, { srcPort: sport, dstPort: dport, length: udpLen, checksum: 0 });
+      let w0 = 0;
+      if (o.gbp && (t.flags & TUNNEL.VXLAN_OPT) !== 0 && t.gbp !== 0) {
+        w0 = (vxlan.FLAG_G | (t.gbp & vxlan.FLAG_D) | (t.gbp & vxlan.FLAG_A) | (t.gbp & vxlan.POLICY_MASK)) >>> 0;
+      }
+      vxlan.emit(b, vx, t.vni, w0);
+
+      const innerPartial = pkt.csumMode === CSUM.PARTIAL;
+      if (csum) {
+        if (gso) {
+          udp.setChecksum(b, u, fold(pseudo));
+        } else if (innerPartial) {
+          // Local checksum offload (lco_csum): once the inner checksum is filled in, the bytes from
+          // csum_start on sum to the complement of the partial field's value.
+          const field = (b[pkt.csumStart + pkt.csumOffset]! << 8) | b[pkt.csumStart + pkt.csumOffset + 1]!;
+          udp.setChecksum(b, u, udpFinal(finish(sum16(b, u, pkt.csumStart, pseudo + (~field & 0xffff)))));
+        } else if (pkt.truncated) {
+          // Bytes the checksum covers are missing from the capture: leave the pseudo-header sum.
+          udp.setChecksum(b, u, fold(pseudo));
+        } else {
+          udp.setChecksum(b, u, fold(pseudo));
+          pkt.csumMode = CSUM.PARTIAL;
+          pkt.csumStart = u;
+          pkt.csumOffset = udp.CHECKSUM;
+        }
+      }
+
+      pkt.innerMacOff = innerEth + shift;
+      pkt.innerNetOff = innerNet === NO_OFFSET ? NO_OFFSET : innerNet + shift;
+      pkt.innerTransOff = innerTrans === NO_OFFSET ? NO_OFFSET : innerTrans + shift;
+      pkt.macOff = head;
+      pkt.netOff = net;
+      pkt.transOff = u;
+      pkt.protocol = v6 ? ETHER_TYPE.IPV6 : ETHER_TYPE.IPV4;
+      pkt.innerProtocol = ETHER_TYPE.TEB;
+      pkt.encapsulation = true;
+      if (gso) pkt.gsoType |= csum ? GSO.UDP_TUNNEL_CSUM : GSO.UDP_TUNNEL;
+      ctx.emit(pkt);
+    }
+
+    return { name: 'vxlan-encap', process };
+  },
+});
+
+function isZero(a: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] !== 0) return false;
+  return true;
+}
