@@ -5,10 +5,13 @@ import { hideBin } from 'yargs/helpers';
 import type { CapflowCommand } from './command.js';
 import { EXIT, io } from './command.js';
 import { runCommand } from './commands/run.js';
+import { diffCommand } from './commands/diff.js';
 import { nicCommand } from './commands/nic.js';
 import { infoCommand } from './commands/info.js';
+import { replayCommand } from './commands/replay.js';
+import { extcapCommand } from './commands/extcap.js';
 
-const commands: CapflowCommand[] = [runCommand, infoCommand, nicCommand];
+const commands: CapflowCommand[] = [runCommand, diffCommand, infoCommand, nicCommand, replayCommand, extcapCommand];
 
 /** Run the CLI with `args` (without node and script); resolves to the exit status. */
 export async function main(args: string[]): Promise<number> {

@@ -4,6 +4,7 @@
  */
 import type { Packet } from './packet.js';
 import { TunnelInfo } from './metadata.js';
+import { parseGsoNote } from './gso/notes.js';
 
 /** Move capflow comments (tunnel ...) from pkt.comments into pkt.tunnel; other comments stay. */
 export function restoreMetadata(pkt: Packet): void {
@@ -17,7 +18,14 @@ export function restoreMetadata(pkt: Packet): void {
       pkt.tunnel = t;
       kept ??= cs.slice(0, i);
     } else if (c.startsWith('gso ') && isCapflowNote(c)) {
-      // A driver-view note describes what the NIC was asked to do; it is recomputed on output.
+      // A driver-view note: the packet is a super-packet left for the NIC. Restore the request
+      // (the note itself is written again on output if the packet still leaves whole).
+      const g = parseGsoNote(c);
+      if (g && pkt.gsoSize === 0) {
+        pkt.gsoSize = g.gsoSize;
+        pkt.gsoType = g.gsoType;
+        pkt.gsoSegs = g.gsoSegs;
+      }
       kept ??= cs.slice(0, i);
     } else if (kept) kept.push(c);
   }

@@ -88,13 +88,16 @@ async function runOne(
   opts: RunOptions,
   warn: (m: string) => void,
 ): Promise<Counters> {
-  // Output interface per (input interface, link type after conversion).
-  const ifaceMap = new Map<string, number>();
+  // Output interface per (input interface, link type after conversion), keyed by the number
+  // iface·2^16 + linkType (link types are 16-bit); the last hit is checked first.
+  const ifaceMap = new Map<number, number>();
+  let lastKey = -1;
+  let lastId = 0;
   const outIface = (pkt: Packet): number => {
-    const key = `${pkt.iface}/${pkt.linkType}`;
-    const known = ifaceMap.get(key);
-    if (known !== undefined) return known;
-    {
+    const key = pkt.iface * 65536 + pkt.linkType;
+    if (key === lastKey) return lastId;
+    let id = ifaceMap.get(key);
+    if (id === undefined) {
       const src: CaptureInterface | undefined = reader.interfaces[pkt.iface];
       const desc: CaptureInterface = {
         linkType: pkt.linkType,
@@ -104,10 +107,12 @@ async function runOne(
       const name = src?.name ?? (inputIndex > 0 || opts.inputs.length > 1 ? basename(file) : undefined);
       if (name !== undefined) desc.name = name;
       if (src?.description !== undefined) desc.description = src.description;
-      const id = writer.addInterface(desc);
+      id = writer.addInterface(desc);
       ifaceMap.set(key, id);
-      return id;
     }
+    lastKey = key;
+    lastId = id;
+    return id;
   };
 
   const out: Packet[] = [];

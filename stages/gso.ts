@@ -186,8 +186,8 @@ export class GsoStage implements Stage {
         if (checksumHelp(pkt, this.partialEnd(pkt))) this.stats.checksumsCompleted++;
       }
     }
-    const l3Start = lay.mplsOff !== NO_OFFSET ? lay.mplsOff : lay.ipOff;
-    if (l3Start === NO_OFFSET || this.opts.mtuPolicy === 'ignore') return ctx.emit(pkt);
+    // Only IP packets are measured against the MTU (an MPLS-labelled ARP frame is not).
+    if (lay.ipOff === NO_OFFSET || this.opts.mtuPolicy === 'ignore') return ctx.emit(pkt);
     const l3Len = this.l3Length(pkt);
     if (l3Len <= this.mtu) return ctx.emit(pkt);
     if (pkt.truncated) return this.passTruncated(pkt, ctx);

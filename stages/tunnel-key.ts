@@ -4,9 +4,15 @@
  *
  * Rules are tried in order; the first whose `match` holds wins (pipeline/match.ts, indexed on
  * `ipDst`). Exactly one action per rule:
- *   set: {...}   merge the given fields into the packet's metadata (created when absent: VNI 0,
- *                no addresses, TOS 0, TTL 0 = device default, no flags but KEY) and mark it a
- *                TX key. Fields: vni, src, dst, tos, ttl, tpSrc, tpDst, csum, df, label, gbp.
+ *   set: {...}   replace the packet's metadata by a new TX key holding exactly the given fields,
+ *                as tc `tunnel_key set` and an `encap ip` route do: what is not given is unset
+ *                (VNI 0, no addresses, TOS 0, TTL 0 = device default, csum off as in
+ *                `ip route ... encap ip`, flags KEY). A received (RX) key's outer addresses, TTL
+ *                and ports never leak into the new one. Fields: vni, src, dst, tos, ttl, tpSrc,
+ *                tpDst, csum, df, label, gbp. All packets of a rule share one immutable key.
+ *   modify: {...} change only the given fields of the packet's metadata (OVS set_field on
+ *                tun_*; created when absent) and mark it a TX key. A received key's UDP source
+ *                port is cleared (transmit hashes its own), everything else is kept.
  *   unset: true  remove the metadata (tc `tunnel_key unset`)
  *   drop: true   drop the packet (reason `tunnel-key-drop`)
  * Packets no rule matches pass unchanged. Metadata is never changed in place (packets may share
@@ -45,12 +51,13 @@ export const ruleSchema = z
   .object({
     match: matchSchema.default({}),
     set: setSchema.optional(),
+    modify: setSchema.optional(),
     unset: z.literal(true).optional(),
     drop: z.literal(true).optional(),
   })
   .strict()
-  .refine((r) => Number(r.set !== undefined) + Number(r.unset === true) + Number(r.drop === true) === 1, {
-    message: 'each rule needs exactly one action: set, unset: true or drop: true',
+  .refine((r) => Number(r.set !== undefined) + Number(r.modify !== undefined) + Number(r.unset === true) + Number(r.drop === true) === 1, {
+    message: 'each rule needs exactly one action: set, modify, unset: true or drop: true',
   });
 
 export const tunnelKeyOptions = z
@@ -65,20 +72,24 @@ export type SetFields = z.output<typeof setSchema>;
 const ACT_SET = 0;
 const ACT_UNSET = 1;
 const ACT_DROP = 2;
+const ACT_MODIFY = 3;
 
-/** A `set` precompiled: addresses parsed once. */
+/** A rule's action precompiled: addresses parsed once; a `set` key built once and shared. */
 interface Action {
   kind: number;
   set: SetFields | null;
   src: Uint8Array | null;
   dst: Uint8Array | null;
+  key: TunnelInfo | null;
 }
 
 function compileAction(r: z.output<typeof ruleSchema>): Action {
-  if (r.drop) return { kind: ACT_DROP, set: null, src: null, dst: null };
-  if (r.unset) return { kind: ACT_UNSET, set: null, src: null, dst: null };
-  const s = r.set!;
-  return { kind: ACT_SET, set: s, src: s.src ? parseIp(s.src) : null, dst: s.dst ? parseIp(s.dst) : null };
+  if (r.drop) return { kind: ACT_DROP, set: null, src: null, dst: null, key: null };
+  if (r.unset) return { kind: ACT_UNSET, set: null, src: null, dst: null, key: null };
+  const s = (r.set ?? r.modify)!;
+  const a: Action = { kind: r.set ? ACT_SET : ACT_MODIFY, set: s, src: s.src ? parseIp(s.src) : null, dst: s.dst ? parseIp(s.dst) : null, key: null };
+  if (a.kind === ACT_SET) a.key = applySet(null, a);
+  return a;
 }
 
 function setAddress(t: TunnelInfo, which: Uint8Array, other: Uint8Array, bytes: Uint8Array): void {
@@ -92,9 +103,11 @@ function setAddress(t: TunnelInfo, which: Uint8Array, other: Uint8Array, bytes: 
   which.set(bytes);
 }
 
-/** Apply a `set` to a copy of the packet's metadata (or to fresh metadata). */
+/** Apply the fields to a copy of the packet's metadata (or to fresh metadata). */
 function applySet(current: TunnelInfo | null, a: Action): TunnelInfo {
   const t = current ? current.clone() : new TunnelInfo();
+  // A received source port says nothing about transmit (the kernel hashes its own): drop it.
+  if (current && !current.tx) t.tpSrc = 0;
   const s = a.set!;
   if (s.vni !== undefined) t.vni = s.vni;
   if (a.src) setAddress(t, t.src, t.dst, a.src);
@@ -117,7 +130,7 @@ function applySet(current: TunnelInfo | null, a: Action): TunnelInfo {
 
 export const tunnelKey = defineStage({
   name: 'tunnel-key',
-  summary: 'match packet fields (first rule wins) and set, unset or drop on tunnel metadata',
+  summary: 'match packet fields (first rule wins) and set, modify, unset or drop on tunnel metadata',
   options: tunnelKeyOptions,
   create(o) {
     const table = new RuleTable(o.rules.map((r) => ({ match: r.match, action: compileAction(r) })));
@@ -127,6 +140,7 @@ export const tunnelKey = defineStage({
       const a = table.action(i);
       if (a.kind === ACT_DROP) return ctx.drop(pkt, 'tunnel-key-drop');
       if (a.kind === ACT_UNSET) pkt.tunnel = null;
+      else if (a.kind === ACT_SET) pkt.tunnel = a.key;
       else pkt.tunnel = applySet(pkt.tunnel, a);
       ctx.emit(pkt);
     }

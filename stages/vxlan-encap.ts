@@ -15,8 +15,9 @@
  *   DF            only the metadata's df flag
  *   flow label    metadata label, verbatim
  *   UDP dst port  metadata tpDst, else `dstPort`
- *   UDP src port  metadata tpSrc when non-zero (capflow extension: the kernel ignores tp_src),
- *                 else the symmetric inner flow hash scaled into `srcPortRange` as
+ *   UDP src port  the symmetric inner flow hash below, as the kernel (which ignores tp_src; so does
+ *                 capflow for a received key), unless a TX key (tunnel-key set/modify) gives a
+ *                 non-zero tpSrc (capflow extension); the hash is the symmetric inner flow hash scaled into `srcPortRange` as
  *                 udp_flow_src_port does (pipeline/flow-hash.ts)
  *   UDP checksum  exactly when the metadata has the csum flag (IPv6 too), udp_set_csum /
  *                 udp6_set_csum: GSO → pseudo-header sum; inner checksum partial → computed now by
@@ -187,7 +188,7 @@ export const vxlanEncap = defineStage({
       let innerEcn = 0;
       if (innerNet !== NO_OFFSET && L.netProto === ETHER_TYPE.IPV4) innerEcn = ipv4.tos(b0, innerNet) & 3;
       else if (innerNet !== NO_OFFSET && L.netProto === ETHER_TYPE.IPV6) innerEcn = ipv6.trafficClass(b0, innerNet) & 3;
-      const sport = t.tpSrc !== 0 ? t.tpSrc : udpFlowSrcPort(flowHash(b0, L), portMin, portMax);
+      const sport = t.tx && t.tpSrc !== 0 ? t.tpSrc : udpFlowSrcPort(flowHash(b0, L), portMin, portMax);
       const dport = t.tpDst !== 0 ? t.tpDst : o.dstPort;
       const csum = (t.flags & TUNNEL.CSUM) !== 0;
       const df = (t.flags & TUNNEL.DONT_FRAGMENT) !== 0;

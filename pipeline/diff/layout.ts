@@ -191,6 +191,12 @@ export class FrameLayout {
     return false;
   }
 
+  /** True when some entry has this scope. */
+  hasScope(scope: number): boolean {
+    for (let i = 0; i < this.count; i++) if (this.scope[i] === scope) return true;
+    return false;
+  }
+
   /** Numeric value of entry i (fields of up to 4 bytes), masked and shifted. */
   value(i: number): number {
     const def = DIFF_FIELDS[this.field[i]!]!;
@@ -198,46 +204,45 @@ export class FrameLayout {
   }
 
   private addHeaders(L: Layers, scope: number): void {
-    const b = L;
-    if (b.macOff !== NO_OFFSET) {
-      const m = b.macOff;
+    if (L.macOff !== NO_OFFSET) {
+      const m = L.macOff;
       this.add(ETH[0], scope, -1, m, 6);
       this.add(ETH[1], scope, -1, m + 6, 6);
       this.add(ETH[2], scope, -1, m + 12, 2);
-      for (let i = 0; i < b.vlanCount; i++) {
-        const o = i === 0 ? b.vlanOff0 : b.vlanOff1;
-        const ix = b.vlanCount > 1 ? i : -1;
+      for (let i = 0; i < L.vlanCount; i++) {
+        const o = i === 0 ? L.vlanOff0 : L.vlanOff1;
+        const ix = L.vlanCount > 1 ? i : -1;
         this.add(VLAN_PCP, scope, ix, o + 2, 2);
         this.add(VLAN_DEI, scope, ix, o + 2, 2);
         this.add(VLAN_ID, scope, ix, o + 2, 2);
         this.add(VLAN_ETYPE, scope, ix, o + 4, 2);
       }
     }
-    for (let i = 0; i < b.mplsCount; i++) {
-      const o = b.mplsOff + 4 * i;
-      const ix = b.mplsCount > 1 ? i : -1;
+    for (let i = 0; i < L.mplsCount; i++) {
+      const o = L.mplsOff + 4 * i;
+      const ix = L.mplsCount > 1 ? i : -1;
       for (const fid of MPLS) this.add(fid, scope, ix, o, 4);
     }
-    const n = b.netOff;
-    if (n === NO_OFFSET || b.ipHdrLen === 0) return;
-    if (b.netProto === ETHER_TYPE.IPV4) {
+    const n = L.netOff;
+    if (n === NO_OFFSET || L.ipHdrLen === 0) return;
+    if (L.netProto === ETHER_TYPE.IPV4) {
       const first = this.count;
       this.addFixed(IPV4, scope, n);
-      if (b.ipHdrLen > 20) this.add(IPV4_OPTIONS, scope, -1, n + 20, b.ipHdrLen - 20);
+      if (L.ipHdrLen > 20) this.add(IPV4_OPTIONS, scope, -1, n + 20, L.ipHdrLen - 20);
       // The header checksum covers the header (entry 9 of IPV4 is the checksum).
-      this.cover(first + 9, n, n + b.ipHdrLen);
-    } else if (b.netProto === ETHER_TYPE.IPV6) {
+      this.cover(first + 9, n, n + L.ipHdrLen);
+    } else if (L.netProto === ETHER_TYPE.IPV6) {
       this.addFixed(IPV6, scope, n);
-      if (b.ipHdrLen > 40) this.add(IPV6_EXT, scope, -1, n + 40, b.ipHdrLen - 40);
+      if (L.ipHdrLen > 40) this.add(IPV6_EXT, scope, -1, n + 40, L.ipHdrLen - 40);
     } else return;
-    const t = b.transOff;
-    if (t === NO_OFFSET || b.l4HdrLen === 0) return;
+    const t = L.transOff;
+    if (t === NO_OFFSET || L.l4HdrLen === 0) return;
     const first = this.count;
-    const end = b.ipEnd;
-    switch (b.l4Proto) {
+    const end = L.ipEnd;
+    switch (L.l4Proto) {
       case IP_PROTO.TCP:
         this.addFixed(TCP, scope, t);
-        if (b.l4HdrLen > 20) this.add(TCP_OPTIONS, scope, -1, t + 20, b.l4HdrLen - 20);
+        if (L.l4HdrLen > 20) this.add(TCP_OPTIONS, scope, -1, t + 20, L.l4HdrLen - 20);
         this.cover(first + 7, t, end);
         break;
       case IP_PROTO.UDP:
@@ -246,10 +251,10 @@ export class FrameLayout {
         break;
       case IP_PROTO.ICMP:
       case IP_PROTO.ICMPV6: {
-        const set = b.l4Proto === IP_PROTO.ICMP ? ICMP4 : ICMP6;
+        const set = L.l4Proto === IP_PROTO.ICMP ? ICMP4 : ICMP6;
         this.addFixed(set.head, scope, t);
         const type = this.buf[t]!;
-        const echo = b.l4Proto === IP_PROTO.ICMP ? type === 0 || type === 8 : type === 128 || type === 129;
+        const echo = L.l4Proto === IP_PROTO.ICMP ? type === 0 || type === 8 : type === 128 || type === 129;
         this.addFixed(echo ? set.echo : set.rest, scope, t);
         this.cover(first + 2, t, end);
         break;

@@ -24,10 +24,7 @@
 import { CSUM, GSO, HEADROOM, NO_OFFSET, Packet } from '../packet.js';
 import { finish, fold, pseudoV4, pseudoV6, sum16, udpFinal } from '../wire/checksum.js';
 import { IP_PROTO } from '../wire/ip-proto.js';
-import * as ipv4 from '../wire/ipv4.js';
-import * as tcp from '../wire/tcp.js';
 import { TCP_FLAG } from '../wire/tcp.js';
-import * as udp from '../wire/udp.js';
 import type { EgressLayout } from './layout.js';
 
 /** How one checksum of the segments is left. */
@@ -55,6 +52,9 @@ export interface SegmentPlan {
 }
 
 const IPV6_HDR = 40;
+/** Byte offsets used in the per-segment hot path (TCP flags; UDP checksum field). */
+const FLAGS = 13;
+const UDP_CSUM = 6;
 
 /**
  * Cut `pkt` (described by `lay`, already parsed with gso = true) into segments and pass each to
@@ -104,11 +104,14 @@ function buildSegment(
   const head = pkt.head;
   const hdrLen = lay.payOff - head;
   const segLen = hdrLen + len;
-  const b = new Uint8Array(HEADROOM + segLen);
-  const d = HEADROOM - head;
-  b.set(src.subarray(head, lay.payOff), HEADROOM);
+  // Headroom of at least HEADROOM, grown by 0-3 bytes so the payload starts 4-byte aligned (fast sum).
+  const room = HEADROOM + ((4 - ((HEADROOM + hdrLen) & 3)) & 3);
+  const b = new Uint8Array(room + segLen);
+  const d = room - head;
+  b.set(src.subarray(head, lay.payOff), room);
   const pay = lay.payOff + start;
-  b.set(src.subarray(pay, pay + len), HEADROOM + hdrLen);
+  const dstPay = room + hdrLen;
+  b.set(src.subarray(pay, pay + len), dstPay);
 
   const M = plan.gsoSize;
   const gsoType = plan.gsoType;
@@ -121,7 +124,9 @@ function buildSegment(
   if (lay.tunnel) {
     fixIp(b, lay.ipOff + d, lay.ipV4, payEnd, k, false);
     fixIp(b, lay.innerIpOff + d, lay.innerIpV4, payEnd, k, (gsoType & GSO.TCP_FIXEDID) !== 0);
-    udp.setLength(b, lay.udpOff + d, payEnd - (lay.udpOff + d));
+    const ul = payEnd - (lay.udpOff + d);
+    b[lay.udpOff + d + 4] = (ul >>> 8) & 0xff;
+    b[lay.udpOff + d + 5] = ul & 0xff;
   } else {
     fixIp(b, lay.ipOff + d, lay.ipV4, payEnd, k, (gsoType & GSO.TCP_FIXEDID) !== 0);
   }
@@ -132,19 +137,26 @@ function buildSegment(
   const isTcp = lay.l4Proto === IP_PROTO.TCP;
   let csumField: number;
   if (isTcp) {
-    tcp.setSeq(b, l4, (tcp.seq(src, lay.l4Off) + k * M) >>> 0);
-    let f = b[l4 + tcp.FLAGS]!;
+    const so = lay.l4Off + 4;
+    const seq0 = ((src[so]! << 24) | (src[so + 1]! << 16) | (src[so + 2]! << 8) | src[so + 3]!) >>> 0;
+    const seq = (seq0 + k * M) >>> 0;
+    b[l4 + 4] = seq >>> 24;
+    b[l4 + 5] = (seq >>> 16) & 0xff;
+    b[l4 + 6] = (seq >>> 8) & 0xff;
+    b[l4 + 7] = seq & 0xff;
+    let f = b[l4 + FLAGS]!;
     if (!last) f &= ~(TCP_FLAG.FIN | TCP_FLAG.PSH);
     if (!first) f &= ~TCP_FLAG.CWR;
-    b[l4 + tcp.FLAGS] = f;
-    csumField = l4 + tcp.CHECKSUM;
+    b[l4 + FLAGS] = f;
+    csumField = l4 + 16;
   } else {
-    udp.setLength(b, l4, l4Len);
-    csumField = l4 + udp.CHECKSUM;
+    b[l4 + 4] = (l4Len >>> 8) & 0xff;
+    b[l4 + 5] = l4Len & 0xff;
+    csumField = l4 + 6;
   }
   const ip = lay.l4IpOff + d;
   const pseudo = lay.l4IpV4
-    ? pseudoV4(b, ip + ipv4.SRC_ADDR, ip + ipv4.DST_ADDR, lay.l4Proto, l4Len)
+    ? pseudoV4(b, ip + 12, ip + 16, lay.l4Proto, l4Len)
     : pseudoV6(b, ip + 8, ip + 24, lay.l4Proto, l4Len);
 
   const needSum = plan.inner === SEG_CSUM.SOFTWARE || plan.outer === SEG_CSUM.SOFTWARE;
@@ -153,7 +165,7 @@ function buildSegment(
   if (needSum) {
     b[csumField] = 0;
     b[csumField + 1] = 0;
-    innerSum = sum16(b, l4, l4 + (lay.payOff - lay.l4Off), sum16(src, pay, pay + len));
+    innerSum = sum16(b, l4, l4 + (lay.payOff - lay.l4Off), sumPayload(b, dstPay, dstPay + len));
     innerFinal = finish(pseudo + innerSum);
     if (!isTcp) innerFinal = udpFinal(innerFinal);
   }
@@ -170,28 +182,28 @@ function buildSegment(
   let outerPartial = false;
   if (lay.tunnel && plan.outer !== SEG_CSUM.NONE) {
     const u = lay.udpOff + d;
-    const uLen = segLen + HEADROOM - u; // real length of the UDP datagram in this buffer
+    const uLen = room + segLen - u; // real length of the UDP datagram in this buffer
     const oip = lay.ipOff + d;
     const opseudo = lay.ipV4
-      ? pseudoV4(b, oip + ipv4.SRC_ADDR, oip + ipv4.DST_ADDR, IP_PROTO.UDP, uLen)
+      ? pseudoV4(b, oip + 12, oip + 16, IP_PROTO.UDP, uLen)
       : pseudoV6(b, oip + 8, oip + 24, IP_PROTO.UDP, uLen);
     if (plan.outer === SEG_CSUM.SOFTWARE) {
-      b[u + udp.CHECKSUM] = 0;
-      b[u + udp.CHECKSUM + 1] = 0;
+      b[u + UDP_CSUM] = 0;
+      b[u + UDP_CSUM + 1] = 0;
       // LCO: the inner L4 as it will be on the wire sums to innerSum + its final checksum.
       const s = sum16(b, u, l4, opseudo + innerSum + innerFinal);
       const c = udpFinal(finish(s));
-      b[u + udp.CHECKSUM] = c >>> 8;
-      b[u + udp.CHECKSUM + 1] = c & 0xff;
+      b[u + UDP_CSUM] = c >>> 8;
+      b[u + UDP_CSUM + 1] = c & 0xff;
     } else {
       const ps = fold(opseudo);
-      b[u + udp.CHECKSUM] = ps >>> 8;
-      b[u + udp.CHECKSUM + 1] = ps & 0xff;
+      b[u + UDP_CSUM] = ps >>> 8;
+      b[u + UDP_CSUM + 1] = ps & 0xff;
       outerPartial = true;
     }
   }
 
-  const seg = new Packet(b, HEADROOM, HEADROOM + segLen, segLen);
+  const seg = new Packet(b, room, room + segLen, segLen);
   seg.copyStateFrom(pkt, d);
   if (chunkSegs > 0) {
     seg.gsoSize = M;
@@ -209,7 +221,7 @@ function buildSegment(
   } else if (outerPartial) {
     seg.csumMode = CSUM.PARTIAL;
     seg.csumStart = lay.udpOff + d;
-    seg.csumOffset = udp.CHECKSUM;
+    seg.csumOffset = UDP_CSUM;
   } else {
     seg.csumMode = CSUM.NONE;
     seg.csumStart = 0;
@@ -222,12 +234,61 @@ function buildSegment(
 function fixIp(b: Uint8Array, off: number, v4: boolean, payEnd: number, k: number, fixedId: boolean): void {
   if (off < 0 || off === NO_OFFSET) return;
   if (v4) {
-    ipv4.setTotalLength(b, off, payEnd - off);
-    if (!fixedId && k !== 0) ipv4.setId(b, off, (ipv4.id(b, off) + k) & 0xffff);
-    ipv4.fillChecksum(b, off);
+    const tl = payEnd - off;
+    b[off + 2] = (tl >>> 8) & 0xff;
+    b[off + 3] = tl & 0xff;
+    if (!fixedId && k !== 0) {
+      const id = (((b[off + 4]! << 8) | b[off + 5]!) + k) & 0xffff;
+      b[off + 4] = id >>> 8;
+      b[off + 5] = id & 0xff;
+    }
+    // Header checksum over IHL·4 bytes (20..60): inline, no cross-module call per segment.
+    b[off + 10] = 0;
+    b[off + 11] = 0;
+    const hend = off + ((b[off]! & 0x0f) << 2);
+    let s = 0;
+    for (let i = off; i < hend; i += 2) s += (b[i]! << 8) | b[i + 1]!;
+    s = (s & 0xffff) + (s >>> 16);
+    s = (s & 0xffff) + (s >>> 16);
+    const c = ~s & 0xffff;
+    b[off + 10] = c >>> 8;
+    b[off + 11] = c & 0xff;
   } else {
     const plen = payEnd - off - IPV6_HDR;
     b[off + 4] = (plen >>> 8) & 0xff;
     b[off + 5] = plen & 0xff;
   }
 }
+
+/**
+ * One's-complement sum of b[start, end) as big-endian 16-bit words, returned folded (a valid
+ * partial sum to add to others). When b[start] is 4-byte aligned in its ArrayBuffer the bytes
+ * are summed as native 32-bit words (RFC 1071 §2: the sum is byte-order independent, so a
+ * little-endian sum is byte-swapped once at the end); otherwise `sum16`.
+ */
+export function sumPayload(b: Uint8Array, start: number, end: number): number {
+  const abs = b.byteOffset + start;
+  if ((abs & 3) !== 0 || !LITTLE_ENDIAN) return fold(sum16(b, start, end));
+  const n = (end - start) >>> 2;
+  const w = new Uint32Array(b.buffer, abs, n);
+  let s0 = 0;
+  let s1 = 0;
+  let i = 0;
+  const n4 = n - 3;
+  for (; i < n4; i += 4) {
+    s0 += w[i]! + w[i + 1]!;
+    s1 += w[i + 2]! + w[i + 3]!;
+  }
+  for (; i < n; i++) s0 += w[i]!;
+  let s = s0 + s1;
+  let j = start + (n << 2);
+  if (j + 1 < end) {
+    s += b[j]! | (b[j + 1]! << 8);
+    j += 2;
+  }
+  if (j < end) s += b[j]!;
+  const f = fold(s);
+  return ((f & 0xff) << 8) | (f >>> 8);
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

@@ -1,4 +1,4 @@
-import type { Packet } from '../packet.js';
+import { HEADROOM, Packet } from '../packet.js';
 
 /** A capture interface: the pcap file header, or one pcapng Interface Description Block. */
 export interface CaptureInterface {
@@ -21,6 +21,41 @@ export interface ParseContext {
   warn(msg: string): void;
 }
 
+/**
+ * The chunks zero-copy packets were made from. Such a chunk is never modified or reused by the
+ * reader, and packets only write inside their own [floor, tail): so bytes of it a packet does not
+ * own (its parsed record header, when head is still right after it) keep their input value, and
+ * a writer may hand them to its output without a copy (WriteBuffer.appendShared).
+ */
+const readChunks = new WeakSet<Uint8Array>();
+
+/** Record that zero-copy packets reference `chunk` (see readChunks). */
+export function markReadChunk(chunk: Uint8Array): void {
+  readChunks.add(chunk);
+}
+
+/** True for a chunk zero-copy packets were made from. */
+export function isReadChunk(buf: Uint8Array): boolean {
+  return readChunks.has(buf);
+}
+
+/**
+ * A packet for the frame at bytes[data, data + capLen) of a record starting at `record`: zero-copy
+ * (the chunk itself, floor at the record) or a copy with HEADROOM in front. macOff = head.
+ */
+export function recordPacket(bytes: Uint8Array, record: number, data: number, capLen: number, origLen: number, zeroCopy: boolean): Packet {
+  let pkt: Packet;
+  if (zeroCopy) {
+    pkt = new Packet(bytes, data, data + capLen, origLen, record);
+  } else {
+    const buf = new Uint8Array(HEADROOM + capLen);
+    buf.set(bytes.subarray(data, data + capLen), HEADROOM);
+    pkt = new Packet(buf, HEADROOM, HEADROOM + capLen, origLen);
+  }
+  pkt.macOff = pkt.head;
+  return pkt;
+}
+
 /** Largest caplen accepted (libpcap/Wireshark MAXIMUM_SNAPLEN, WTAP_MAX_PACKET_SIZE_STANDARD). */
 export const MAX_CAPLEN = 262144;
 
@@ -29,6 +64,10 @@ export const MAX_CAPLEN = 262144;
  * waits: it consumes one record (file header, packet record or block) at `off`, appending any
  * packet to `out`, and returns the bytes consumed; when the record is not complete in
  * [off, end) it returns -(bytes it needs from off), having consumed nothing.
+ *
+ * `zeroCopy`: `bytes` is a chunk that is never modified or reused, so packets may reference it
+ * (buf = bytes, floor = the record's start); otherwise (the reader's carry-over buffer) each
+ * packet gets a copy of its frame with HEADROOM in front.
  */
 export interface FormatParser {
   readonly format: 'pcap' | 'pcapng';
@@ -38,5 +77,5 @@ export interface FormatParser {
   readonly started: boolean;
   /** Enough read for the reader's properties to be final: pcap header / first IDB. */
   readonly ready: boolean;
-  parse(bytes: Uint8Array, dv: DataView, off: number, end: number, fileOff: number, out: Packet[]): number;
+  parse(bytes: Uint8Array, dv: DataView, off: number, end: number, fileOff: number, out: Packet[], zeroCopy: boolean): number;
 }

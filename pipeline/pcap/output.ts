@@ -4,7 +4,7 @@
  * through gzip.
  */
 import { createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
+import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createGzip } from 'node:zlib';
@@ -13,8 +13,20 @@ import { createGzip } from 'node:zlib';
 export interface ByteOutput {
   /** The output's name for errors. */
   readonly name: string;
-  /** Hand over a chunk (the output owns it from now on). False: wait for drain(). */
-  write(chunk: Uint8Array): boolean;
+  /** Size of the chunks the writer should hand over (default WRITE_CHUNK_SIZE, 1 MiB). */
+  readonly chunkSize?: number;
+  /**
+   * Hand over a chunk: the output reads it until it is written, and the caller must not modify
+   * it meanwhile. `reusable`: the chunk starts a buffer of the caller's own that `reusable()`
+   * may give back once written (never set it for a view of someone else's memory). False: wait
+   * for drain().
+   */
+  write(chunk: Uint8Array, reusable?: boolean): boolean;
+  /**
+   * Optional: a buffer of exactly `size` bytes, handed over earlier with `reusable` and
+   * completely written, that the caller may fill again; else undefined.
+   */
+  reusable?(size: number): Uint8Array | undefined;
   /** Resolves when the output can take more; rejects with the output's error. */
   drain(): Promise<void>;
   /** Finish: end (gzip trailer included), wait until everything is written, commit. */
@@ -181,10 +193,138 @@ async function closed(s: NodeJS.WritableStream): Promise<void> {
   await waitFor(ws, 'close', () => null);
 }
 
+/** Chunks a file output lets be in flight (written by the thread pool) before write() says wait. */
+export const FILE_WRITES_IN_FLIGHT = 4;
+/** Chunk size asked of writers by a file output: FILE_WRITES_IN_FLIGHT of them bound its memory. */
+export const FILE_CHUNK_SIZE = 4 << 20;
+
+/**
+ * An uncompressed file written under a temporary name and renamed onto `path` by end(). Each
+ * chunk is written at its own file position as soon as it is handed over, without waiting for
+ * earlier writes, so writing overlaps with the caller's work; write() returns false once
+ * FILE_WRITES_IN_FLIGHT chunks are in flight, and drain() waits until one of them is done.
+ */
+class DirectFileOutput implements ByteOutput {
+  readonly chunkSize = FILE_CHUNK_SIZE;
+  private position = 0;
+  private inFlight = 0;
+  private error: Error | null = null;
+  private waiter: (() => void) | null = null;
+  /** end() or abort() was called: no more writes. */
+  private finished = false;
+  private closed = false;
+  /** Renamed onto the target (end) or removed (abort). */
+  private done = false;
+  /** Backing stores of written chunks, for reusable(). */
+  private readonly free: ArrayBuffer[] = [];
+
+  constructor(
+    readonly name: string,
+    private readonly path: string,
+    private readonly tmp: string,
+    private readonly fh: FileHandle,
+  ) {}
+
+  write(chunk: Uint8Array, reusable = false): boolean {
+    if (this.error) throw this.error;
+    if (this.finished) throw new Error(`${this.name}: write after end`);
+    const at = this.position;
+    this.position += chunk.length;
+    this.inFlight++;
+    this.writeAll(chunk, at).then(
+      () => {
+        if (reusable && this.free.length < FILE_WRITES_IN_FLIGHT) this.free.push(chunk.buffer as ArrayBuffer);
+        this.settled();
+      },
+      (err: Error) => {
+        this.error ??= err;
+        this.settled();
+      },
+    );
+    return this.inFlight < FILE_WRITES_IN_FLIGHT;
+  }
+
+  reusable(size: number): Uint8Array | undefined {
+    while (this.free.length > 0) {
+      const ab = this.free.pop()!;
+      if (ab.byteLength >= size) return Buffer.from(ab, 0, size);
+    }
+    return undefined;
+  }
+
+  async drain(): Promise<void> {
+    while (this.inFlight >= FILE_WRITES_IN_FLIGHT && !this.error) await this.nextSettled();
+    if (this.error) throw this.error;
+  }
+
+  async end(): Promise<void> {
+    if (this.done) return;
+    try {
+      this.finished = true;
+      await this.idle();
+      if (this.error) throw this.error;
+      this.closed = true;
+      await this.fh.close();
+      await rename(this.tmp, this.path);
+      this.done = true;
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    this.finished = true;
+    this.error ??= new Error(`${this.name}: output aborted`);
+    await this.idle();
+    if (!this.closed) {
+      this.closed = true;
+      await this.fh.close().catch(() => {});
+    }
+    await unlink(this.tmp).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
+  private async writeAll(chunk: Uint8Array, at: number): Promise<void> {
+    let done = 0;
+    while (done < chunk.length) {
+      const { bytesWritten } = await this.fh.write(chunk, done, chunk.length - done, at + done);
+      done += bytesWritten;
+    }
+  }
+
+  private settled(): void {
+    this.inFlight--;
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  private nextSettled(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const prev = this.waiter;
+      this.waiter = prev
+        ? () => {
+            prev();
+            resolve();
+          }
+        : resolve;
+    });
+  }
+
+  private async idle(): Promise<void> {
+    while (this.inFlight > 0) await this.nextSettled();
+  }
+}
+
 /** Open `path` for atomic writing ('-' = stdout, written directly and left open). */
 export async function openFileOutput(path: string, gzip: boolean): Promise<ByteOutput> {
   if (path === '-') return new StreamOutput('<stdout>', process.stdout, gzip, false);
   const tmp = tempPathFor(path);
+  if (!gzip) return new DirectFileOutput(path, path, tmp, await open(tmp, 'wx'));
   const file = createWriteStream(tmp, { flags: 'wx', highWaterMark: 1 << 20 });
   await waitFor(file, 'open', () => null);
   return new FileOutput(path, path, tmp, file, gzip);

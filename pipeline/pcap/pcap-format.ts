@@ -9,8 +9,8 @@
  *   and one warning is given; strict: ERR_CAPTURE_ORIGLEN.
  * - a fraction ≥ 1 s (µs field of 1000000 and up) is carried into the seconds.
  */
-import { HEADROOM, Packet } from '../packet.js';
-import { type CaptureInterface, type FormatParser, type ParseContext, MAX_CAPLEN } from './capture-interface.js';
+import type { Packet } from '../packet.js';
+import { type CaptureInterface, type FormatParser, type ParseContext, MAX_CAPLEN, recordPacket } from './capture-interface.js';
 import { CaptureFormatError } from './errors.js';
 import { pcapHeaderLinkType } from './link-type.js';
 
@@ -49,7 +49,7 @@ export class PcapParser implements FormatParser {
     return this.started;
   }
 
-  parse(bytes: Uint8Array, dv: DataView, off: number, end: number, fileOff: number, out: Packet[]): number {
+  parse(bytes: Uint8Array, dv: DataView, off: number, end: number, fileOff: number, out: Packet[], zeroCopy: boolean): number {
     if (!this.started) return this.parseFileHeader(dv, off, end, fileOff);
     if (end - off < PCAP_RECORD_HEADER_LEN) return -PCAP_RECORD_HEADER_LEN;
     const le = this.le;
@@ -65,9 +65,7 @@ export class PcapParser implements FormatParser {
 
     let origLen = dv.getUint32(off + 12, le);
     if (capLen > origLen) origLen = this.badOrigLen(capLen, origLen, fileOff);
-    const buf = new Uint8Array(HEADROOM + capLen);
-    buf.set(bytes.subarray(off + PCAP_RECORD_HEADER_LEN, off + total), HEADROOM);
-    const pkt = new Packet(buf, HEADROOM, HEADROOM + capLen, origLen);
+    const pkt = recordPacket(bytes, off, off + PCAP_RECORD_HEADER_LEN, capLen, origLen, zeroCopy);
     let sec = dv.getUint32(off, le);
     let frac = dv.getUint32(off + 4, le);
     if (frac >= this.units) {
@@ -78,9 +76,7 @@ export class PcapParser implements FormatParser {
     pkt.tsSec = sec;
     pkt.tsFrac = frac;
     pkt.tsUnits = this.units;
-    pkt.iface = 0;
     pkt.linkType = this.linkType;
-    pkt.macOff = HEADROOM;
     out.push(pkt);
     return total;
   }

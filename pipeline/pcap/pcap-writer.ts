@@ -3,9 +3,15 @@
  * first addInterface (or at close when there was none: Ethernet); all interfaces must share its
  * link type, and all map to id 0. The header's snaplen is opts.snapLen (packets are cut to it),
  * else the larger of the interface's and 262144, so no record can exceed it.
+ *
+ * Zero-copy records: a packet the capture reader made from a pcap record, whose header bytes
+ * (right before `head`, still inside the read chunk) are exactly the record header this writer
+ * would produce, is written as a view of the chunk (header and frame), not copied; consecutive
+ * such records of one chunk go out as one range. This is what makes pcap -> pcap passthrough
+ * about as cheap as copying the file.
  */
 import type { Packet } from '../packet.js';
-import { type CaptureInterface, MAX_CAPLEN } from './capture-interface.js';
+import { type CaptureInterface, MAX_CAPLEN, isReadChunk } from './capture-interface.js';
 import { CaptureWriteError } from './errors.js';
 import { linkTypeName } from './link-type.js';
 import type { ByteOutput } from './output.js';
@@ -21,6 +27,8 @@ export class PcapWriter implements CaptureWriter {
   private readonly units: number;
   private readonly snapLimit: number;
   private linkType = -1;
+  /** The last buffer found to be a read chunk (saves the lookup for its other records). */
+  private chunk: Uint8Array | null = null;
 
   constructor(
     out: ByteOutput,
@@ -63,6 +71,20 @@ export class PcapWriter implements CaptureWriter {
     if (this.snapLimit > 0 && capLen > this.snapLimit) capLen = this.snapLimit;
     const origLen = pkt.origLen > capLen ? pkt.origLen : capLen;
     const b = this.b;
+    const src = pkt.buf;
+    const h = pkt.head - 16;
+    if (h >= pkt.floor && pkt.head + capLen === pkt.tail && (src === this.chunk || this.isChunk(src))) {
+      if (
+        u32le(src, h) === sec &&
+        u32le(src, h + 4) === frac &&
+        u32le(src, h + 8) === capLen &&
+        u32le(src, h + 12) === origLen
+      ) {
+        b.appendShared(src, h, pkt.tail);
+        this.packetsWritten++;
+        return !b.needDrain;
+      }
+    }
     b.reserve(16 + capLen);
     const dv = b.dv;
     const p = b.pos;
@@ -78,6 +100,12 @@ export class PcapWriter implements CaptureWriter {
 
   flush(): Promise<void> {
     return this.b.flush();
+  }
+
+  private isChunk(buf: Uint8Array): boolean {
+    if (!isReadChunk(buf)) return false;
+    this.chunk = buf;
+    return true;
   }
 
   async close(): Promise<void> {
@@ -108,4 +136,8 @@ export class PcapWriter implements CaptureWriter {
     dv.setUint32(p + 20, linkType, true);
     b.pos = p + 24;
   }
+}
+
+function u32le(b: Uint8Array, i: number): number {
+  return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
 }

@@ -18,8 +18,8 @@
  * - an option running past its block: warning, the rest of the options ignored / strict
  *   ERR_PCAPNG_OPTION.
  */
-import { HEADROOM, Packet } from '../packet.js';
-import { type CaptureInterface, type FormatParser, type ParseContext, MAX_CAPLEN } from './capture-interface.js';
+import type { Packet } from '../packet.js';
+import { type CaptureInterface, type FormatParser, type ParseContext, MAX_CAPLEN, recordPacket } from './capture-interface.js';
 import { CaptureFormatError } from './errors.js';
 import { splitTimestamp, unitsFromTsresol } from './timestamp.js';
 
@@ -90,7 +90,7 @@ export class PcapngParser implements FormatParser {
     return this.interfaces.length > 0;
   }
 
-  parse(bytes: Uint8Array, dv: DataView, off: number, end: number, fileOff: number, out: Packet[]): number {
+  parse(bytes: Uint8Array, dv: DataView, off: number, end: number, fileOff: number, out: Packet[], zeroCopy: boolean): number {
     if (end - off < 12) return -12;
     let le = this.le;
     const type = dv.getUint32(off, le); // the SHB type is a palindrome: readable before the byte order is known
@@ -126,13 +126,13 @@ export class PcapngParser implements FormatParser {
         this.readInterface(bytes, dv, off, len, fileOff);
         break;
       case BLOCK.EPB:
-        this.readPacket(bytes, dv, off, len, fileOff, dv.getUint32(off + 8, le), out);
+        this.readPacket(bytes, dv, off, len, fileOff, dv.getUint32(off + 8, le), out, zeroCopy);
         break;
       case BLOCK.PB:
-        this.readPacket(bytes, dv, off, len, fileOff, dv.getUint16(off + 8, le), out);
+        this.readPacket(bytes, dv, off, len, fileOff, dv.getUint16(off + 8, le), out, zeroCopy);
         break;
       case BLOCK.SPB:
-        this.readSimplePacket(bytes, dv, off, len, fileOff, out);
+        this.readSimplePacket(bytes, dv, off, len, fileOff, out, zeroCopy);
         break;
       default:
         break; // NRB, ISB, DSB, custom, unknown: skipped
@@ -210,7 +210,7 @@ export class PcapngParser implements FormatParser {
   }
 
   /** EPB (id as u32) and obsolete PB (id as u16): same layout from the timestamp on. */
-  private readPacket(bytes: Uint8Array, dv: DataView, off: number, len: number, fileOff: number, id: number, out: Packet[]): void {
+  private readPacket(bytes: Uint8Array, dv: DataView, off: number, len: number, fileOff: number, id: number, out: Packet[], zeroCopy: boolean): void {
     const le = this.le;
     const ifc = this.section[id];
     if (ifc === undefined) throw this.noInterface(id, fileOff);
@@ -223,7 +223,7 @@ export class PcapngParser implements FormatParser {
     let origLen = dv.getUint32(off + 24, le);
     if (capLen > origLen) origLen = this.badOrigLen(capLen, origLen, fileOff);
     const data = off + 28;
-    const pkt = this.makePacket(bytes, data, capLen, origLen, ifc);
+    const pkt = this.makePacket(bytes, off, data, capLen, origLen, ifc, zeroCopy);
     splitTimestamp(dv.getUint32(off + 12, le), dv.getUint32(off + 16, le), ifc.units, pkt);
     if (ifc.tsOffset !== 0) pkt.tsSec += ifc.tsOffset;
     const optStart = data + ((capLen + 3) & ~3);
@@ -232,7 +232,7 @@ export class PcapngParser implements FormatParser {
     out.push(pkt);
   }
 
-  private readSimplePacket(bytes: Uint8Array, dv: DataView, off: number, len: number, fileOff: number, out: Packet[]): void {
+  private readSimplePacket(bytes: Uint8Array, dv: DataView, off: number, len: number, fileOff: number, out: Packet[], zeroCopy: boolean): void {
     const ifc = this.section[0];
     if (ifc === undefined) throw this.noInterface(0, fileOff);
     const origLen = dv.getUint32(off + 8, this.le);
@@ -241,20 +241,17 @@ export class PcapngParser implements FormatParser {
     if (capLen > MAX_CAPLEN) {
       throw new CaptureFormatError('ERR_PCAPNG_CAPLEN', this.ctx.file, fileOff, `simple packet caplen ${capLen} exceeds the ${MAX_CAPLEN}-byte limit`);
     }
-    const pkt = this.makePacket(bytes, off + 12, capLen, origLen, ifc);
+    const pkt = this.makePacket(bytes, off, off + 12, capLen, origLen, ifc, zeroCopy);
     pkt.tsSec = ifc.tsOffset;
     pkt.tsFrac = 0;
     out.push(pkt);
   }
 
-  private makePacket(bytes: Uint8Array, data: number, capLen: number, origLen: number, ifc: IfaceState): Packet {
-    const buf = new Uint8Array(HEADROOM + capLen);
-    buf.set(bytes.subarray(data, data + capLen), HEADROOM);
-    const pkt = new Packet(buf, HEADROOM, HEADROOM + capLen, origLen);
+  private makePacket(bytes: Uint8Array, block: number, data: number, capLen: number, origLen: number, ifc: IfaceState, zeroCopy: boolean): Packet {
+    const pkt = recordPacket(bytes, block, data, capLen, origLen, zeroCopy);
     pkt.tsUnits = ifc.units;
     pkt.iface = ifc.index;
     pkt.linkType = ifc.linkType;
-    pkt.macOff = HEADROOM;
     return pkt;
   }
 

@@ -2,20 +2,30 @@
  * Capture reader: pcap or pcapng, optionally gzip-compressed, from a file, stdin or any async
  * iterable of byte chunks.
  *
- * Streaming with constant memory: each chunk of the input is parsed synchronously, records are
- * copied once into their own Packet (HEADROOM in front), and one batch is yielded per chunk.
- * Only a record that straddles two chunks is assembled in a small carry-over buffer, which grows
- * to the largest such record (bounded by the 262144-byte caplen and 16 MiB block limits).
+ * Streaming with constant memory: each chunk of the input is parsed synchronously and one batch
+ * is yielded per chunk. Files are read with one read ahead (the next chunk is being read while
+ * the caller processes the current one), into a fresh buffer per read.
+ *
+ * Ownership (zero-copy): a packet's `buf` is the input chunk itself, with the frame at
+ * [head, tail) and `floor` at the start of its record header (see Packet). The reader never
+ * writes to or reuses a chunk once its records are handed out, so packets stay valid for as long
+ * as they are referenced, and a packet keeps its chunk alive. A source given to
+ * readCaptureFromStream hands its chunks over the same way: it must never modify or reuse a
+ * chunk after yielding it (Node streams allocate a new buffer per chunk); a source that recycles
+ * its buffers must set `copyRecords`. Only a record that straddles two chunks is assembled in a
+ * small carry-over buffer, which grows to the largest such record (bounded by the 262144-byte
+ * caplen and 16 MiB block limits); that record is copied into a packet of its own (HEADROOM in
+ * front), as are all records with `copyRecords`.
  *
  * Errors: CaptureFormatError (errors.ts). Packets parsed before a bad record are yielded first.
  * A file that ends inside a record yields every complete packet, then warns (default) or throws
  * ERR_CAPTURE_TRUNCATED (strict).
  */
-import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Packet } from '../packet.js';
-import type { CaptureInterface, FormatParser, ParseContext } from './capture-interface.js';
+import { type CaptureInterface, type FormatParser, type ParseContext, markReadChunk } from './capture-interface.js';
 import { CaptureFormatError } from './errors.js';
 import { PcapParser, isPcapMagic } from './pcap-format.js';
 import { BLOCK, PcapngParser } from './pcapng-format.js';
@@ -29,10 +39,15 @@ export interface ReadOptions {
   strict?: boolean;
   /** Receives warnings (default: dropped). */
   onWarning?: (msg: string) => void;
+  /**
+   * Copy every record into a packet of its own (HEADROOM in front) instead of handing out
+   * packets that reference the input chunk. Needed only for a source that reuses its buffers.
+   */
+  copyRecords?: boolean;
 }
 
-/** Size of the chunks read from files (and of gunzip's output buffers). */
-export const READ_CHUNK_SIZE = 1 << 20;
+/** Size of the chunks read from files. */
+export const READ_CHUNK_SIZE = 4 << 20;
 
 export class CaptureReader {
   /** Bytes parsed so far (decompressed). */
@@ -50,8 +65,9 @@ export class CaptureReader {
     private readonly source: AsyncIterator<Uint8Array>,
     private readonly ctx: ParseContext,
     private readonly gzip: boolean,
+    zeroCopy: boolean,
   ) {
-    this.framer = new Framer(ctx);
+    this.framer = new Framer(ctx, zeroCopy);
   }
 
   get format(): 'pcap' | 'pcapng' {
@@ -177,14 +193,18 @@ class Framer {
   /** Stream offset of carry[0]. */
   private carryOff = 0;
 
-  constructor(private readonly ctx: ParseContext) {}
+  constructor(
+    private readonly ctx: ParseContext,
+    /** Packets may reference the chunks fed (they are never reused). */
+    private readonly zeroCopy: boolean,
+  ) {}
 
   feed(chunk: Uint8Array, out: Packet[]): void {
     const base = this.fed;
     this.fed += chunk.length;
     let pos = 0;
     while (this.carryLen > 0) {
-      const r = this.parseAt(this.carry, this.carryDv, 0, this.carryLen, this.carryOff, out);
+      const r = this.parseAt(this.carry, this.carryDv, 0, this.carryLen, this.carryOff, out, false);
       if (r > 0) {
         if (r < this.carryLen) {
           this.carry.copyWithin(0, r, this.carryLen);
@@ -200,8 +220,10 @@ class Framer {
     }
     const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const end = chunk.length;
+    const zeroCopy = this.zeroCopy;
+    if (zeroCopy) markReadChunk(chunk);
     while (pos < end) {
-      const r = this.parseAt(chunk, dv, pos, end, base + pos, out);
+      const r = this.parseAt(chunk, dv, pos, end, base + pos, out, zeroCopy);
       if (r <= 0) {
         this.carryOff = base + pos;
         this.appendCarry(chunk, pos, end - pos);
@@ -215,7 +237,7 @@ class Framer {
   finish(): void {
     if (this.fed === 0) throw new CaptureFormatError('ERR_CAPTURE_EMPTY', this.ctx.file, 0, 'empty file');
     if (this.carryLen === 0) return;
-    const need = -this.parseAt(this.carry, this.carryDv, 0, this.carryLen, this.carryOff, []);
+    const need = -this.parseAt(this.carry, this.carryDv, 0, this.carryLen, this.carryOff, [], false);
     const problem = `truncated ${this.recordName()}: the input ends after ${this.carryLen} of its ${need} bytes`;
     if (this.parser === null || !this.parser.started || this.ctx.strict) {
       throw new CaptureFormatError('ERR_CAPTURE_TRUNCATED', this.ctx.file, this.carryOff, problem);
@@ -228,7 +250,7 @@ class Framer {
     return this.parser.format === 'pcap' ? 'record' : 'block';
   }
 
-  private parseAt(bytes: Uint8Array, dv: DataView, off: number, end: number, fileOff: number, out: Packet[]): number {
+  private parseAt(bytes: Uint8Array, dv: DataView, off: number, end: number, fileOff: number, out: Packet[], zeroCopy: boolean): number {
     if (this.parser === null) {
       if (end - off < 4) return -4;
       const le32 = dv.getUint32(off, true);
@@ -239,7 +261,7 @@ class Framer {
         throw new CaptureFormatError('ERR_PCAP_BAD_MAGIC', this.ctx.file, fileOff, `not a pcap or pcapng capture (first bytes ${hex})`);
       }
     }
-    return this.parser.parse(bytes, dv, off, end, fileOff, out);
+    return this.parser.parse(bytes, dv, off, end, fileOff, out, zeroCopy);
   }
 
   private appendCarry(src: Uint8Array, from: number, n: number): void {
@@ -258,12 +280,75 @@ class Framer {
  * Open a capture file ('-' = stdin) and read up to its first interface. Errors in the first bytes
  * (empty file, bad magic) reject here; later ones come from batches().
  */
-export function openCapture(path: string, opts: ReadOptions): Promise<CaptureReader> {
-  const stream = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: READ_CHUNK_SIZE });
-  return readCaptureFromStream(stream, opts);
+export async function openCapture(path: string, opts: ReadOptions): Promise<CaptureReader> {
+  if (path === '-') return readCaptureFromStream(process.stdin, opts);
+  const fh = await open(path, 'r');
+  return readCaptureFromStream({ [Symbol.asyncIterator]: () => new FileChunks(fh, READ_CHUNK_SIZE) }, opts);
 }
 
-/** Like openCapture, over any async iterable of byte chunks (a Readable, a generator...). */
+/**
+ * A file's bytes as chunks, one read ahead: the read of the next chunk is issued before the
+ * current one is returned, so it proceeds while the caller works. Every read gets a new buffer
+ * (never pooled, never reused), which the consumer owns. Sequential reads (file position), so
+ * FIFOs and character devices work too.
+ */
+class FileChunks implements AsyncIterator<Uint8Array> {
+  private ahead: Promise<Uint8Array | null> | null = null;
+  private done = false;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly size: number,
+  ) {}
+
+  async next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.done) return { done: true, value: undefined };
+    let chunk: Uint8Array | null;
+    try {
+      chunk = await (this.ahead ?? this.read());
+      this.ahead = chunk === null ? null : this.read();
+      // The read ahead is awaited by the next call; until then a rejection is not unhandled.
+      this.ahead?.catch(() => {});
+    } catch (err) {
+      await this.return();
+      throw err;
+    }
+    if (chunk === null) {
+      await this.return();
+      return { done: true, value: undefined };
+    }
+    return { done: false, value: chunk };
+  }
+
+  async return(): Promise<IteratorResult<Uint8Array>> {
+    if (!this.done) {
+      this.done = true;
+      const ahead = this.ahead;
+      this.ahead = null;
+      await ahead?.catch(() => {});
+      await this.fh.close();
+    }
+    return { done: true, value: undefined };
+  }
+
+  private async read(): Promise<Uint8Array | null> {
+    const buf = Buffer.allocUnsafeSlow(this.size);
+    let n = 0;
+    // Fill the buffer (short reads happen on pipes) unless the input ends.
+    while (n < buf.length) {
+      const { bytesRead } = await this.fh.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    return n === 0 ? null : n === buf.length ? buf : buf.subarray(0, n);
+  }
+}
+
+/**
+ * Like openCapture, over any async iterable of byte chunks (a Readable, a generator...). The
+ * reader takes ownership of every chunk yielded: packets reference it, so the source must not
+ * modify or reuse it afterwards (or set `copyRecords`).
+ */
 export async function readCaptureFromStream(stream: AsyncIterable<Uint8Array>, opts: ReadOptions): Promise<CaptureReader> {
   const ctx: ParseContext = {
     file: opts.name,
@@ -294,7 +379,7 @@ export async function readCaptureFromStream(stream: AsyncIterable<Uint8Array>, o
   } else {
     source = prepend(head, it);
   }
-  const reader = new CaptureReader(source, ctx, gzip);
+  const reader = new CaptureReader(source, ctx, gzip, opts.copyRecords !== true);
   await reader.open();
   return reader;
 }

@@ -2,13 +2,20 @@
  * The writers' output buffer: records are assembled in a large buffer through one DataView
  * (no per-packet allocation) and handed to the output in big chunks.
  *
- * Ownership: a full buffer is handed over as is and a fresh one allocated (no copy); a small
- * remainder flushed early is copied so the buffer can be reused.
+ * Ownership: a full buffer is handed over as is and another one taken (no copy): one the output
+ * has finished writing when it offers one (ByteOutput.reusable: file outputs do), else a fresh
+ * one. A small remainder flushed early is copied so the buffer can be kept.
+ *
+ * Shared runs (zero-copy output): `appendShared` queues bytes that already sit, exactly as they
+ * must be written, in a capture reader's chunk (see reader.ts: such chunks are never modified or
+ * reused once parsed). Adjacent ranges of one chunk merge into one run, handed to the output as a
+ * view of the chunk, without a copy; the output holds that view until it is written. Runs and
+ * assembled bytes reach the output in the order they were appended.
  */
 import { CaptureWriteError } from './errors.js';
 import type { ByteOutput } from './output.js';
 
-/** Size of the assembly buffer and so of the chunks handed to the output. */
+/** Default size of the assembly buffer and so of the chunks handed to the output (ByteOutput.chunkSize). */
 export const WRITE_CHUNK_SIZE = 1 << 20;
 const COPY_BELOW = 64 * 1024;
 
@@ -21,38 +28,65 @@ export class WriteBuffer {
   /** The output asked us to wait for drain. */
   needDrain = false;
   closed = false;
+  /** The pending shared run: runBuf[runStart, runEnd), or runBuf null. */
+  private runBuf: Uint8Array | null = null;
+  private runStart = 0;
+  private runEnd = 0;
+  private readonly chunkSize: number;
 
   constructor(readonly out: ByteOutput) {
-    this.buf = Buffer.allocUnsafe(WRITE_CHUNK_SIZE);
+    this.chunkSize = out.chunkSize ?? WRITE_CHUNK_SIZE;
+    this.buf = Buffer.allocUnsafe(this.chunkSize);
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   get bytesWritten(): number {
-    return this.handedOff + this.pos;
+    return this.handedOff + this.pos + (this.runEnd - this.runStart);
   }
 
   /** Make room for `n` more bytes at `pos` (may hand the current contents to the output). */
   reserve(n: number): void {
     if (this.closed) throw new CaptureWriteError('ERR_CAPTURE_WRITER_CLOSED', this.out.name, 'write after close');
+    if (this.runBuf !== null) this.endRun();
     if (this.pos + n <= this.buf.length) return;
     this.handOff();
-    if (n > this.buf.length) this.alloc(n);
+    if (n > this.buf.length) this.alloc(n, false);
   }
 
-  /** Give the buffered bytes to the output. */
+  /**
+   * Append chunk[start, end) without copying it. Only for a capture reader's chunk (never
+   * modified or reused): the output references it until it is written.
+   */
+  appendShared(chunk: Uint8Array, start: number, end: number): void {
+    if (this.closed) throw new CaptureWriteError('ERR_CAPTURE_WRITER_CLOSED', this.out.name, 'write after close');
+    if (this.runBuf === chunk && this.runEnd === start) {
+      this.runEnd = end;
+      return;
+    }
+    if (this.runBuf !== null) this.endRun();
+    else if (this.pos > 0) this.handOff();
+    this.runBuf = chunk;
+    this.runStart = start;
+    this.runEnd = end;
+  }
+
+  /** Give the buffered bytes (and the pending shared run) to the output. */
   handOff(): void {
+    if (this.runBuf !== null) this.endRun();
     const n = this.pos;
     if (n === 0) return;
     let chunk: Uint8Array;
+    let reusable = false;
     if (n < COPY_BELOW) {
       chunk = Buffer.from(this.buf.subarray(0, n)); // copy; keep the buffer
     } else {
       chunk = this.buf.subarray(0, n);
-      this.alloc(WRITE_CHUNK_SIZE);
+      reusable = this.buf.length === this.chunkSize;
+      this.alloc(this.chunkSize, true);
     }
     this.pos = 0;
     this.handedOff += n;
-    if (!this.out.write(chunk)) this.needDrain = true;
+    if (!this.out.write(chunk, reusable)) this.needDrain = true;
   }
 
   /** Hand off and wait until the output has room. */
@@ -69,8 +103,17 @@ export class WriteBuffer {
     for (let i = 0; i < n; i++) this.buf[this.pos++] = 0;
   }
 
-  private alloc(size: number): void {
-    this.buf = Buffer.allocUnsafe(size);
+  /** Hand the pending shared run to the output (assembled bytes were handed off when it began). */
+  private endRun(): void {
+    const chunk = this.runBuf!.subarray(this.runStart, this.runEnd);
+    this.handedOff += this.runEnd - this.runStart;
+    this.runBuf = null;
+    this.runStart = this.runEnd = 0;
+    if (!this.out.write(chunk, false)) this.needDrain = true;
+  }
+
+  private alloc(size: number, reuse: boolean): void {
+    this.buf = (reuse ? this.out.reusable?.(size) : undefined) ?? Buffer.allocUnsafe(size);
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 }

@@ -2,9 +2,9 @@
  * Lazy loader of the native AF_PACKET addon (native/af_packet.c, built by `npm run build:addon`).
  * Nothing else in capflow needs it: only `replay --to iface:NAME` loads it, on first use.
  *
- * Looked up, in order: $CAPFLOW_ADDON (a path to the .node file), the build next to this file
- * (source tree: pipeline/replay/native/build/...), and the same folder seen from the compiled
- * dist/pipeline/replay/.
+ * Looked up: $CAPFLOW_ADDON (a path to the .node file; when set, the only candidate), else the
+ * build next to this file (source tree: pipeline/replay/native/build/...) and the same folder
+ * seen from the compiled dist/pipeline/replay/.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -39,7 +39,8 @@ let cached: AfPacketAddon | null = null;
 /** Candidate paths of the addon, most specific first. */
 export function addonCandidates(): string[] {
   const out: string[] = [];
-  if (process.env.CAPFLOW_ADDON) out.push(process.env.CAPFLOW_ADDON);
+  // An explicit path is the only candidate (so a test or a packager can point elsewhere, or nowhere).
+  if (process.env.CAPFLOW_ADDON) return [process.env.CAPFLOW_ADDON];
   for (const rel of ['./native/build/Release/', '../../../pipeline/replay/native/build/Release/', './native/build/Debug/']) {
     out.push(fileURLToPath(new URL(rel + ADDON_FILE, import.meta.url)));
   }

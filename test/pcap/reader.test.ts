@@ -42,8 +42,10 @@ describe('pcap reader', () => {
         const [a, b, c] = packets;
         expect(frameOf(a!)).toEqual(frame(60, 1));
         expect([a!.tsSec, a!.tsFrac, a!.tsUnits, a!.iface, a!.linkType]).toEqual([Y2100 - 1, frac, nano ? 1e9 : 1e6, 0, LINKTYPE.RAW]);
-        expect(a!.head).toBe(HEADROOM);
-        expect(a!.macOff).toBe(HEADROOM);
+        // Zero-copy: the frame sits in the read chunk, right after its 16-byte record header.
+        expect(a!.head).toBe(24 + 16);
+        expect(a!.floor).toBe(24);
+        expect(a!.macOff).toBe(a!.head);
         expect(a!.origLen).toBe(60);
         expect(b!.origLen).toBe(1500);
         expect(b!.truncated).toBe(true);
@@ -75,11 +77,40 @@ describe('pcap reader', () => {
     expect([packets[0]!.tsSec, packets[0]!.tsFrac]).toEqual([12, 500_000]);
   });
 
-  it('gives each packet its own buffer with headroom', async () => {
+  it('hands out zero-copy packets: the chunk itself, floor at the record, a copy with HEADROOM once a push needs more', async () => {
     const bytes = buildPcap({ le: true, records: [1, 2].map((i) => ({ sec: i, frac: 0, data: frame(40, i) })) });
     const { packets } = await collect(bytes);
-    expect(packets[0]!.buf).not.toBe(packets[1]!.buf);
-    expect(packets[0]!.buf.length).toBe(HEADROOM + 40);
+    const [a, b] = packets;
+    expect(a!.buf).toBe(b!.buf);
+    expect([a!.floor, a!.head, a!.tail, a!.headroom]).toEqual([24, 40, 80, 16]);
+    expect([b!.floor, b!.head, b!.tail]).toEqual([80, 96, 136]);
+    // A push that fits the dead record header stays in place and leaves the neighbours alone.
+    const chunk = a!.buf;
+    const at = b!.push(16);
+    expect(b!.buf).toBe(chunk);
+    b!.buf.fill(0xa5, at, at + 16);
+    expect(frameOf(a!)).toEqual(frame(40, 1));
+    // One byte more: b moves to a buffer of its own, with HEADROOM in front.
+    b!.pull(16);
+    b!.macOff = b!.head;
+    const at2 = b!.push(17);
+    expect(b!.buf).not.toBe(chunk);
+    expect([b!.floor, at2, b!.macOff]).toEqual([0, HEADROOM, HEADROOM + 17]);
+    expect(b!.data.subarray(17)).toEqual(frame(40, 2));
+    expect(frameOf(a!)).toEqual(frame(40, 1));
+  });
+
+  it('copies records that straddle chunks, and every record with copyRecords', async () => {
+    const bytes = buildPcap({ le: true, records: [1, 2, 3].map((i) => ({ sec: i, frac: 0, data: frame(40, i) })) });
+    // 24 + 56 + 30: the second record straddles the first two chunks.
+    const split = await collect(bytes, {}, [24 + 56 + 30, 1000]);
+    // The third record starts at file offset 136, offset 26 of the second chunk (which starts at 110).
+    expect(split.packets.map((p) => p.floor)).toEqual([24, 0, 26]);
+    expect(split.packets[1]!.head).toBe(HEADROOM);
+    expect(split.packets.map(frameOf)).toEqual([1, 2, 3].map((i) => frame(40, i)));
+    const copied = await collect(bytes, { copyRecords: true });
+    for (const p of copied.packets) expect([p.floor, p.head, p.buf.length]).toEqual([0, HEADROOM, HEADROOM + 40]);
+    expect(copied.packets.map(frameOf)).toEqual([1, 2, 3].map((i) => frame(40, i)));
   });
 });
 

@@ -109,12 +109,12 @@ describe('tunnel-key stage', () => {
     expect(TunnelInfo.fromComment(t.toComment())!.tx).toBe(true);
   });
 
-  it('set merges into existing metadata without mutating the shared object; every field', () => {
+  it('modify merges into existing metadata without mutating the shared object; every field', () => {
     const rx = txInfo({ vni: 1, src: '192.0.2.1', dst: '192.0.2.2', tos: 4, ttl: 5 });
     rx.tx = false;
     const p = pkt(innerUdp4());
     p.tunnel = rx;
-    run(tk([{ set: { vni: 7, tos: 0x28, ttl: 9, tpSrc: 1, tpDst: 2, csum: true, df: true, label: 3, gbp: 0x10 } }]), p);
+    run(tk([{ modify: { vni: 7, tos: 0x28, ttl: 9, tpSrc: 1, tpDst: 2, csum: true, df: true, label: 3, gbp: 0x10 } }]), p);
     const t = p.tunnel!;
     expect(rx.vni).toBe(1);
     expect(t.vni).toBe(7);
@@ -122,14 +122,32 @@ describe('tunnel-key stage', () => {
     expect([t.tos, t.ttl, t.tpSrc, t.tpDst, t.label, t.gbp]).toEqual([0x28, 9, 1, 2, 3, 0x10]);
     expect(t.flags).toBe(TUNNEL.KEY | TUNNEL.CSUM | TUNNEL.DONT_FRAGMENT | TUNNEL.VXLAN_OPT);
     expect(t.tx).toBe(true);
-    run(tk([{ set: { csum: false, df: false, gbp: 0 } }]), p);
+    run(tk([{ modify: { csum: false, df: false, gbp: 0 } }]), p);
     expect(p.tunnel!.flags).toBe(TUNNEL.KEY);
+  });
+
+  it('set replaces received metadata by a fresh TX key (tc tunnel_key set): nothing of the RX key leaks', () => {
+    const rx = txInfo({ vni: 1, src: '192.0.2.1', dst: '192.0.2.2', tos: 4, ttl: 5 });
+    rx.tx = false;
+    rx.tpSrc = 50000;
+    rx.flags |= TUNNEL.CSUM;
+    const p = pkt(innerUdp4());
+    p.tunnel = rx;
+    const stage = tk([{ set: { vni: 7, dst: '203.0.113.9' } }]);
+    run(stage, p);
+    const t = p.tunnel!;
+    expect(rx.vni).toBe(1);
+    expect([t.vni, t.srcString(), t.dstString(), t.tos, t.ttl, t.tpSrc, t.tpDst, t.flags, t.tx]).toEqual([7, '0.0.0.0', '203.0.113.9', 0, 0, 0, 0, TUNNEL.KEY, true]);
+    // Every packet of the rule shares the one precompiled key.
+    const q = pkt(innerUdp4());
+    run(stage, q);
+    expect(q.tunnel).toBe(t);
   });
 
   it('set dst in the other family switches the key family and clears the stale src', () => {
     const p = pkt(innerUdp4());
     p.tunnel = txInfo({ src: '192.0.2.1', dst: '192.0.2.2' });
-    run(tk([{ set: { dst: '2001:db8::2' } }]), p);
+    run(tk([{ modify: { dst: '2001:db8::2' } }]), p);
     expect(p.tunnel!.ipv6).toBe(true);
     expect(p.tunnel!.srcString()).toBe('::');
     expect(p.tunnel!.dstString()).toBe('2001:db8::2');

@@ -1,6 +1,7 @@
 /**
  * Property tests: decap(encap(p)) gives back p and its metadata; encap(decap(q)) gives back q
- * (outer IPv4 ID masked: capflow's ID counter cannot know q's).
+ * (outer IPv4 ID and UDP source port masked: capflow's ID counter cannot know q's, and a
+ * received source port is not reused on transmit).
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -103,7 +104,7 @@ describe('vxlan round trips (fast-check)', () => {
     );
   });
 
-  it('encap(decap(q)) === q (outer IPv4 ID masked)', () => {
+  it('encap(decap(q)) === q (outer IPv4 ID and UDP source port masked)', () => {
     fc.assert(
       fc.property(
         innerArb,
@@ -157,6 +158,16 @@ describe('vxlan round trips (fast-check)', () => {
               b.writeUInt16BE(0, 18);
               b.writeUInt16BE(0, 24);
             }
+          }
+          // The received source port is not reused (transmit hashes the inner flow, as the
+          // kernel does): mask it, and the outer UDP checksum that covers it.
+          const udpOff = m.v6 ? 54 : 34;
+          expect(out.readUInt16BE(udpOff)).toBeGreaterThanOrEqual(32768);
+          expect(out.readUInt16BE(udpOff)).toBeLessThan(60999);
+          expect(out.readUInt16BE(udpOff + 6) === 0).toBe(!m.csum);
+          for (const b of [out, qq]) {
+            b.writeUInt16BE(0, udpOff);
+            b.writeUInt16BE(0, udpOff + 6);
           }
           expect(out.toString('hex')).toBe(qq.toString('hex'));
         },

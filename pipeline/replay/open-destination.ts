@@ -1,0 +1,95 @@
+/**
+ * `--to DEST`: `-` (stdout) or a FIFO / character device → live capture stream; `iface:NAME` →
+ * AF_PACKET; any other path → a capture file (written atomically, timestamps computed).
+ */
+import { createWriteStream, realpathSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError } from '../config-error.js';
+import { createFileWriter, createStreamWriter, formatFromPath } from '../pcap/writer.js';
+import { CaptureDestination } from './capture-destination.js';
+import type { Destination } from './destination.js';
+import { IfaceDestination } from './iface-destination.js';
+import { ReplayError } from './errors.js';
+
+export type DestinationSpec =
+  | { kind: 'stream'; path: string | null }
+  | { kind: 'file'; path: string; format: 'pcap' | 'pcapng' | null; gzip: boolean }
+  | { kind: 'iface'; ifname: string };
+
+/** Classify `--to`. Paths that exist and are FIFOs, sockets or character devices are streams. */
+export function parseDestination(to: string): DestinationSpec {
+  if (to === '-') return { kind: 'stream', path: null };
+  if (to.startsWith('iface:')) {
+    const ifname = to.slice('iface:'.length);
+    if (!/^[^\s/:]{1,15}$/.test(ifname)) throw new ConfigError(`replay: --to ${to}: expected iface:NAME with an interface name of 1 to 15 characters`);
+    return { kind: 'iface', ifname };
+  }
+  if (to === '') throw new ConfigError('replay: --to needs a destination: -, a FIFO, a file, or iface:NAME');
+  let st: ReturnType<typeof statSync> | undefined;
+  try {
+    st = statSync(to);
+  } catch {
+    st = undefined;
+  }
+  if (st && (st.isFIFO() || st.isCharacterDevice() || st.isSocket())) return { kind: 'stream', path: to };
+  if (st?.isDirectory()) throw new ConfigError(`replay: --to ${to} is a directory`);
+  const byName = formatFromPath(to);
+  return { kind: 'file', path: to, format: byName?.format ?? null, gzip: byName?.gzip ?? false };
+}
+
+export interface OpenDestinationOptions {
+  input: string;
+  /** Output format when DEST does not imply one: the input's. */
+  inputFormat: 'pcap' | 'pcapng';
+  format?: 'pcap' | 'pcapng' | undefined;
+  nanosecond: boolean;
+  vnetHdr: boolean;
+  onWarning: (key: string, message: string) => void;
+  /** Override stdout (tests). */
+  stdout?: NodeJS.WritableStream;
+}
+
+export async function openDestination(spec: DestinationSpec, o: OpenDestinationOptions): Promise<Destination> {
+  if (spec.kind !== 'iface' && o.vnetHdr) o.onWarning('vnet-ignored', '--vnet-hdr applies to iface: destinations only; ignored');
+  switch (spec.kind) {
+    case 'iface':
+      return new IfaceDestination({ ifname: spec.ifname, vnetHdr: o.vnetHdr, onWarning: o.onWarning });
+    case 'stream': {
+      const format = o.format ?? o.inputFormat;
+      let stream: NodeJS.WritableStream;
+      if (spec.path === null) stream = o.stdout ?? process.stdout;
+      else stream = await openStreamPath(spec.path);
+      const writer = createStreamWriter(stream, { format, nanosecond: o.nanosecond });
+      return new CaptureDestination({ kind: 'stream', name: spec.path ?? '-', writer, format, tsUnits: o.nanosecond ? 1e9 : 1e6, onWarning: o.onWarning });
+    }
+    case 'file': {
+      refuseOverwritingInput(o.input, spec.path);
+      const format = o.format ?? spec.format ?? o.inputFormat;
+      const writer = await createFileWriter(spec.path, { format, nanosecond: o.nanosecond, gzip: spec.gzip });
+      return new CaptureDestination({ kind: 'file', name: spec.path, writer, format, tsUnits: o.nanosecond ? 1e9 : 1e6, onWarning: o.onWarning });
+    }
+  }
+}
+
+/** Open a FIFO or device for writing (waits until a FIFO has a reader). */
+async function openStreamPath(path: string): Promise<NodeJS.WritableStream> {
+  const s = createWriteStream(path, { flags: 'w' });
+  await new Promise<void>((res, rej) => {
+    s.once('open', () => res());
+    s.once('error', (e) => rej(new ReplayError('ERR_REPLAY_DESTINATION', `${path}: ${(e as Error).message}`)));
+  });
+  return s;
+}
+
+function refuseOverwritingInput(input: string, output: string): void {
+  if (input === '-') return;
+  if (canonical(input) === canonical(output)) throw new ConfigError(`refusing to write the output over its input ${input}`);
+}
+
+function canonical(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return resolve(p);
+  }
+}
