@@ -15,10 +15,10 @@
  *   DF            only the metadata's df flag
  *   flow label    metadata label, verbatim
  *   UDP dst port  metadata tpDst, else `dstPort`
- *   UDP src port  the symmetric inner flow hash below, as the kernel (which ignores tp_src; so does
- *                 capflow for a received key), unless a TX key (tunnel-key set/modify) gives a
- *                 non-zero tpSrc (capflow extension); the hash is the symmetric inner flow hash scaled into `srcPortRange` as
- *                 udp_flow_src_port does (pipeline/flow-hash.ts)
+ *   UDP src port  the symmetric inner flow hash scaled into `srcPortRange` as udp_flow_src_port
+ *                 does (pipeline/flow-hash.ts); the kernel ignores tp_src, and so does capflow
+ *                 for a received key; a TX key (tunnel-key set/modify) with a non-zero tpSrc
+ *                 overrides it (capflow extension)
  *   UDP checksum  exactly when the metadata has the csum flag (IPv6 too), udp_set_csum /
  *                 udp6_set_csum: GSO → pseudo-header sum; inner checksum partial → computed now by
  *                 local checksum offload; otherwise the outer UDP checksum becomes the partial one
