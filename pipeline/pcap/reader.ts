@@ -286,14 +286,23 @@ export async function openCapture(path: string, opts: ReadOptions): Promise<Capt
   return readCaptureFromStream({ [Symbol.asyncIterator]: () => new FileChunks(fh, READ_CHUNK_SIZE) }, opts);
 }
 
+/** Reads a file input keeps in flight ahead of the caller (regular files; pipes get one). */
+export const READ_AHEAD = 3;
+
 /**
- * A file's bytes as chunks, one read ahead: the read of the next chunk is issued before the
- * current one is returned, so it proceeds while the caller works. Every read gets a new buffer
- * (never pooled, never reused), which the consumer owns. Sequential reads (file position), so
- * FIFOs and character devices work too.
+ * A file's bytes as chunks, read ahead: reads of the next chunks are issued before the current
+ * one is returned, so they proceed (in the thread pool, in parallel for a regular file) while the
+ * caller works. Every read gets a new buffer (never pooled, never reused), which the consumer
+ * owns. Regular files are read at explicit positions, READ_AHEAD chunks ahead; anything else
+ * (FIFO, character device) sequentially, one chunk ahead.
  */
 class FileChunks implements AsyncIterator<Uint8Array> {
-  private ahead: Promise<Uint8Array | null> | null = null;
+  /** Reads in flight, in file order. */
+  private readonly ahead: Promise<Uint8Array | null>[] = [];
+  /** File position of the next read to issue (regular files), or -1: sequential. */
+  private position = -1;
+  private depth = 1;
+  private started = false;
   private done = false;
 
   constructor(
@@ -305,10 +314,16 @@ class FileChunks implements AsyncIterator<Uint8Array> {
     if (this.done) return { done: true, value: undefined };
     let chunk: Uint8Array | null;
     try {
-      chunk = await (this.ahead ?? this.read());
-      this.ahead = chunk === null ? null : this.read();
-      // The read ahead is awaited by the next call; until then a rejection is not unhandled.
-      this.ahead?.catch(() => {});
+      if (!this.started) {
+        this.started = true;
+        if ((await this.fh.stat()).isFile()) {
+          this.position = 0;
+          this.depth = READ_AHEAD;
+        }
+      }
+      this.fill();
+      chunk = await this.ahead.shift()!;
+      if (chunk !== null) this.fill();
     } catch (err) {
       await this.return();
       throw err;
@@ -323,20 +338,31 @@ class FileChunks implements AsyncIterator<Uint8Array> {
   async return(): Promise<IteratorResult<Uint8Array>> {
     if (!this.done) {
       this.done = true;
-      const ahead = this.ahead;
-      this.ahead = null;
-      await ahead?.catch(() => {});
+      const pending = this.ahead.splice(0);
+      await Promise.allSettled(pending);
       await this.fh.close();
     }
     return { done: true, value: undefined };
   }
 
-  private async read(): Promise<Uint8Array | null> {
+  /** Issue reads until `depth` are in flight. */
+  private fill(): void {
+    while (this.ahead.length < this.depth) {
+      const at = this.position;
+      if (at >= 0) this.position += this.size;
+      const read = this.read(at);
+      // Awaited in order by next(); until then a rejection must not count as unhandled.
+      read.catch(() => {});
+      this.ahead.push(read);
+    }
+  }
+
+  /** One chunk from `at` (-1: the file position), full unless the input ends; null at its end. */
+  private async read(at: number): Promise<Uint8Array | null> {
     const buf = Buffer.allocUnsafeSlow(this.size);
     let n = 0;
-    // Fill the buffer (short reads happen on pipes) unless the input ends.
     while (n < buf.length) {
-      const { bytesRead } = await this.fh.read(buf, n, buf.length - n, null);
+      const { bytesRead } = await this.fh.read(buf, n, buf.length - n, at < 0 ? null : at + n);
       if (bytesRead === 0) break;
       n += bytesRead;
     }
