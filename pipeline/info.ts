@@ -2,6 +2,10 @@
  * Capture summary for `capflow info`: format, interfaces and link types, packet count, time span,
  * VXLAN tunnels (VNIs), MPLS label stacks, super-packets (TSO/USO frames larger than the MTU),
  * truncated records, and the capflow metadata carried in comments.
+ *
+ * Super-packets are counted by the gso stage's own marker (pipeline/gso/classify.ts, read-only:
+ * no byte is changed), with `mss: auto` and this MTU, so `info` and `gso` agree on which packets
+ * are super-packets (VXLAN ones included) and on the gso_size per flow.
  */
 import { openCapture, type CaptureInterface } from './pcap/reader.js';
 import { linkTypeName, LINKTYPE } from './pcap/link-type.js';
@@ -14,6 +18,8 @@ import * as ipv4 from './wire/ipv4.js';
 import * as ipv6 from './wire/ipv6.js';
 import * as tcp from './wire/tcp.js';
 import { TunnelInfo } from './metadata.js';
+import { GSO } from './packet.js';
+import { DEFAULT_VXLAN_PORTS, MSS_RULE_TEXT, SuperPackets, type FlowGso } from './gso/classify.js';
 
 export interface InfoOptions {
   /** UDP destination ports taken as VXLAN (default 4789 and 8472, the kernel's default port). */
@@ -41,7 +47,14 @@ export interface CaptureInfo {
   tunnelMetadata: number;
   vxlan: { packets: number; vnis: Record<string, number>; ports: Record<string, number> };
   mpls: { packets: number; stacks: Record<string, number> };
-  superPackets: { tcp: number; udp: number; largest: number; mtu: number };
+  /**
+   * Super-packets as the gso stage marks them (mss auto, this MTU): TCP and UDP ones (VXLAN
+   * super-packets counted by their inner protocol, and also in `vxlan`), the largest frame, and
+   * `truncated`: packets longer than the MTU whose capture is snaplen-truncated (never marked).
+   */
+  superPackets: { tcp: number; udp: number; vxlan: number; largest: number; mtu: number; truncated: number };
+  /** The gso `mss: auto` rule and the gso_size it gives each flow with super-packets. */
+  gso: { mss: 'auto'; mtu: number; vxlanPorts: number[]; rule: string; flows: FlowGso[] };
   /** TCP MSS options seen in SYNs, per direction (src → dst), the input of gso `mss: auto`. */
   synMss: Record<string, number>;
   decodeProblems: Record<string, number>;
@@ -50,8 +63,10 @@ export interface CaptureInfo {
 const NS = 1_000_000_000n;
 
 export async function captureInfo(file: string, opts: InfoOptions = {}): Promise<CaptureInfo> {
-  const ports = new Set(opts.vxlanPorts ?? [vxlan.DEFAULT_PORT, 8472]);
+  const portList = [...(opts.vxlanPorts ?? DEFAULT_VXLAN_PORTS)];
+  const ports = new Set(portList);
   const mtu = opts.mtu ?? 1500;
+  const marker = new SuperPackets({ mss: 'auto', mtu, vxlanPorts: portList, readOnly: true });
   const reader = await openCapture(file, { name: file === '-' ? '<stdin>' : file, strict: opts.strict ?? false, onWarning: opts.onWarning ?? (() => {}) });
   const L = new Layers();
   const inner = new Layers();
@@ -72,7 +87,8 @@ export async function captureInfo(file: string, opts: InfoOptions = {}): Promise
     tunnelMetadata: 0,
     vxlan: { packets: 0, vnis: {}, ports: {} },
     mpls: { packets: 0, stacks: {} },
-    superPackets: { tcp: 0, udp: 0, largest: 0, mtu },
+    superPackets: { tcp: 0, udp: 0, vxlan: 0, largest: 0, mtu, truncated: 0 },
+    gso: { mss: 'auto', mtu, vxlanPorts: portList, rule: MSS_RULE_TEXT, flows: [] },
     synMss: {},
     decodeProblems: {},
   };
@@ -122,26 +138,25 @@ export async function captureInfo(file: string, opts: InfoOptions = {}): Promise
         info.vxlan.ports[port] = (info.vxlan.ports[port] ?? 0) + 1;
         if (decodeFrame(b, vx + 8, p.tail, inner) !== DECODE.MALFORMED) l = inner;
       }
-      if (l.netOff < 0 || l.transOff < 0) continue;
-      const ipLen = l.netProto === 0x0800 ? ipv4.totalLength(b, l.netOff) : 40 + ipv6.payloadLength(b, l.netOff);
-      const onWire = Math.max(ipLen, p.origLen - (l.netOff - p.head));
-      if (l.l4Proto === IP_PROTO.TCP) {
-        if (onWire > mtu) {
-          info.superPackets.tcp++;
-          info.superPackets.largest = Math.max(info.superPackets.largest, p.origLen);
-        }
-        if (tcp.flags(b, l.transOff) & 0x02) {
-          const opt = tcp.findMssOption(b, l.transOff, l.l4HdrLen);
-          if (opt >= 0 && opt + 4 <= p.tail) {
-            info.synMss[flowKey(b, l)] = tcp.mssValue(b, opt);
-          }
-        }
-      } else if (l.l4Proto === IP_PROTO.UDP && onWire > mtu && l === L && !ports.has(udp.dstPort(b, l.transOff))) {
-        info.superPackets.udp++;
-        info.superPackets.largest = Math.max(info.superPackets.largest, p.origLen);
+      if (l.netOff >= 0 && l.transOff >= 0 && l.l4Proto === IP_PROTO.TCP && tcp.flags(b, l.transOff) & 0x02) {
+        const opt = tcp.findMssOption(b, l.transOff, l.l4HdrLen);
+        if (opt >= 0 && opt + 4 <= p.tail) info.synMss[flowKey(b, l)] = tcp.mssValue(b, opt);
+      }
+      // The gso stage's rule (after the reads above: the marker decodes into its own records).
+      const sp = info.superPackets;
+      if (marker.mark(p, p.head)) {
+        if (p.gsoType & (GSO.TCPV4 | GSO.TCPV6)) sp.tcp++;
+        else sp.udp++;
+        if (p.encapsulation) sp.vxlan++;
+        sp.largest = Math.max(sp.largest, p.origLen);
+      } else if (p.truncated && L.netOff >= 0 && (L.netProto === 0x0800 || L.netProto === 0x86dd)) {
+        const start = L.mplsOff >= 0 ? L.mplsOff : L.netOff;
+        const ipLen = L.netProto === 0x0800 ? ipv4.totalLength(b, L.netOff) : 40 + ipv6.payloadLength(b, L.netOff);
+        if (L.netOff - start + ipLen > mtu) sp.truncated++;
       }
     }
   }
+  info.gso.flows = marker.autoMss();
   await reader.close();
   info.interfaces = reader.interfaces.map((i, n) => ({ ...i, linkTypeName: linkTypeName(i.linkType), packets: perIface[n] ?? 0 }));
   if (firstNs !== null && minNs !== null) {

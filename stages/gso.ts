@@ -4,8 +4,10 @@
  *
  *   1. `checksum.fix`: repair captured checksums first (see pipeline/gso/checksum-fix.ts).
  *   2. Super-packets: a packet with a segmentation request from an earlier stage (gsoSize > 0),
- *      or a TCP/UDP packet longer than the MTU (env.superPackets.mark, rule in
- *      pipeline/gso/classify.ts). Decide as netif_skb_features does (decideTx), then
+ *      or a TCP/UDP packet longer than the MTU, or a captured VXLAN frame (UDP port in
+ *      `vxlanPorts`) longer than the MTU around one (UDP-tunnel GSO, as vxlan-encap marks it)
+ *      (env.superPackets.mark, rule in pipeline/gso/classify.ts). Decide as
+ *      netif_skb_features does (decideTx), then
  *        driver view: hardware → passed whole with a note `gso type=… size=… segs=…`;
  *                     software → segmented here, checksums completed in software when the
  *                     features can't checksum them, else left partial per segment;
@@ -32,6 +34,7 @@ import { SEG_CSUM, segmentSuperPacket, type SegCsum } from '../pipeline/gso/segm
 import { checksumHelp } from '../pipeline/gso/checksum-help.js';
 import { fragmentIpv4 } from '../pipeline/gso/fragment.js';
 import { ChecksumFixer } from '../pipeline/gso/checksum-fix.js';
+import { DEFAULT_VXLAN_PORTS, SuperPackets } from '../pipeline/gso/classify.js';
 import { formatGsoNote } from '../pipeline/gso/notes.js';
 import { decideTx } from '../pipeline/nic/decide.js';
 import { NETIF_F } from '../pipeline/nic/features.js';
@@ -47,6 +50,11 @@ export const gsoOptions = z
     mtu: z.number().int().min(68).max(65535).optional(),
     /** Non-GSO packets longer than the MTU: kernel (fragment IPv4 without DF, drop the rest) | drop | ignore. */
     mtuPolicy: z.enum(['kernel', 'drop', 'ignore']).default('kernel'),
+    /**
+     * UDP destination ports of VXLAN: a captured VXLAN frame to one of them that is longer than
+     * the MTU and carries a TCP/UDP super-packet is a UDP-tunnel super-packet (classify.ts).
+     */
+    vxlanPorts: z.array(z.number().int().min(1).max(65535)).default([...DEFAULT_VXLAN_PORTS]),
     /** Repair captured checksums (capture taken with checksum offload on). */
     checksum: z
       .object({ fix: z.boolean().default(false) })
@@ -107,7 +115,9 @@ export class GsoStage implements Stage {
   ) {
     this.mtu = opts.mtu ?? env.superPackets?.mtu ?? env.nic.mtu;
     this.wire = env.view === 'wire';
-    this.fixer = opts.checksum.fix ? new ChecksumFixer() : null;
+    this.fixer = opts.checksum.fix ? new ChecksumFixer(opts.vxlanPorts) : null;
+    // The marker is shared with earlier stages and built before the stages: give it our ports.
+    if (env.superPackets instanceof SuperPackets) env.superPackets.setVxlanPorts(opts.vxlanPorts);
   }
 
   process(pkt: Packet, ctx: StageContext): void {

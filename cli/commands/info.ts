@@ -6,12 +6,12 @@ import { captureInfo, type CaptureInfo } from '../../pipeline/info.js';
 
 export const infoCommand: CapflowCommand = {
   command: 'info <file>',
-  describe: 'summary of a capture: format, link types, packets, time span, tunnels, MPLS, super-packets',
+  describe: 'summary of a capture: format, link types, packets, time span, tunnels, MPLS, super-packets and their auto MSS',
   builder: (y) =>
     y
       .positional('file', { type: 'string', describe: 'capture file (pcap, pcapng, optionally gzip); - for stdin' })
       .option('json', { type: 'boolean', default: false, describe: 'JSON output' })
-      .option('mtu', { type: 'number', default: 1500, describe: 'TCP/UDP packets larger than this count as super-packets' })
+      .option('mtu', { type: 'number', default: 1500, describe: 'egress MTU for the gso super-packet rule (mss auto)' })
       .option('vxlan-port', { type: 'number', array: true, describe: 'UDP ports taken as VXLAN (default 4789 8472)' })
       .option('strict', { type: 'boolean', default: false, describe: 'a truncated last record is an error' }),
   run: async (argv) => {
@@ -36,6 +36,24 @@ function counts(rec: Record<string, number>, limit = 10): string {
   return entries.length > limit ? `${shown}, … ${entries.length - limit} more` : shown;
 }
 
+const INDENT = ' '.repeat(17);
+const MAX_FLOWS = 8;
+
+/** The gso `mss: auto` result per flow, then the rule (shown when the capture has super-packets). */
+function formatGso(g: CaptureInfo['gso']): string[] {
+  const out: string[] = [];
+  g.flows.slice(0, MAX_FLOWS).forEach((f, n) => {
+    const where = f.vxlan ? ' in VXLAN' : '';
+    const count = `${f.superPackets} super-packet${f.superPackets === 1 ? '' : 's'}`;
+    const text = `${f.proto.toUpperCase()} ${f.flow}${where} ${f.gsoSize} (${f.reason}), ${count}`;
+    out.push(n === 0 ? `Auto MSS:        per flow: ${text}` : `${INDENT}per flow: ${text}`);
+  });
+  if (g.flows.length > MAX_FLOWS) out.push(`${INDENT}… ${g.flows.length - MAX_FLOWS} more flows (--json lists all)`);
+  out.push(`MSS rule:        gso mss=${g.mss}, mtu=${g.mtu}, vxlanPorts=${g.vxlanPorts.join(',')}:`);
+  for (const l of g.rule.split('\n')) out.push(`${INDENT}${l}`);
+  return out;
+}
+
 export function formatInfo(i: CaptureInfo): string {
   const lines = [
     `File:            ${i.file}`,
@@ -48,11 +66,15 @@ export function formatInfo(i: CaptureInfo): string {
   if (i.comments) lines.push(`Comments:        ${i.comments}${i.tunnelMetadata ? ` (${i.tunnelMetadata} packets with capflow tunnel metadata)` : ''}`);
   if (i.vxlan.packets) lines.push(`VXLAN:           ${i.vxlan.packets} packets; VNIs ${counts(i.vxlan.vnis)}; ports ${counts(i.vxlan.ports)}`);
   if (i.mpls.packets) lines.push(`MPLS:            ${i.mpls.packets} packets; label stacks ${counts(i.mpls.stacks)}`);
-  if (i.superPackets.tcp || i.superPackets.udp) {
-    lines.push(`Super-packets:   ${i.superPackets.tcp} TCP, ${i.superPackets.udp} UDP larger than MTU ${i.superPackets.mtu} (largest frame ${i.superPackets.largest} bytes)`);
+  const sp = i.superPackets;
+  if (sp.tcp || sp.udp) {
+    const vx = sp.vxlan ? `, ${sp.vxlan} of them VXLAN (UDP tunnel GSO)` : '';
+    lines.push(`Super-packets:   ${sp.tcp} TCP, ${sp.udp} UDP larger than MTU ${sp.mtu}${vx} (largest frame ${sp.largest} bytes)`);
   }
+  if (sp.truncated) lines.push(`Over MTU:        ${sp.truncated} packets longer than MTU ${sp.mtu} but snaplen-truncated (gso passes them unchanged)`);
   const mss = Object.entries(i.synMss);
   if (mss.length) lines.push(`SYN MSS:         ${mss.slice(0, 8).map(([k, v]) => `${k} mss ${v}`).join('; ')}${mss.length > 8 ? ` … ${mss.length - 8} more` : ''}`);
   if (Object.keys(i.decodeProblems).length) lines.push(`Decode problems: ${counts(i.decodeProblems)}`);
+  if (sp.tcp || sp.udp) lines.push(...formatGso(i.gso));
   return `${lines.join('\n')}\n`;
 }

@@ -20,6 +20,7 @@ import * as ipv4 from '../wire/ipv4.js';
 import * as tcp from '../wire/tcp.js';
 import * as udp from '../wire/udp.js';
 import * as icmp from '../wire/icmp.js';
+import { pseudoDstV6 } from './pseudo-dst.js';
 
 export const FIX_VXLAN_PORTS: readonly number[] = [4789, 8472];
 const MAX_DEPTH = 3;
@@ -60,8 +61,10 @@ export class ChecksumFixer {
 
     if (l4Ok && transOff !== skipL4) {
       const l4Len = ipEnd - transOff;
+      // IPv6 with a Routing header: the pseudo-header takes the final destination (pseudo-dst.ts).
+      const dst6 = v4 ? 0 : pseudoDstV6(b, ip, transOff);
       const pseudo = (p: number) =>
-        v4 ? pseudoV4(b, ip + ipv4.SRC_ADDR, ip + ipv4.DST_ADDR, p, l4Len) : pseudoV6(b, ip + 8, ip + 24, p, l4Len);
+        v4 ? pseudoV4(b, ip + ipv4.SRC_ADDR, ip + ipv4.DST_ADDR, p, l4Len) : pseudoV6(b, ip + 8, dst6, p, l4Len);
       if (proto === IP_PROTO.TCP) {
         this.write(b, transOff + tcp.CHECKSUM, transOff, ipEnd, pseudo(IP_PROTO.TCP), false);
       } else if (proto === IP_PROTO.UDP) {
@@ -72,7 +75,7 @@ export class ChecksumFixer {
           if (r === 'truncated') result = r;
         }
         if (!(v4 && udp.checksum(b, transOff) === 0)) {
-          this.write(b, transOff + udp.CHECKSUM, transOff, uEnd, v4 ? pseudoV4(b, ip + 12, ip + 16, IP_PROTO.UDP, uEnd - transOff) : pseudoV6(b, ip + 8, ip + 24, IP_PROTO.UDP, uEnd - transOff), true);
+          this.write(b, transOff + udp.CHECKSUM, transOff, uEnd, v4 ? pseudoV4(b, ip + 12, ip + 16, IP_PROTO.UDP, uEnd - transOff) : pseudoV6(b, ip + 8, dst6, IP_PROTO.UDP, uEnd - transOff), true);
         }
       } else if (proto === IP_PROTO.ICMP && v4) {
         this.write(b, transOff + icmp.CHECKSUM, transOff, ipEnd, 0, false);

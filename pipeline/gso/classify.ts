@@ -4,6 +4,8 @@
  * A host capture taken with TSO/USO on shows what the socket layer handed the device: TCP
  * segments and UDP datagrams larger than the MTU. `SuperPacketMarker.mark` turns such a packet
  * back into the GSO skb the kernel had, so the gso stage (or vxlan-encap) can segment it.
+ * A capture taken on a VXLAN host's underlay with tunnel TSO on shows VXLAN frames larger than
+ * the MTU: those become UDP-tunnel GSO skbs, as vxlan-encap would have marked them.
  * The rule is `MSS_RULE_TEXT` below (shown by `capflow info`).
  */
 import { CSUM, GSO, NO_OFFSET, type Packet } from '../packet.js';
@@ -16,16 +18,29 @@ import * as ipv6 from '../wire/ipv6.js';
 import * as tcp from '../wire/tcp.js';
 import { TCP_FLAG } from '../wire/tcp.js';
 import * as udp from '../wire/udp.js';
+import * as vxlan from '../wire/vxlan.js';
+import * as ethernet from '../wire/ethernet.js';
 import { formatIp } from '../wire/ip-address.js';
+import { pseudoDstV6 } from './pseudo-dst.js';
 import type { SuperPacketMarker } from '../../stages/stage.js';
 
 export type MssOption = 'auto' | number;
+
+/** UDP destination ports taken as VXLAN by default: IANA 4789 and the Linux vxlan default 8472. */
+export const DEFAULT_VXLAN_PORTS: readonly number[] = [vxlan.DEFAULT_PORT, 8472];
 
 export interface MarkerOptions {
   /** gso `mss` option: `auto` or a fixed gso_size. */
   mss: MssOption;
   /** Egress MTU (gso `mtu` option, else the NIC profile's). */
   mtu: number;
+  /** UDP destination ports whose over-MTU frames are VXLAN super-packets (gso `vxlanPorts`). */
+  vxlanPorts?: readonly number[];
+  /**
+   * Decide and record (gso fields, offsets, per-flow summary) without writing the packet's
+   * bytes: no checksum field is rewritten (`capflow info`, which only reads).
+   */
+  readOnly?: boolean;
 }
 
 export const MSS_RULE_TEXT = [
@@ -33,21 +48,28 @@ export const MSS_RULE_TEXT = [
   'from the network header (top MPLS label) on, is longer than the egress MTU is a GSO super-packet',
   '(what a host with TSO/USO hands its NIC). IP fragments and truncated captures are never marked.',
   'gso_type: TCPV4 or TCPV6 (+TCP_ECN when CWR is set, as tcp_ecn_send marks it); UDP_L4 for UDP.',
+  'A VXLAN frame (UDP destination port in vxlanPorts, default 4789 and 8472, I flag set) longer than',
+  'the MTU whose inner Ethernet frame carries such a TCP segment or UDP datagram is a UDP-tunnel',
+  'super-packet (a host with tunnel TSO): the inner type + UDP_TUNNEL when the outer UDP checksum',
+  'is 0, + UDP_TUNNEL_CSUM otherwise (the field then becomes the pseudo-header sum, as udp_set_csum',
+  'leaves a GSO skb), encapsulation with inner offsets, inner protocol 0x6558.',
   'gso_size with mss=N: N. With mss=auto, for TCP the smaller of',
   '  (a) the MSS option of the peer\'s SYN or SYN-ACK seen earlier in the capture for the reverse',
   '      direction of the flow, less the option bytes this segment carries (e.g. 12 for timestamps), and',
   '  (b) MTU − MPLS stack − IP header (options / extension headers included) − TCP header (options included);',
   '(b) alone when no SYN of the flow was seen. For UDP: MTU − MPLS stack − IP header − 8.',
-  'For an inner frame (vxlan-encap), the outer headers up to and including the inner Ethernet header',
-  'are subtracted from the MTU as well. A packet whose payload is not longer than gso_size is not',
-  'marked. The L4 checksum becomes CHECKSUM_PARTIAL: the field holds the pseudo-header sum over the',
-  'super-packet\'s L4 length, as __tcp_v4_send_check / udp4_hwcsum leave a GSO skb.',
+  'For the inner frame of a captured VXLAN super-packet, the outer headers up to and including the',
+  'inner Ethernet header are subtracted from the MTU as well. A packet whose payload',
+  'is not longer than gso_size is not marked. The (inner) L4 checksum becomes CHECKSUM_PARTIAL: the',
+  'field holds the pseudo-header sum over the super-packet\'s L4 length, as __tcp_v4_send_check /',
+  'udp4_hwcsum leave a GSO skb (IPv6 with a Routing header: over the final destination).',
 ].join('\n');
 
 /** The rule gso `mss: auto` applies, as text (for `capflow info` and docs). */
 export function describeMssRule(opts?: MarkerOptions): string {
   if (!opts) return MSS_RULE_TEXT;
-  return `mss=${opts.mss}, mtu=${opts.mtu}\n${MSS_RULE_TEXT}`;
+  const ports = opts.vxlanPorts ?? DEFAULT_VXLAN_PORTS;
+  return `mss=${opts.mss}, mtu=${opts.mtu}, vxlanPorts=${ports.join(',')}\n${MSS_RULE_TEXT}`;
 }
 
 export interface FlowMss {
@@ -57,11 +79,50 @@ export interface FlowMss {
   peerMss: number;
 }
 
+/** How gso_size was chosen for the super-packets of one flow (`capflow info`, `SuperPackets.autoMss()`). */
+export interface FlowGso {
+  /** Data direction "src:port > dst:port" (inner addresses for a VXLAN super-packet). */
+  flow: string;
+  proto: 'tcp' | 'udp';
+  /** The super-packets were inner frames of captured VXLAN super-packets. */
+  vxlan: boolean;
+  /** gso_size chosen. */
+  gsoSize: number;
+  /** Super-packets of the flow marked with this gso_size. */
+  superPackets: number;
+  /** `mss`: the fixed gso `mss` option; `peer-syn`: rule (a); `mtu`: rule (b). */
+  source: 'mss' | 'peer-syn' | 'mtu';
+  /** Peer SYN MSS option (0 when no SYN of the flow was seen). */
+  peerMss: number;
+  /** TCP option bytes the super-packet carries (subtracted from the peer MSS). */
+  optionBytes: number;
+  /** The terms of rule (b): egress MTU, outer headers (VXLAN), MPLS stack, IP header, L4 header. */
+  mtu: number;
+  outer: number;
+  mpls: number;
+  ipHeader: number;
+  l4Header: number;
+  /** One line, e.g. "peer SYN MSS 1400 − 12 option bytes" or "MTU 1500 − 20 IP − 32 TCP". */
+  reason: string;
+}
+
 /** `mark` outcome counters. */
 export interface MarkerStats {
   tcp: number;
   udp: number;
+  /** Of tcp + udp: captured VXLAN super-packets (UDP tunnel GSO). */
+  vxlan: number;
   synMssLearned: number;
+}
+
+/** Outer facts of a VXLAN frame, for marking its inner frame. */
+interface TunnelCtx {
+  /** Outer frame qualifies (not truncated, consistent lengths) and is longer than the MTU. */
+  markable: boolean;
+  /** Outer datagram end per its IP length (= the outer UDP end). */
+  end: number;
+  /** Bytes from the outer network header (top label) to the inner network header. */
+  overhead: number;
 }
 
 export class SuperPackets implements SuperPacketMarker {
@@ -69,18 +130,44 @@ export class SuperPackets implements SuperPacketMarker {
   readonly mss: MssOption;
   /** Peer-advertised MSS per data direction key. */
   private readonly peerMss = new Map<string, number>();
+  private readonly flows = new Map<string, FlowGso>();
   private readonly L = new Layers();
+  private readonly innerL = new Layers();
   private readonly outerL = new Layers();
-  readonly stats: MarkerStats = { tcp: 0, udp: 0, synMssLearned: 0 };
+  private ports: ReadonlySet<number>;
+  private readonly readOnly: boolean;
+  readonly stats: MarkerStats = { tcp: 0, udp: 0, vxlan: 0, synMssLearned: 0 };
 
   constructor(opts: MarkerOptions) {
     this.mtu = opts.mtu;
     this.mss = opts.mss;
+    this.ports = new Set(opts.vxlanPorts ?? DEFAULT_VXLAN_PORTS);
+    this.readOnly = opts.readOnly ?? false;
+  }
+
+  /** UDP destination ports taken as VXLAN. */
+  get vxlanPorts(): number[] {
+    return [...this.ports];
+  }
+
+  /** Replace the VXLAN port set (the gso stage applies its `vxlanPorts` option to the shared marker). */
+  setVxlanPorts(ports: readonly number[]): void {
+    this.ports = new Set(ports);
+  }
+
+  /** The options this marker applies (for describeMssRule). */
+  get options(): MarkerOptions {
+    return { mss: this.mss, mtu: this.mtu, vxlanPorts: this.vxlanPorts };
   }
 
   /** The learned SYN MSS values, one entry per data direction. */
   flowSummary(): FlowMss[] {
     return [...this.peerMss].map(([flow, peerMss]) => ({ flow, peerMss }));
+  }
+
+  /** gso_size per flow for the super-packets marked so far, with the reason (first seen first). */
+  autoMss(): FlowGso[] {
+    return [...this.flows.values()].map((f) => ({ ...f }));
   }
 
   /** The peer MSS learned for data sent from (src, sport) to (dst, dport), or 0. */
@@ -90,9 +177,77 @@ export class SuperPackets implements SuperPacketMarker {
 
   mark(pkt: Packet, off: number): boolean {
     if (pkt.gsoSize > 0) return true;
-    const b = pkt.buf;
     const L = this.L;
-    const st = decodeFrame(b, off, pkt.tail, L);
+    const st = decodeFrame(pkt.buf, off, pkt.tail, L);
+    if (off === pkt.head && !pkt.encapsulation && this.ports.size > 0) {
+      const inner = this.vxlanInner(pkt, L, st);
+      if (inner !== NO_OFFSET) return this.markTunnel(pkt, L, inner);
+    }
+    return this.classify(pkt, off, L, st, null);
+  }
+
+  /** The inner Ethernet header of a VXLAN frame (decoded in L), else NO_OFFSET. */
+  private vxlanInner(pkt: Packet, L: Layers, st: number): number {
+    if (L.l4Proto !== IP_PROTO.UDP || L.transOff === NO_OFFSET || L.isFragment || st !== DECODE.OK) return NO_OFFSET;
+    const u = L.transOff;
+    const b = pkt.buf;
+    if (!this.ports.has(udp.dstPort(b, u))) return NO_OFFSET;
+    const vx = u + udp.HEADER_LEN;
+    if (vx + vxlan.HEADER_LEN + ethernet.HEADER_LEN > pkt.tail || !vxlan.hasVni(b, vx)) return NO_OFFSET;
+    return vx + vxlan.HEADER_LEN;
+  }
+
+  /**
+   * A VXLAN frame: the inner frame decides (and learns its SYNs); when it is a super-packet and
+   * the outer frame is longer than the MTU, the packet becomes a UDP-tunnel GSO packet exactly as
+   * vxlan-encap marks one (udp_tunnel_xmit_skb + udp_set_csum).
+   */
+  private markTunnel(pkt: Packet, O: Layers, innerEth: number): boolean {
+    const b = pkt.buf;
+    const v4 = O.netProto === ETHER_TYPE.IPV4;
+    const ip = O.netOff;
+    const u = O.transOff;
+    const l3Start = O.mplsOff !== NO_OFFSET ? O.mplsOff : ip;
+    const end = v4 ? ip + ipv4.totalLength(b, ip) : ip + ipv6.HEADER_LEN + ipv6.payloadLength(b, ip);
+    const consistent = !pkt.truncated && !O.ipLenMismatch && udp.length(b, u) === end - u;
+    const I = this.innerL;
+    const ist = decodeFrame(b, innerEth, pkt.tail, I);
+    const innerStart = I.mplsOff !== NO_OFFSET ? I.mplsOff : I.netOff;
+    const tun: TunnelCtx = {
+      markable: consistent && end - l3Start > this.mtu && innerStart !== NO_OFFSET,
+      end,
+      overhead: innerStart === NO_OFFSET ? 0 : innerStart - l3Start,
+    };
+    if (!this.classify(pkt, innerEth, I, ist, tun)) return false;
+
+    // Outer UDP checksum: 0 → SKB_GSO_UDP_TUNNEL (stays 0 on every segment); anything else →
+    // UDP_TUNNEL_CSUM, the field being the pseudo-header sum over the whole datagram.
+    const csum = udp.checksum(b, u) !== 0;
+    pkt.gsoType |= csum ? GSO.UDP_TUNNEL_CSUM : GSO.UDP_TUNNEL;
+    if (csum && !this.readOnly) {
+      const udpLen = end - u;
+      const ps = v4 ? pseudoV4(b, ip + 12, ip + 16, IP_PROTO.UDP, udpLen) : pseudoV6(b, ip + 8, pseudoDstV6(b, ip, u), IP_PROTO.UDP, udpLen);
+      udp.setChecksum(b, u, fold(ps));
+    }
+    pkt.macOff = pkt.head;
+    pkt.protocol = O.etherType;
+    pkt.netOff = l3Start;
+    pkt.transOff = u;
+    pkt.innerMacOff = innerEth;
+    pkt.innerNetOff = I.netOff;
+    pkt.innerTransOff = I.transOff;
+    pkt.innerProtocol = ETHER_TYPE.TEB;
+    pkt.encapsulation = true;
+    this.stats.vxlan++;
+    return true;
+  }
+
+  /**
+   * The TCP/UDP rule on the frame at `off` (decoded in L with status st). `tun`: the frame is
+   * the inner frame of a VXLAN frame with these outer facts.
+   */
+  private classify(pkt: Packet, off: number, L: Layers, st: number, tun: TunnelCtx | null): boolean {
+    const b = pkt.buf;
     if (L.transOff === NO_OFFSET || L.l4HdrLen === 0 || L.isFragment) return false;
     const isTcp = L.l4Proto === IP_PROTO.TCP;
     const isUdp = L.l4Proto === IP_PROTO.UDP;
@@ -107,19 +262,32 @@ export class SuperPackets implements SuperPacketMarker {
     if (pkt.truncated || st !== DECODE.OK || L.ipLenMismatch) return false;
     const l3Start = L.mplsOff !== NO_OFFSET ? L.mplsOff : ip;
     const declaredEnd = v4 ? ip + ipv4.totalLength(b, ip) : ip + ipv6.HEADER_LEN + ipv6.payloadLength(b, ip);
-    const overhead = off > pkt.head ? this.outerOverhead(pkt, off) : 0;
+    let overhead = 0;
+    if (tun) {
+      // The inner datagram fills the VXLAN payload exactly (no padding in a super-packet).
+      if (!tun.markable || declaredEnd !== tun.end) return false;
+      overhead = tun.overhead;
+    } else if (off > pkt.head) overhead = this.outerOverhead(pkt, off);
     const mtu = this.mtu - overhead;
     if (declaredEnd - l3Start <= mtu) return false;
 
     const hdrFixed = ip - l3Start + L.ipHdrLen + L.l4HdrLen;
     const payload = declaredEnd - (t + L.l4HdrLen);
     let size: number;
-    if (typeof this.mss === 'number') size = this.mss;
-    else {
+    let source: FlowGso['source'] = 'mtu';
+    let peer = 0;
+    const optBytes = isTcp ? L.l4HdrLen - tcp.HEADER_LEN : 0;
+    if (typeof this.mss === 'number') {
+      size = this.mss;
+      source = 'mss';
+    } else {
       size = mtu - hdrFixed;
       if (isTcp) {
-        const peer = this.peerMss.get(this.keyOf(b, ip, v4, t, false));
-        if (peer !== undefined) size = Math.min(size, peer - (L.l4HdrLen - tcp.HEADER_LEN));
+        peer = this.peerMss.get(this.keyOf(b, ip, v4, t, false)) ?? 0;
+        if (peer > 0 && peer - optBytes < size) {
+          size = peer - optBytes;
+          source = 'peer-syn';
+        }
       }
     }
     if (size <= 0 || payload <= size) return false;
@@ -136,13 +304,16 @@ export class SuperPackets implements SuperPacketMarker {
     pkt.gsoSize = size;
     pkt.gsoType = type;
     pkt.gsoSegs = Math.ceil(payload / size);
+    this.record(b, ip, v4, t, isTcp, tun !== null, size, source, peer, optBytes, overhead, ip - l3Start, L.ipHdrLen, L.l4HdrLen);
 
     // CHECKSUM_PARTIAL with the pseudo-header sum over the whole L4 length.
     const l4Len = declaredEnd - t;
-    const ps = fold(v4 ? pseudoV4(b, ip + 12, ip + 16, L.l4Proto, l4Len) : pseudoV6(b, ip + 8, ip + 24, L.l4Proto, l4Len));
-    const field = t + (isTcp ? tcp.CHECKSUM : udp.CHECKSUM);
-    b[field] = ps >>> 8;
-    b[field + 1] = ps & 0xff;
+    if (!this.readOnly) {
+      const ps = fold(v4 ? pseudoV4(b, ip + 12, ip + 16, L.l4Proto, l4Len) : pseudoV6(b, ip + 8, pseudoDstV6(b, ip, t), L.l4Proto, l4Len));
+      const field = t + (isTcp ? tcp.CHECKSUM : udp.CHECKSUM);
+      b[field] = ps >>> 8;
+      b[field + 1] = ps & 0xff;
+    }
     pkt.csumMode = CSUM.PARTIAL;
     pkt.csumStart = t;
     pkt.csumOffset = isTcp ? tcp.CHECKSUM : udp.CHECKSUM;
@@ -157,6 +328,35 @@ export class SuperPackets implements SuperPacketMarker {
       } else pkt.netOff = ip;
     }
     return true;
+  }
+
+  private record(
+    b: Uint8Array,
+    ip: number,
+    v4: boolean,
+    t: number,
+    isTcp: boolean,
+    inVxlan: boolean,
+    gsoSize: number,
+    source: FlowGso['source'],
+    peerMss: number,
+    optionBytes: number,
+    outer: number,
+    mpls: number,
+    ipHeader: number,
+    l4Header: number,
+  ): void {
+    const flow = this.keyOf(b, ip, v4, t, false);
+    const proto = isTcp ? 'tcp' : 'udp';
+    const k = `${proto} ${flow} ${gsoSize} ${source}${inVxlan ? ' vxlan' : ''}`;
+    const have = this.flows.get(k);
+    if (have) {
+      have.superPackets++;
+      return;
+    }
+    const f: FlowGso = { flow, proto, vxlan: inVxlan, gsoSize, superPackets: 1, source, peerMss, optionBytes, mtu: this.mtu, outer, mpls, ipHeader, l4Header, reason: '' };
+    f.reason = flowReason(f);
+    this.flows.set(k, f);
   }
 
   /** Bytes from the outer network header to the inner network header (outer IP + UDP + VXLAN + inner Ethernet). */
@@ -181,10 +381,24 @@ export class SuperPackets implements SuperPacketMarker {
   private keyOf(b: Uint8Array, ip: number, v4: boolean, t: number, reverse: boolean): string {
     const src = v4 ? formatIp(b.subarray(ip + 12, ip + 16)) : formatIp(b.subarray(ip + 8, ip + 24));
     const dst = v4 ? formatIp(b.subarray(ip + 16, ip + 20)) : formatIp(b.subarray(ip + 24, ip + 40));
+    // TCP and UDP ports sit at the same offsets.
     const sp = tcp.srcPort(b, t);
     const dp = tcp.dstPort(b, t);
     return reverse ? flowKey(dst, dp, src, sp) : flowKey(src, sp, dst, dp);
   }
+}
+
+/** "peer SYN MSS 1400 − 12 option bytes", "MTU 1500 − 50 outer − 20 IP − 32 TCP", "mss=1000". */
+export function flowReason(f: FlowGso): string {
+  if (f.source === 'mss') return `mss=${f.gsoSize}`;
+  const peer = f.optionBytes > 0 ? `peer SYN MSS ${f.peerMss} − ${f.optionBytes} option bytes` : `peer SYN MSS ${f.peerMss}`;
+  if (f.source === 'peer-syn') return peer;
+  const terms = [`MTU ${f.mtu}`];
+  if (f.outer) terms.push(`${f.outer} outer`);
+  if (f.mpls) terms.push(`${f.mpls} MPLS`);
+  terms.push(`${f.ipHeader} IP`, `${f.l4Header} ${f.proto.toUpperCase()}`);
+  const mtu = terms.join(' − ');
+  return f.peerMss > 0 ? `${mtu}; not above ${peer}` : mtu;
 }
 
 function flowKey(src: string, sport: number, dst: string, dport: number): string {

@@ -12,6 +12,7 @@ import * as ipv4 from '../wire/ipv4.js';
 import * as tcp from '../wire/tcp.js';
 import * as udp from '../wire/udp.js';
 import { makeTxRequest, type TxRequest } from '../nic/decide.js';
+import { pseudoDstV6 } from './pseudo-dst.js';
 
 /** Why a packet's headers can't be used for GSO (a drop reason), or '' when they can. */
 export type LayoutError = '' | 'gso-bad-header' | 'mpls-gso-bad-stack';
@@ -26,6 +27,8 @@ export class EgressLayout {
   tunnel = false;
   /** Outer UDP header of the tunnel. */
   udpOff: number = NO_OFFSET;
+  /** Pseudo-header destination of the outer UDP checksum (IPv6: the final destination, pseudo-dst.ts). */
+  udpDstOff: number = NO_OFFSET;
   /** MPLS: offset of the top label and the stack length (0 without MPLS). */
   mplsOff: number = NO_OFFSET;
   mplsLen = 0;
@@ -47,6 +50,11 @@ export class EgressLayout {
   /** The IP header the L4 header belongs to (pseudo-header addresses). */
   l4IpOff: number = NO_OFFSET;
   l4IpV4 = false;
+  /**
+   * Pseudo-header destination address of the innermost L4 checksum: the IPv4 destination, or
+   * the IPv6 final destination (from a Routing header when it has segments left, see pseudo-dst.ts).
+   */
+  l4DstOff: number = NO_OFFSET;
   /** Start of the innermost L4 payload and end of the data GSO cuts. */
   payOff: number = NO_OFFSET;
   end: number = NO_OFFSET;
@@ -84,6 +92,7 @@ export class EgressLayout {
       if (O.l4Proto !== IP_PROTO.UDP || O.transOff === NO_OFFSET) return gso ? 'gso-bad-header' : '';
       this.tunnel = true;
       this.udpOff = O.transOff;
+      this.udpDstOff = this.ipV4 ? O.netOff + 16 : pseudoDstV6(b, O.netOff, O.transOff);
       decodeFrame(b, pkt.innerMacOff, pkt.tail, this.inner);
       L = this.inner;
       if (L.netOff === NO_OFFSET || (L.netProto !== ETHER_TYPE.IPV4 && L.netProto !== ETHER_TYPE.IPV6)) return gso ? 'gso-bad-header' : '';
@@ -101,6 +110,7 @@ export class EgressLayout {
     this.l4Proto = L.l4Proto;
     this.l4Off = L.transOff;
     this.l4HdrLen = L.l4Proto === IP_PROTO.TCP ? tcp.headerLen(b, L.transOff) : udp.HEADER_LEN;
+    this.l4DstOff = this.l4IpV4 ? L.netOff + 16 : pseudoDstV6(b, L.netOff, L.transOff);
     this.payOff = this.l4Off + this.l4HdrLen;
     this.end = gso ? pkt.tail : L.ipEnd;
     if (this.payOff > this.end) return gso ? 'gso-bad-header' : '';
@@ -149,6 +159,7 @@ export class EgressLayout {
   private reset(): void {
     this.tunnel = false;
     this.udpOff = NO_OFFSET;
+    this.udpDstOff = NO_OFFSET;
     this.mplsOff = NO_OFFSET;
     this.mplsLen = 0;
     this.vlanTags = 0;
@@ -162,6 +173,7 @@ export class EgressLayout {
     this.l4HdrLen = 0;
     this.l4IpOff = NO_OFFSET;
     this.l4IpV4 = false;
+    this.l4DstOff = NO_OFFSET;
     this.payOff = NO_OFFSET;
     this.end = NO_OFFSET;
     this.ipv6Ext = false;

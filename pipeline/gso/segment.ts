@@ -154,10 +154,11 @@ function buildSegment(
     b[l4 + 5] = l4Len & 0xff;
     csumField = l4 + 6;
   }
+  // Pseudo-header destination: for IPv6 with a Routing header the final destination (lay.l4DstOff).
   const ip = lay.l4IpOff + d;
   const pseudo = lay.l4IpV4
     ? pseudoV4(b, ip + 12, ip + 16, lay.l4Proto, l4Len)
-    : pseudoV6(b, ip + 8, ip + 24, lay.l4Proto, l4Len);
+    : pseudoV6(b, ip + 8, lay.l4DstOff + d, lay.l4Proto, l4Len);
 
   const needSum = plan.inner === SEG_CSUM.SOFTWARE || plan.outer === SEG_CSUM.SOFTWARE;
   let innerSum = 0; // L4 header (field 0) + payload, unfolded
@@ -186,7 +187,7 @@ function buildSegment(
     const oip = lay.ipOff + d;
     const opseudo = lay.ipV4
       ? pseudoV4(b, oip + 12, oip + 16, IP_PROTO.UDP, uLen)
-      : pseudoV6(b, oip + 8, oip + 24, IP_PROTO.UDP, uLen);
+      : pseudoV6(b, oip + 8, lay.udpDstOff + d, IP_PROTO.UDP, uLen);
     if (plan.outer === SEG_CSUM.SOFTWARE) {
       b[u + UDP_CSUM] = 0;
       b[u + UDP_CSUM + 1] = 0;

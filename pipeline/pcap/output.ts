@@ -13,8 +13,6 @@ import { createGzip } from 'node:zlib';
 export interface ByteOutput {
   /** The output's name for errors. */
   readonly name: string;
-  /** Size of the chunks the writer should hand over (default WRITE_CHUNK_SIZE, 1 MiB). */
-  readonly chunkSize?: number;
   /**
    * Hand over a chunk: the output reads it until it is written, and the caller must not modify
    * it meanwhile. `reusable`: the chunk starts a buffer of the caller's own that `reusable()`
@@ -193,10 +191,11 @@ async function closed(s: NodeJS.WritableStream): Promise<void> {
   await waitFor(ws, 'close', () => null);
 }
 
-/** Chunks a file output lets be in flight (written by the thread pool) before write() says wait. */
-export const FILE_WRITES_IN_FLIGHT = 4;
-/** Chunk size asked of writers by a file output: FILE_WRITES_IN_FLIGHT of them bound its memory. */
-export const FILE_CHUNK_SIZE = 4 << 20;
+/**
+ * Chunks a file output lets be in flight (written by the thread pool) before write() says wait:
+ * with the writers' 1 MiB chunks (and reader chunks of at most 1 MiB), 8 MiB at most.
+ */
+export const FILE_WRITES_IN_FLIGHT = 8;
 
 /**
  * An uncompressed file written under a temporary name and renamed onto `path` by end(). Each
@@ -205,7 +204,6 @@ export const FILE_CHUNK_SIZE = 4 << 20;
  * FILE_WRITES_IN_FLIGHT chunks are in flight, and drain() waits until one of them is done.
  */
 class DirectFileOutput implements ByteOutput {
-  readonly chunkSize = FILE_CHUNK_SIZE;
   private position = 0;
   private inFlight = 0;
   private error: Error | null = null;

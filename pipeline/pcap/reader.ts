@@ -46,8 +46,12 @@ export interface ReadOptions {
   copyRecords?: boolean;
 }
 
-/** Size of the chunks read from files. */
-export const READ_CHUNK_SIZE = 4 << 20;
+/**
+ * Size of the chunks read from files. 1 MiB: larger chunks were no faster and, being freed only
+ * when their last packet is collected, raised peak RSS (4 MiB: ~240 MB on a 1 GiB passthrough,
+ * 1 MiB: ~125 MB).
+ */
+export const READ_CHUNK_SIZE = 1 << 20;
 
 export class CaptureReader {
   /** Bytes parsed so far (decompressed). */
@@ -287,7 +291,7 @@ export async function openCapture(path: string, opts: ReadOptions): Promise<Capt
 }
 
 /** Reads a file input keeps in flight ahead of the caller (regular files; pipes get one). */
-export const READ_AHEAD = 3;
+export const READ_AHEAD = 4;
 
 /**
  * A file's bytes as chunks, read ahead: reads of the next chunks are issued before the current

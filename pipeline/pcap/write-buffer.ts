@@ -15,7 +15,7 @@
 import { CaptureWriteError } from './errors.js';
 import type { ByteOutput } from './output.js';
 
-/** Default size of the assembly buffer and so of the chunks handed to the output (ByteOutput.chunkSize). */
+/** Size of the assembly buffer and so of the chunks handed to the output. */
 export const WRITE_CHUNK_SIZE = 1 << 20;
 const COPY_BELOW = 64 * 1024;
 
@@ -32,11 +32,9 @@ export class WriteBuffer {
   private runBuf: Uint8Array | null = null;
   private runStart = 0;
   private runEnd = 0;
-  private readonly chunkSize: number;
 
   constructor(readonly out: ByteOutput) {
-    this.chunkSize = out.chunkSize ?? WRITE_CHUNK_SIZE;
-    this.buf = Buffer.allocUnsafe(this.chunkSize);
+    this.buf = Buffer.allocUnsafe(WRITE_CHUNK_SIZE);
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
@@ -81,8 +79,8 @@ export class WriteBuffer {
       chunk = Buffer.from(this.buf.subarray(0, n)); // copy; keep the buffer
     } else {
       chunk = this.buf.subarray(0, n);
-      reusable = this.buf.length === this.chunkSize;
-      this.alloc(this.chunkSize, true);
+      reusable = this.buf.length === WRITE_CHUNK_SIZE;
+      this.alloc(WRITE_CHUNK_SIZE, true);
     }
     this.pos = 0;
     this.handedOff += n;

@@ -35,6 +35,10 @@ export interface CaptureWriter {
   /**
    * Append one packet (sync, buffered). comments: pcapng opt_comment options, all of them;
    * ignored for pcap. Returns false when the caller should `await flush()`.
+   *
+   * Ownership: the writer may keep reading the packet's bytes after write() returns (a pcap
+   * record the reader handed out zero-copy is written straight from its read chunk), until
+   * close() resolves: do not modify a packet once it is written.
    */
   write(pkt: Packet, ifaceId: number, comments: readonly string[] | null): boolean;
   /** Push buffered bytes to the output and wait until it has room. */

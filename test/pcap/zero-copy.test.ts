@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { HEADROOM, Packet } from '../../pipeline/packet.js';
 import { READ_CHUNK_SIZE, openCapture, readCaptureFromStream } from '../../pipeline/pcap/reader.js';
 import { createFileWriter, createStreamWriter } from '../../pipeline/pcap/writer.js';
-import { FILE_CHUNK_SIZE, FILE_WRITES_IN_FLIGHT } from '../../pipeline/pcap/output.js';
+import { FILE_WRITES_IN_FLIGHT } from '../../pipeline/pcap/output.js';
+import { WRITE_CHUNK_SIZE } from '../../pipeline/pcap/write-buffer.js';
 import { buildPcap, concat, frame, pcapHeader, pcapRecord } from '../helpers/pcap-build.js';
 import { chunked, collect, frameOf, withTempDir } from '../helpers/pcap-collect.js';
 import { Writable } from 'node:stream';
@@ -135,7 +136,7 @@ describe('file I/O with read-ahead and writes in flight', () => {
         size += r.length;
       }
       const one = concat(...slab);
-      const reps = Math.ceil((2 * READ_CHUNK_SIZE + FILE_WRITES_IN_FLIGHT * FILE_CHUNK_SIZE) / one.length) + 1;
+      const reps = Math.ceil((2 * READ_CHUNK_SIZE + FILE_WRITES_IN_FLIGHT * WRITE_CHUNK_SIZE) / one.length) + 1;
       const input = concat(pcapHeader({ le: true, snapLen: 262144 }), ...Array.from({ length: reps }, () => one));
       const src = join(dir, 'in.pcap');
       await writeFile(src, input);
