@@ -43,10 +43,11 @@ export interface SuperPacketMarker {
   /**
    * Learn from the packet (e.g. SYN MSS options) and, if it is a TCP segment or UDP datagram
    * larger than the MTU that is not yet marked, set gsoSize/gsoType/gsoSegs and make its L4
-   * checksum CHECKSUM_PARTIAL. `off` is the Ethernet header to look at (inner frame for encap).
-   * Returns true when the packet is (now) a super-packet.
+   * checksum CHECKSUM_PARTIAL. `off` is the Ethernet header to look at. `outerLen`: bytes of
+   * outer network headers the frame is about to be carried behind (vxlan-encap: outer IP + UDP +
+   * VXLAN), so that its segments fit the MTU with them. Returns true for a super-packet.
    */
-  mark(pkt: Packet, off: number): boolean;
+  mark(pkt: Packet, off: number, outerLen?: number): boolean;
 }
 
 /** How a stage is declared: its name, its options schema (zod) and its factory. */

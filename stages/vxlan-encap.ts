@@ -180,7 +180,7 @@ export const vxlanEncap = defineStage({
 
       // The inner frame: recognise host-captured TSO/USO frames first, then decode for hash and ECN.
       const innerEth = pkt.head;
-      if (marker) marker.mark(pkt, innerEth);
+      if (marker) marker.mark(pkt, innerEth, (t.ipv6 ? ipv6.HEADER_LEN : ipv4.HEADER_LEN) + UDP_VXLAN_LEN);
       const b0 = pkt.buf;
       decodeFrame(b0, innerEth, pkt.tail, L);
       const innerNet = L.netOff;

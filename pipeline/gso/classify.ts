@@ -58,8 +58,10 @@ export const MSS_RULE_TEXT = [
   '      direction of the flow, less the option bytes this segment carries (e.g. 12 for timestamps), and',
   '  (b) MTU − MPLS stack − IP header (options / extension headers included) − TCP header (options included);',
   '(b) alone when no SYN of the flow was seen. For UDP: MTU − MPLS stack − IP header − 8.',
-  'For the inner frame of a captured VXLAN super-packet, the outer headers up to and including the',
-  'inner Ethernet header are subtracted from the MTU as well. A packet whose payload',
+  'For the inner frame of a captured VXLAN super-packet, and for a frame vxlan-encap is about to',
+  'encapsulate (a super-packet when its own IP packet is longer than the MTU), the outer headers up',
+  'to and including the inner Ethernet header are subtracted from the MTU as well, so that every',
+  'segment fits the MTU once encapsulated. A packet whose payload',
   'is not longer than gso_size is not marked. The (inner) L4 checksum becomes CHECKSUM_PARTIAL: the',
   'field holds the pseudo-header sum over the super-packet\'s L4 length, as __tcp_v4_send_check /',
   'udp4_hwcsum leave a GSO skb (IPv6 with a Routing header: over the final destination).',
@@ -133,7 +135,6 @@ export class SuperPackets implements SuperPacketMarker {
   private readonly flows = new Map<string, FlowGso>();
   private readonly L = new Layers();
   private readonly innerL = new Layers();
-  private readonly outerL = new Layers();
   private ports: ReadonlySet<number>;
   private readonly readOnly: boolean;
   readonly stats: MarkerStats = { tcp: 0, udp: 0, vxlan: 0, synMssLearned: 0 };
@@ -175,15 +176,15 @@ export class SuperPackets implements SuperPacketMarker {
     return this.peerMss.get(flowKey(src, sport, dst, dport)) ?? 0;
   }
 
-  mark(pkt: Packet, off: number): boolean {
+  mark(pkt: Packet, off: number, outerLen = 0): boolean {
     if (pkt.gsoSize > 0) return true;
     const L = this.L;
     const st = decodeFrame(pkt.buf, off, pkt.tail, L);
-    if (off === pkt.head && !pkt.encapsulation && this.ports.size > 0) {
+    if (off === pkt.head && outerLen === 0 && !pkt.encapsulation && this.ports.size > 0) {
       const inner = this.vxlanInner(pkt, L, st);
       if (inner !== NO_OFFSET) return this.markTunnel(pkt, L, inner);
     }
-    return this.classify(pkt, off, L, st, null);
+    return this.classify(pkt, off, L, st, null, outerLen);
   }
 
   /** The inner Ethernet header of a VXLAN frame (decoded in L), else NO_OFFSET. */
@@ -246,7 +247,7 @@ export class SuperPackets implements SuperPacketMarker {
    * The TCP/UDP rule on the frame at `off` (decoded in L with status st). `tun`: the frame is
    * the inner frame of a VXLAN frame with these outer facts.
    */
-  private classify(pkt: Packet, off: number, L: Layers, st: number, tun: TunnelCtx | null): boolean {
+  private classify(pkt: Packet, off: number, L: Layers, st: number, tun: TunnelCtx | null, outerLen = 0): boolean {
     const b = pkt.buf;
     if (L.transOff === NO_OFFSET || L.l4HdrLen === 0 || L.isFragment) return false;
     const isTcp = L.l4Proto === IP_PROTO.TCP;
@@ -267,7 +268,14 @@ export class SuperPackets implements SuperPacketMarker {
       // The inner datagram fills the VXLAN payload exactly (no padding in a super-packet).
       if (!tun.markable || declaredEnd !== tun.end) return false;
       overhead = tun.overhead;
-    } else if (off > pkt.head) overhead = this.outerOverhead(pkt, off);
+    } else if (outerLen > 0) {
+      // A frame about to be encapsulated (vxlan-encap): it is a super-packet only when it could
+      // not have crossed the link without TSO (larger than the MTU itself, as the kernel's
+      // socket would not build it otherwise), but its segments must fit the MTU with the outer
+      // headers (outer IP + UDP + VXLAN + the inner L2 header) in front.
+      if (declaredEnd - l3Start <= this.mtu) return false;
+      overhead = outerLen + (l3Start - off);
+    }
     const mtu = this.mtu - overhead;
     if (declaredEnd - l3Start <= mtu) return false;
 
@@ -360,15 +368,6 @@ export class SuperPackets implements SuperPacketMarker {
   }
 
   /** Bytes from the outer network header to the inner network header (outer IP + UDP + VXLAN + inner Ethernet). */
-  private outerOverhead(pkt: Packet, innerEth: number): number {
-    const O = this.outerL;
-    decodeFrame(pkt.buf, pkt.head, innerEth, O);
-    const start = O.mplsOff !== NO_OFFSET ? O.mplsOff : O.netOff;
-    if (start === NO_OFFSET || start > innerEth) return 0;
-    const innerNet = this.L.mplsOff !== NO_OFFSET ? this.L.mplsOff : this.L.netOff;
-    return innerNet - start;
-  }
-
   private learnSyn(b: Uint8Array, ip: number, v4: boolean, t: number, hl: number): void {
     const o = tcp.findMssOption(b, t, hl);
     if (o < 0) return;
