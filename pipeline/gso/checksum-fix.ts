@@ -6,12 +6,15 @@
  * VLAN tags and MPLS stacks, and inside VXLAN (an inner Ethernet frame after UDP destination port
  * 4789 or 8472), inner first, then outer, because the outer UDP checksum covers the inner bytes.
  * Left alone:
- *   - a zero UDP checksum over IPv4 (it means "no checksum");
+ *   - a zero UDP checksum (over IPv4 it means "no checksum"; over IPv6 it is a tunnel's zero
+ *     checksum, udp6zerocsumtx: checksum offload never leaves a zero behind);
  *   - the L4 checksum of IP fragments (it covers the reassembled datagram);
- *   - a checksum a stage left CHECKSUM_PARTIAL (completed later at egress);
+ *   - a checksum a stage left CHECKSUM_PARTIAL (completed later at egress), and the outer UDP
+ *     checksum of a UDP-tunnel GSO packet (segmentation writes one per segment); the frames
+ *     inside are still repaired;
  *   - packets whose capture is truncated (nothing can be computed): reported as 'truncated'.
  */
-import { CSUM, NO_OFFSET, type Packet } from '../packet.js';
+import { CSUM, GSO, NO_OFFSET, type Packet } from '../packet.js';
 import { DECODE, Layers, decodeFrame } from '../decode.js';
 import { ETHER_TYPE } from '../wire/ether-type.js';
 import { IP_PROTO } from '../wire/ip-proto.js';
@@ -41,10 +44,12 @@ export class ChecksumFixer {
   fix(pkt: Packet): FixResult {
     if (pkt.truncated) return 'truncated';
     const skip = pkt.csumMode === CSUM.PARTIAL ? pkt.csumStart : NO_OFFSET;
-    return this.fixFrame(pkt.buf, pkt.head, pkt.tail, 0, skip);
+    const tunnelGso = pkt.gsoSize > 0 && (pkt.gsoType & (GSO.UDP_TUNNEL | GSO.UDP_TUNNEL_CSUM)) !== 0;
+    return this.fixFrame(pkt.buf, pkt.head, pkt.tail, 0, skip, tunnelGso ? pkt.transOff : NO_OFFSET);
   }
 
-  private fixFrame(b: Uint8Array, off: number, end: number, depth: number, skipL4: number): FixResult {
+  /** `skipL4`, `skipUdp`: L4 headers whose checksum field is not this fixer's to write. */
+  private fixFrame(b: Uint8Array, off: number, end: number, depth: number, skipL4: number, skipUdp: number): FixResult {
     const L = this.layers[depth]!;
     const st = decodeFrame(b, off, end, L);
     if (st === DECODE.TRUNCATED || L.ipLenMismatch) return 'truncated';
@@ -59,27 +64,32 @@ export class ChecksumFixer {
     const l4Ok = st === DECODE.OK && transOff !== NO_OFFSET && L.l4HdrLen > 0 && !fragment;
     let result: FixResult = 'fixed';
 
-    if (l4Ok && transOff !== skipL4) {
+    if (l4Ok) {
+      const own = transOff !== skipL4 && transOff !== skipUdp;
       const l4Len = ipEnd - transOff;
       // IPv6 with a Routing header: the pseudo-header takes the final destination (pseudo-dst.ts).
       const dst6 = v4 ? 0 : pseudoDstV6(b, ip, transOff);
       const pseudo = (p: number) =>
         v4 ? pseudoV4(b, ip + ipv4.SRC_ADDR, ip + ipv4.DST_ADDR, p, l4Len) : pseudoV6(b, ip + 8, dst6, p, l4Len);
       if (proto === IP_PROTO.TCP) {
-        this.write(b, transOff + tcp.CHECKSUM, transOff, ipEnd, pseudo(IP_PROTO.TCP), false);
+        if (own) this.write(b, transOff + tcp.CHECKSUM, transOff, ipEnd, pseudo(IP_PROTO.TCP), false);
       } else if (proto === IP_PROTO.UDP) {
         const ulen = udp.length(b, transOff);
         const uEnd = Math.min(ipEnd, transOff + ulen);
         if (depth + 1 < MAX_DEPTH && this.ports.has(udp.dstPort(b, transOff)) && uEnd - transOff >= 16 + 14) {
-          const r = this.fixFrame(b, transOff + 16, uEnd, depth + 1, skipL4);
+          // The frame inside VXLAN is repaired even when the outer UDP checksum is not ours.
+          const r = this.fixFrame(b, transOff + 16, uEnd, depth + 1, skipL4, skipUdp);
           if (r === 'truncated') result = r;
         }
-        if (!(v4 && udp.checksum(b, transOff) === 0)) {
+        // A partial checksum inside the datagram (local checksum offload: the outer sum was
+        // computed for the inner field as it will be) leaves the outer checksum as it is.
+        const coversPartial = skipL4 > transOff && skipL4 < uEnd;
+        if (own && !coversPartial && udp.checksum(b, transOff) !== 0) {
           this.write(b, transOff + udp.CHECKSUM, transOff, uEnd, v4 ? pseudoV4(b, ip + 12, ip + 16, IP_PROTO.UDP, uEnd - transOff) : pseudoV6(b, ip + 8, dst6, IP_PROTO.UDP, uEnd - transOff), true);
         }
-      } else if (proto === IP_PROTO.ICMP && v4) {
+      } else if (own && proto === IP_PROTO.ICMP && v4) {
         this.write(b, transOff + icmp.CHECKSUM, transOff, ipEnd, 0, false);
-      } else if (proto === IP_PROTO.ICMPV6 && !v4) {
+      } else if (own && proto === IP_PROTO.ICMPV6 && !v4) {
         this.write(b, transOff + icmp.CHECKSUM, transOff, ipEnd, pseudo(IP_PROTO.ICMPV6), false);
       }
     }

@@ -20,7 +20,7 @@ const MID = '2001:db8:e::1';
 /** IPv6 + Routing header of `type` with `addrs` (in header order) and Segments Left `left`. */
 function withRh(kind: 'tcp' | 'udp', payload: number, type: number, addrs: string[], left: number): Uint8Array {
   const rhLen = 8 + 16 * addrs.length;
-  const f = frame({ ip: { v: 6, dst: FIRST, ext: [[43, rhLen]] }, l4: kind === 'tcp' ? { kind: 'tcp', options: TS_OPTS } : { kind: 'udp' }, payload: pattern(payload), csum: 'zero' });
+  const f = frame({ ip: { v: 6, dst: FIRST, ext: [[43, rhLen]] }, l4: kind === 'tcp' ? { kind: 'tcp', options: TS_OPTS } : { kind: 'udp' }, payload: pattern(payload), csum: kind === 'udp' ? 'partial' : 'zero' });
   const o = 14 + 40;
   f[o + 2] = type;
   f[o + 3] = left;
