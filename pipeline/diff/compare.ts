@@ -7,7 +7,8 @@
  * Checksum rule: a checksum whose covered bytes (for TCP/UDP/ICMPv6 also the pseudo-header
  * fields) differ only in ignored fields, or in checksums suppressed by this rule, is not
  * reported. Checksums are settled innermost first, so ignoring `ipv4.id` silences the inner
- * IPv4 checksum and, through it, the outer UDP checksum of a VXLAN packet.
+ * IPv4 checksum and, through it, the outer UDP checksum of a VXLAN packet. A UDP checksum that
+ * is zero on one side only ("no checksum" against one) is always reported.
  */
 import type { Packet } from '../packet.js';
 import { linkTypeName } from '../pcap/link-type.js';
@@ -235,6 +236,8 @@ export class PacketComparer {
         covered++;
         if (!c.ignored && !c.suppressed) explained = false;
       }
+      // A UDP checksum of 0 means "none": zero against non-zero is never explained by masks.
+      if (layer === 'udp' && (E.value(s.ei) === 0) !== (A.value(s.ai) === 0)) continue;
       if (covered > 0 && explained) s.suppressed = true;
     }
   }

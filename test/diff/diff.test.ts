@@ -198,6 +198,13 @@ describe('--ignore', () => {
     expect(lines(r2)).toContain('#1 outer udp.srcport: 49152 | 50000');
   });
 
+  it('a zero UDP checksum ("none") against a non-zero one is reported even when its fields are masked', async () => {
+    const e = recs(vxlanTcpFrame({ udpCsum: 'zero' }));
+    const a = recs(vxlanTcpFrame({ outerSport: 50000 }));
+    const r = await diffRecs(e, a, { ignore: ['outer.udp.srcport'] });
+    expect(lines(r).map((l) => l.split(':')[0])).toEqual(['#1 outer udp.checksum']);
+  });
+
   it('ipv4.id (unscoped) masks both headers and their checksums; outer. only the outer one', async () => {
     const e = recs(vxlanTcpFrame());
     const a = recs(vxlanTcpFrame({ outerId: 1, inner: { id: 2 } }));
