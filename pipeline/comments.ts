@@ -39,6 +39,7 @@ function isCapflowNote(c: string): boolean {
 /** Comments for the output record: the packet's own, then its tunnel metadata, then stage notes. */
 export function outputComments(pkt: Packet): string[] | null {
   if (!pkt.tunnel && !pkt.notes) return pkt.comments;
+  if (pkt.tunnel && !pkt.comments && !pkt.notes) return [pkt.tunnel.toComment()];
   const out = pkt.comments ? pkt.comments.slice() : [];
   if (pkt.tunnel) out.push(pkt.tunnel.toComment());
   if (pkt.notes) out.push(...pkt.notes);

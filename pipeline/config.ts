@@ -3,7 +3,7 @@
  * Validation happens once here; stages get typed options and never see raw input.
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { ConfigError, configErrorFromZod } from './config-error.js';
 import { stageEntry, stageNames } from '../stages/registry.js';
@@ -48,6 +48,21 @@ const topLevel = z
   })
   .strict();
 
+let yamlParse: ((text: string) => unknown) | null = null;
+
+/** YAML text to a value; the yaml package is loaded on first use (most runs never need it: start-up). */
+function parseYaml(text: string): unknown {
+  yamlParse ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;
+  return yamlParse(text);
+}
+
+/** A --stage value as YAML reads it; plain decimal integers and true/false without loading YAML. */
+function parseSpecValue(raw: string): unknown {
+  if (/^(?:0|[1-9][0-9]{0,14})$/.test(raw)) return Number(raw);
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  return parseYaml(raw);
+}
+
 /** Raw (unvalidated) pipeline document, as read from a file or built from --stage specs. */
 export type PipelineDocument = Record<string, unknown>;
 
@@ -89,7 +104,7 @@ export function parseStageSpec(spec: string): Record<string, unknown> {
     const raw = part.slice(eq + 1).trim();
     let value: unknown;
     try {
-      value = parseYaml(raw);
+      value = parseSpecValue(raw);
     } catch {
       value = raw;
     }

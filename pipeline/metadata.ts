@@ -95,8 +95,22 @@ export class TunnelInfo {
     target.set(bytes);
   }
 
-  /** The contract's comment text. */
+  /**
+   * The contract's comment text. Equal metadata gives the same string object (a small cache
+   * of recent texts, each checked field by field against this object, so in-place changes
+   * are always seen): per-packet metadata costs no string building, and writers can cache the
+   * encoded bytes by string.
+   */
   toComment(): string {
+    const slot = commentSlot(this);
+    const hit = COMMENT_CACHE[slot];
+    if (hit !== undefined && sameMetadata(hit.info, this)) return hit.text;
+    const text = this.buildComment();
+    COMMENT_CACHE[slot] = { info: this.clone(), text };
+    return text;
+  }
+
+  private buildComment(): string {
     let s =
       `tunnel vni=${this.vni} src=${this.srcString()} dst=${this.dstString()}` +
       ` tos=0x${this.tos.toString(16).padStart(2, '0')} ttl=${this.ttl}` +
@@ -156,4 +170,43 @@ export class TunnelInfo {
     t.dst.set(d);
     return t;
   }
+}
+
+/** Recent comment texts, direct-mapped by a hash of the fields (entries hold a private copy). */
+const COMMENT_CACHE_SIZE = 256;
+const COMMENT_CACHE: ({ info: TunnelInfo; text: string } | undefined)[] = new Array(COMMENT_CACHE_SIZE);
+
+function commentSlot(t: TunnelInfo): number {
+  let h = Math.imul(t.vni ^ (t.tpSrc << 8), 0x9e3779b1) ^ t.tpDst ^ (t.ttl << 16) ^ (t.tos << 24) ^ t.flags;
+  const n = t.ipv6 ? 16 : 4;
+  const s = t.src;
+  const d = t.dst;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ s[i]! ^ (d[i]! << 8), 0x01000193);
+  h ^= t.label ^ t.gbp;
+  h ^= h >>> 15;
+  return (Math.imul(h, 0x2c1b3c6d) >>> 24) & (COMMENT_CACHE_SIZE - 1);
+}
+
+/** Every field toComment() prints is equal (addresses over all 16 bytes). */
+function sameMetadata(a: TunnelInfo, b: TunnelInfo): boolean {
+  if (
+    a.vni !== b.vni ||
+    a.flags !== b.flags ||
+    a.ipv6 !== b.ipv6 ||
+    a.tos !== b.tos ||
+    a.ttl !== b.ttl ||
+    a.label !== b.label ||
+    a.tpSrc !== b.tpSrc ||
+    a.tpDst !== b.tpDst ||
+    a.gbp !== b.gbp ||
+    a.tx !== b.tx
+  ) {
+    return false;
+  }
+  const as = a.src;
+  const bs = b.src;
+  const ad = a.dst;
+  const bd = b.dst;
+  for (let i = 0; i < 16; i++) if (as[i] !== bs[i] || ad[i] !== bd[i]) return false;
+  return true;
 }

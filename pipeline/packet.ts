@@ -20,6 +20,10 @@
  * What a device can do lives in the NIC profile. The two are never merged.
  */
 import type { TunnelInfo } from './metadata.js';
+import { PacketSlab } from './packet-slab.js';
+
+/** Where `reserve` carves buffers from (see packet-slab.ts for the ownership rule). */
+const slab = new PacketSlab();
 
 /** Bytes reserved in front of every packet: Ethernet + VLAN + IPv6 + UDP + VXLAN and a few MPLS labels. */
 export const HEADROOM = 128;
@@ -151,12 +155,15 @@ export class Packet {
    */
   reserve(n: number): void {
     if (this.head - this.floor >= n) return;
-    const grow = n - this.head + HEADROOM;
-    const next = new Uint8Array(this.tail + grow);
-    next.set(this.buf.subarray(this.head, this.tail), this.head + grow);
+    // Copy the frame into a slab region with n + HEADROOM bytes in front (zeroed).
+    const len = this.tail - this.head;
+    const room = n + HEADROOM;
+    const off = slab.take(room + len, room);
+    const next = slab.buf;
+    next.set(new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.head, len), off + room);
     this.buf = next;
-    this.floor = 0;
-    this.shiftOffsets(grow);
+    this.floor = off;
+    this.shiftOffsets(off + room - this.head);
   }
 
   /** Prepend n bytes (uninitialised: the caller writes every one). Returns the new head. */

@@ -170,12 +170,12 @@ export const vxlanDecap = defineStage({
         info.flags = TUNNEL.KEY | (csumField !== 0 ? TUNNEL.CSUM : 0);
         info.ipv6 = !v4;
         if (v4) {
-          info.src.set(b.subarray(net + ipv4.SRC_ADDR, net + ipv4.SRC_ADDR + 4));
-          info.dst.set(b.subarray(net + ipv4.DST_ADDR, net + ipv4.DST_ADDR + 4));
+          copyAddress(b, net + ipv4.SRC_ADDR, info.src, 4);
+          copyAddress(b, net + ipv4.DST_ADDR, info.dst, 4);
           info.ttl = ipv4.ttl(b, net);
         } else {
-          info.src.set(b.subarray(net + ipv6.SRC_ADDR, net + ipv6.SRC_ADDR + 16));
-          info.dst.set(b.subarray(net + ipv6.DST_ADDR, net + ipv6.DST_ADDR + 16));
+          copyAddress(b, net + ipv6.SRC_ADDR, info.src, 16);
+          copyAddress(b, net + ipv6.DST_ADDR, info.dst, 16);
           info.ttl = ipv6.hopLimit(b, net);
           info.label = ipv6.flowLabel(b, net);
         }
@@ -208,6 +208,11 @@ export const vxlanDecap = defineStage({
     return { name: 'vxlan-decap', process };
   },
 });
+
+/** Copy n address bytes (a byte loop: no view object per packet). */
+function copyAddress(b: Uint8Array, off: number, to: Uint8Array, n: number): void {
+  for (let i = 0; i < n; i++) to[i] = b[off + i]!;
+}
 
 function macEquals(b: Uint8Array, off: number, mac: Uint8Array): boolean {
   for (let i = 0; i < 6; i++) if (b[off + i] !== mac[i]) return false;

@@ -20,6 +20,7 @@ import { TCP_FLAG } from '../wire/tcp.js';
 import * as udp from '../wire/udp.js';
 import * as vxlan from '../wire/vxlan.js';
 import * as ethernet from '../wire/ethernet.js';
+import * as vlan from '../wire/vlan.js';
 import { formatIp } from '../wire/ip-address.js';
 import { pseudoDstV6 } from './pseudo-dst.js';
 import type { SuperPacketMarker } from '../../stages/stage.js';
@@ -178,6 +179,7 @@ export class SuperPackets implements SuperPacketMarker {
 
   mark(pkt: Packet, off: number, outerLen = 0): boolean {
     if (pkt.gsoSize > 0) return true;
+    if (this.nothingToDo(pkt.buf, off, pkt.tail, off === pkt.head && outerLen === 0 && !pkt.encapsulation)) return false;
     const L = this.L;
     const st = decodeFrame(pkt.buf, off, pkt.tail, L);
     if (off === pkt.head && outerLen === 0 && !pkt.encapsulation && this.ports.size > 0) {
@@ -185,6 +187,48 @@ export class SuperPackets implements SuperPacketMarker {
       if (inner !== NO_OFFSET) return this.markTunnel(pkt, L, inner);
     }
     return this.classify(pkt, off, L, st, null, outerLen);
+  }
+
+  /**
+   * Fast path for the common packet, without a full decode: true only when `mark` would
+   * certainly neither mark the frame at `off` nor learn from it. That is an IPv4/IPv6 packet
+   * (under at most two VLAN tags, no MPLS) whose declared L3 length is within the MTU (no rule
+   * marks it: every variant compares that length, or more, with the MTU) and which is neither a
+   * TCP SYN (MSS learning) nor, when `maybeVxlan` (the frame may be a captured VXLAN frame), UDP to a
+   * VXLAN port (its inner SYNs are learnt); or a frame of another EtherType (never marked).
+   * Anything unusual or not fully captured takes the full path.
+   */
+  private nothingToDo(b: Uint8Array, off: number, end: number, maybeVxlan: boolean): boolean {
+    if (off < 0 || end - off < ethernet.HEADER_LEN) return false;
+    let p = off + 12;
+    let type = (b[p]! << 8) | b[p + 1]!;
+    for (let tags = 0; vlan.isVlanTpid(type); tags++) {
+      if (tags === 2 || p + 6 > end) return false;
+      p += 4;
+      type = (b[p]! << 8) | b[p + 1]!;
+    }
+    p += 2;
+    let proto: number;
+    let t: number;
+    if (type === ETHER_TYPE.IPV4) {
+      if (p + ipv4.HEADER_LEN > end || b[p]! >>> 4 !== 4) return false;
+      if (((b[p + 2]! << 8) | b[p + 3]!) > this.mtu) return false;
+      proto = b[p + 9]!;
+      t = p + ((b[p]! & 0x0f) << 2);
+    } else if (type === ETHER_TYPE.IPV6) {
+      if (p + ipv6.HEADER_LEN > end || b[p]! >>> 4 !== 6) return false;
+      if (ipv6.HEADER_LEN + ((b[p + 4]! << 8) | b[p + 5]!) > this.mtu) return false;
+      proto = b[p + 6]!;
+      // Extension headers (which may lead to TCP) take the full path.
+      if (proto !== IP_PROTO.TCP && proto !== IP_PROTO.UDP) return false;
+      t = p + ipv6.HEADER_LEN;
+    } else {
+      // MPLS may carry anything; any other EtherType is never a super-packet.
+      return type !== ETHER_TYPE.MPLS_UC && type !== ETHER_TYPE.MPLS_MC;
+    }
+    if (proto === IP_PROTO.TCP) return t + tcp.FLAGS < end && (b[t + tcp.FLAGS]! & TCP_FLAG.SYN) === 0;
+    if (proto === IP_PROTO.UDP && maybeVxlan && this.ports.size > 0) return t + 4 <= end && !this.ports.has((b[t + 2]! << 8) | b[t + 3]!);
+    return true;
   }
 
   /** The inner Ethernet header of a VXLAN frame (decoded in L), else NO_OFFSET. */

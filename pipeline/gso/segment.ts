@@ -13,7 +13,7 @@
  *   - tunnel outer UDP: length, and its checksum with UDP_TUNNEL_CSUM;
  *   - innermost TCP: seq + k·M, flags, checksum; innermost UDP (UDP_L4): length, checksum.
  *
- * Cost per segment: one native copy of headers + slice into a fresh buffer with HEADROOM, and at
+ * Cost per segment: one native copy of headers + slice into a slab region with HEADROOM, and at
  * most one JS pass over the slice (`sum16`, only when a checksum must be computed). Header sums
  * are taken over the few header bytes only and combined with the slice sum.
  *
@@ -26,6 +26,7 @@ import { finish, fold, pseudoV4, pseudoV6, sum16, udpFinal } from '../wire/check
 import { IP_PROTO } from '../wire/ip-proto.js';
 import { TCP_FLAG } from '../wire/tcp.js';
 import type { EgressLayout } from './layout.js';
+import { PacketSlab } from '../packet-slab.js';
 
 /** How one checksum of the segments is left. */
 export const SEG_CSUM = {
@@ -52,6 +53,8 @@ export interface SegmentPlan {
 }
 
 const IPV6_HDR = 40;
+/** Where segments are built (see packet-slab.ts for the ownership rule). */
+const slab = new PacketSlab();
 /** Byte offsets used in the per-segment hot path (TCP flags; UDP checksum field). */
 const FLAGS = 13;
 const UDP_CSUM = 6;
@@ -105,13 +108,19 @@ function buildSegment(
   const hdrLen = lay.payOff - head;
   const segLen = hdrLen + len;
   // Headroom of at least HEADROOM, grown by 0-3 bytes so the payload starts 4-byte aligned (fast sum).
-  const room = HEADROOM + ((4 - ((HEADROOM + hdrLen) & 3)) & 3);
-  const b = new Uint8Array(room + segLen);
+  // The segment's region of a shared slab (8-byte aligned, so the alignment holds there too).
+  const pad = (4 - ((HEADROOM + hdrLen) & 3)) & 3;
+  const floor = slab.take(HEADROOM + pad + segLen, HEADROOM + pad);
+  const b = slab.buf;
+  const room = floor + HEADROOM + pad;
   const d = room - head;
-  b.set(src.subarray(head, lay.payOff), room);
+  // Plain views: `subarray` on a Buffer (a read chunk) goes through Buffer's slower species path.
+  const srcAb = src.buffer;
+  const srcOff = src.byteOffset;
+  b.set(new Uint8Array(srcAb, srcOff + head, hdrLen), room);
   const pay = lay.payOff + start;
   const dstPay = room + hdrLen;
-  b.set(src.subarray(pay, pay + len), dstPay);
+  b.set(new Uint8Array(srcAb, srcOff + pay, len), dstPay);
 
   const M = plan.gsoSize;
   const gsoType = plan.gsoType;
@@ -183,7 +192,7 @@ function buildSegment(
   let outerPartial = false;
   if (lay.tunnel && plan.outer !== SEG_CSUM.NONE) {
     const u = lay.udpOff + d;
-    const uLen = room + segLen - u; // real length of the UDP datagram in this buffer
+    const uLen = room + segLen - u; // real length of the UDP datagram in this segment
     const oip = lay.ipOff + d;
     const opseudo = lay.ipV4
       ? pseudoV4(b, oip + 12, oip + 16, IP_PROTO.UDP, uLen)
@@ -204,7 +213,7 @@ function buildSegment(
     }
   }
 
-  const seg = new Packet(b, room, room + segLen, segLen);
+  const seg = new Packet(b, room, room + segLen, segLen, floor);
   seg.copyStateFrom(pkt, d);
   if (chunkSegs > 0) {
     seg.gsoSize = M;
@@ -225,7 +234,7 @@ function buildSegment(
     seg.csumOffset = UDP_CSUM;
   } else {
     seg.csumMode = CSUM.NONE;
-    seg.csumStart = 0;
+    seg.csumStart = floor; // offset 0 of the segment's own bytes (as 0 was in a buffer of its own)
     seg.csumOffset = 0;
   }
   return seg;

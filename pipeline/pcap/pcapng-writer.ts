@@ -20,6 +20,9 @@ const USERAPPL = 'capflow';
 const MAX_OPTION_LEN = 65535;
 
 const encoder = new TextEncoder();
+/** Comment texts whose UTF-8 bytes are kept (per-packet metadata repeats): at most this many, this long. */
+const ENCODED_CACHE_ENTRIES = 1024;
+const ENCODED_CACHE_MAX_CHARS = 256;
 
 export class PcapngWriter implements CaptureWriter {
   packetsWritten = 0;
@@ -28,6 +31,8 @@ export class PcapngWriter implements CaptureWriter {
   /** Units per second of each output interface. */
   private readonly units: number[] = [];
   private readonly ts: Words64 = { hi: 0, lo: 0 };
+  /** UTF-8 of recent short option values (cleared when full). */
+  private readonly encoded = new Map<string, Uint8Array>();
 
   constructor(out: ByteOutput, opts: WriteOptions) {
     this.b = new WriteBuffer(out);
@@ -100,7 +105,9 @@ export class PcapngWriter implements CaptureWriter {
     dv.setUint32(start + 16, this.ts.lo, true);
     dv.setUint32(start + 20, capLen, true);
     dv.setUint32(start + 24, origLen, true);
-    b.buf.set(pkt.buf.subarray(pkt.head, pkt.head + capLen), start + 28);
+    const src = pkt.buf;
+    // A plain view: `subarray` on a Buffer (a read chunk) goes through Buffer's slower species path.
+    b.buf.set(new Uint8Array(src.buffer, src.byteOffset + pkt.head, capLen), start + 28);
     b.pos = start + 28 + capLen;
     b.zero(padded - capLen);
     if (optRoom > 0) {
@@ -147,8 +154,20 @@ export class PcapngWriter implements CaptureWriter {
   private stringOption(code: number, value: string): void {
     const b = this.b;
     const p = b.pos;
-    const room = Math.min(MAX_OPTION_LEN, value.length * 3);
-    const { written } = encoder.encodeInto(value, b.buf.subarray(p + 4, p + 4 + room));
+    let written: number;
+    if (value.length <= ENCODED_CACHE_MAX_CHARS) {
+      let bytes = this.encoded.get(value);
+      if (bytes === undefined) {
+        bytes = encoder.encode(value);
+        if (this.encoded.size >= ENCODED_CACHE_ENTRIES) this.encoded.clear();
+        this.encoded.set(value, bytes);
+      }
+      b.buf.set(bytes, p + 4);
+      written = bytes.length;
+    } else {
+      const room = Math.min(MAX_OPTION_LEN, value.length * 3);
+      written = encoder.encodeInto(value, b.buf.subarray(p + 4, p + 4 + room)).written;
+    }
     b.dv.setUint16(p, code, true);
     b.dv.setUint16(p + 2, written, true);
     b.pos = p + 4 + written;
