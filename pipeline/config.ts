@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { ConfigError, configErrorFromZod } from './config-error.js';
+import { macAddress } from './option-schemas.js';
 import { stageEntry, stageNames } from '../stages/registry.js';
 import type { StageDefinition, View } from '../stages/stage.js';
 
@@ -29,8 +30,6 @@ export interface LinkLayerOptions {
   dst: string;
 }
 
-const macPattern = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
-export const macAddress = z.string().regex(macPattern, 'expected a MAC address like 02:00:00:00:00:01');
 
 const topLevel = z
   .object({

@@ -12,7 +12,7 @@ import * as udp from './wire/udp.js';
 import * as vxlan from './wire/vxlan.js';
 import * as checksum from './wire/checksum.js';
 import { parseIp } from './wire/ip-address.js';
-import { parseMac } from './link-layer.js';
+import { parseMac } from './wire/mac-address.js';
 import { ETHER_TYPE } from './wire/ether-type.js';
 import { IP_PROTO } from './wire/ip-proto.js';
 

@@ -62,12 +62,3 @@ export function convertToEthernet(pkt: Packet, src: Uint8Array, dst: Uint8Array)
   return true;
 }
 
-export function parseMac(text: string): Uint8Array {
-  return Uint8Array.from(text.split(':').map((h) => parseInt(h, 16)));
-}
-
-export function formatMac(b: Uint8Array, off = 0): string {
-  const parts: string[] = [];
-  for (let i = 0; i < 6; i++) parts.push(b[off + i]!.toString(16).padStart(2, '0'));
-  return parts.join(':');
-}

@@ -20,6 +20,8 @@
  * the answer is the lowest rule index whose remaining keys also match. Lookups allocate nothing.
  */
 import { z } from 'zod';
+import { macAddress } from './option-schemas.js';
+import { parseMac } from './wire/mac-address.js';
 import { type Packet } from './packet.js';
 import { Layers, decodeFrame } from './decode.js';
 import { ETHER_TYPE } from './wire/ether-type.js';
@@ -30,12 +32,11 @@ import * as ipv4 from './wire/ipv4.js';
 import * as ipv6 from './wire/ipv6.js';
 import * as vlan from './wire/vlan.js';
 
-const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
 const cidr = z.string().refine((s) => parseCidr(s) !== null, {
   message: 'expected an IPv4 or IPv6 address or prefix like 198.51.100.0/24 or 2001:db8::/32',
 });
-const mac = z.string().regex(MAC_RE, 'expected a MAC address like 02:00:00:00:00:01');
+const mac = macAddress;
 const port = z.number().int().min(0).max(65535);
 
 /** IP protocol names accepted besides numbers. */
@@ -102,17 +103,14 @@ function prefixOf(text: string): Prefix {
   return { v6: bytes.length === 16, bytes, len: p.prefixLen };
 }
 
-function macOf(text: string): Uint8Array {
-  return Uint8Array.from(text.split(':').map((h) => parseInt(h, 16)));
-}
 
 function compile(m: MatchSpec): Compiled {
   const c: Compiled = {
     vni: m.vni ?? -1,
     tunnelSrc: m.tunnelSrc !== undefined ? prefixOf(m.tunnelSrc) : null,
     tunnelDst: m.tunnelDst !== undefined ? prefixOf(m.tunnelDst) : null,
-    ethSrc: m.ethSrc !== undefined ? macOf(m.ethSrc) : null,
-    ethDst: m.ethDst !== undefined ? macOf(m.ethDst) : null,
+    ethSrc: m.ethSrc !== undefined ? parseMac(m.ethSrc) : null,
+    ethDst: m.ethDst !== undefined ? parseMac(m.ethDst) : null,
     vlan: m.vlan ?? -1,
     ipSrc: m.ipSrc !== undefined ? prefixOf(m.ipSrc) : null,
     ipDst: m.ipDst !== undefined ? prefixOf(m.ipDst) : null,

@@ -10,7 +10,8 @@ import { loadProfile } from './nic/profile.js';
 import type { NicProfile } from './nic/profile.js';
 import { ConfigError } from './config-error.js';
 import { LINKTYPE } from './pcap/link-type.js';
-import { convertToEthernet, parseMac } from './link-layer.js';
+import { convertToEthernet } from './link-layer.js';
+import { parseMac } from './wire/mac-address.js';
 import { restoreMetadata } from './comments.js';
 import { createSuperPacketMarker, type MssOption } from './gso/classify.js';
 

@@ -27,6 +27,7 @@
  * the behaviours the kernel allows it).
  */
 import { z } from 'zod';
+import { udpPort } from '../pipeline/option-schemas.js';
 import { defineStage, type Stage, type StageContext, type StageEnv } from './stage.js';
 import { CSUM, GSO, NO_OFFSET, type Packet } from '../pipeline/packet.js';
 import { EgressLayout } from '../pipeline/gso/layout.js';
@@ -54,7 +55,7 @@ export const gsoOptions = z
      * UDP destination ports of VXLAN: a captured VXLAN frame to one of them that is longer than
      * the MTU and carries a TCP/UDP super-packet is a UDP-tunnel super-packet (classify.ts).
      */
-    vxlanPorts: z.array(z.number().int().min(1).max(65535)).default([...DEFAULT_VXLAN_PORTS]),
+    vxlanPorts: z.array(udpPort).default([...DEFAULT_VXLAN_PORTS]),
     /** Repair captured checksums (capture taken with checksum offload on). */
     checksum: z
       .object({ fix: z.boolean().default(false) })

@@ -35,6 +35,8 @@
  * header after the tags (6.1 reads at the untagged offset there; semantics §1.4 [U]).
  */
 import { z } from 'zod';
+import { macAddress, udpPort } from '../pipeline/option-schemas.js';
+import { parseMac } from '../pipeline/wire/mac-address.js';
 import { defineStage, type StageContext } from './stage.js';
 import { CSUM, GSO, NO_OFFSET, type Packet } from '../pipeline/packet.js';
 import { DECODE, Layers, decodeFrame } from '../pipeline/decode.js';
@@ -48,12 +50,11 @@ import * as ipv6 from '../pipeline/wire/ipv6.js';
 import * as udp from '../pipeline/wire/udp.js';
 import * as vxlan from '../pipeline/wire/vxlan.js';
 
-const macAddress = z.string().regex(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, 'expected a MAC address like 02:00:00:00:00:01');
 
 export const vxlanDecapOptions = z
   .object({
     ports: z
-      .array(z.number().int().min(1, 'UDP port must be 1..65535').max(65535, 'UDP port must be 1..65535'))
+      .array(udpPort)
       .min(1, 'expected at least one UDP port')
       .default([vxlan.DEFAULT_PORT]),
     gbp: z.boolean().default(false),
@@ -84,7 +85,7 @@ export const vxlanDecap = defineStage({
     const portSet = new Uint8Array(65536);
     for (const p of o.ports) portSet[p] = 1;
     const vniSet = o.vnis ? new Set(o.vnis) : null;
-    const localMac = o.localMac ? Uint8Array.from(o.localMac.split(':').map((h) => parseInt(h, 16))) : null;
+    const localMac = o.localMac ? parseMac(o.localMac) : null;
     const L = new Layers();
     const IL = new Layers();
 

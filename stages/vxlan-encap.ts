@@ -34,6 +34,8 @@
  * gso stage, which fragments it; `drop` drops every one; `ignore` sends it anyway.
  */
 import { z } from 'zod';
+import { macAddress, udpPort } from '../pipeline/option-schemas.js';
+import { parseMac } from '../pipeline/wire/mac-address.js';
 import { defineStage, type StageContext, type StageEnv } from './stage.js';
 import { CSUM, GSO, NO_OFFSET, type Packet } from '../pipeline/packet.js';
 import { Layers, decodeFrame } from '../pipeline/decode.js';
@@ -49,10 +51,8 @@ import * as ipv6 from '../pipeline/wire/ipv6.js';
 import * as udp from '../pipeline/wire/udp.js';
 import * as vxlan from '../pipeline/wire/vxlan.js';
 
-const MAC_RE = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
-const macAddress = z.string().regex(MAC_RE, 'expected a MAC address like 02:00:00:00:00:01');
 const address = z.string().refine((s) => parseIp(s) !== null, { message: 'expected an IPv4 or IPv6 address' });
-const port = z.number().int().min(1, 'UDP port must be 1..65535').max(65535, 'UDP port must be 1..65535');
+const port = udpPort;
 
 export const vxlanEncapOptions = z
   .object({
@@ -95,9 +95,6 @@ export const VXLAN_OVERHEAD_V6 = ETH_LEN + ipv6.HEADER_LEN + UDP_VXLAN_LEN;
 const CE = 3;
 const ECT_0 = 2;
 
-function macBytes(s: string): Uint8Array {
-  return Uint8Array.from(s.split(':').map((h) => parseInt(h, 16)));
-}
 
 /** Remote address → MAC, looked up without building strings per packet. */
 class NeighbourTable {
@@ -107,7 +104,7 @@ class NeighbourTable {
       const addr = parseIp(ip)!;
       const h = bytesHash(addr, 0, addr.length);
       const list = this.byHash.get(h) ?? [];
-      list.push({ addr, mac: macBytes(mac) });
+      list.push({ addr, mac: parseMac(mac) });
       this.byHash.set(h, list);
     }
   }
@@ -138,8 +135,8 @@ export const vxlanEncap = defineStage({
       if (a.length === 4) src4 = a;
       else src6 = a;
     }
-    const ethSrc = macBytes(o.outerEth.src);
-    const ethDst = macBytes(o.outerEth.dst);
+    const ethSrc = parseMac(o.outerEth.src);
+    const ethDst = parseMac(o.outerEth.dst);
     const neigh = new NeighbourTable(o.neighbours);
     const [portMin, portMax] = o.srcPortRange;
     const marker = env.superPackets ?? null;

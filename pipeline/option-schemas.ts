@@ -1,0 +1,8 @@
+/** zod schemas shared by the pipeline file and the stages' options. */
+import { z } from 'zod';
+import { MAC_PATTERN } from './wire/mac-address.js';
+
+export const macAddress = z.string().regex(MAC_PATTERN, 'expected a MAC address like 02:00:00:00:00:01');
+
+/** A UDP/TCP port usable as a destination (1..65535). */
+export const udpPort = z.number().int().min(1, 'UDP port must be 1..65535').max(65535, 'UDP port must be 1..65535');
