@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** capflow command line: parse, dispatch to a command module, set the exit status. */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { CapflowCommand } from './command.js';
@@ -46,8 +48,18 @@ export async function main(args: string[]): Promise<number> {
   return failed ? EXIT.USAGE : status;
 }
 
-const invokedDirectly = process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '\0');
-if (invokedDirectly) {
+/** True when this module is the program (node dist/cli/main.js, or the `capflow` bin link npm makes). */
+function invokedDirectly(): boolean {
+  const arg = process.argv[1];
+  if (!arg) return false;
+  try {
+    return realpathSync(arg) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
   main(hideBin(process.argv)).then((code) => {
     process.exitCode = code;
   });
