@@ -92,8 +92,6 @@ export async function captureInfo(file: string, opts: InfoOptions = {}): Promise
     synMss: {},
     decodeProblems: {},
   };
-  let firstNs: bigint | null = null;
-  let lastNs = 0n;
   let minNs: bigint | null = null;
   let maxNs = 0n;
 
@@ -109,8 +107,6 @@ export async function captureInfo(file: string, opts: InfoOptions = {}): Promise
         if (p.comments.some((c) => c.startsWith('tunnel ') && TunnelInfo.fromComment(c))) info.tunnelMetadata++;
       }
       const ns = BigInt(p.tsSec) * NS + (BigInt(p.tsFrac) * NS) / BigInt(p.tsUnits);
-      if (firstNs === null) firstNs = ns;
-      lastNs = ns;
       if (minNs === null || ns < minNs) minNs = ns;
       if (ns > maxNs) maxNs = ns;
 
@@ -159,12 +155,11 @@ export async function captureInfo(file: string, opts: InfoOptions = {}): Promise
   info.gso.flows = marker.autoMss();
   await reader.close();
   info.interfaces = reader.interfaces.map((i, n) => ({ ...i, linkTypeName: linkTypeName(i.linkType), packets: perIface[n] ?? 0 }));
-  if (firstNs !== null && minNs !== null) {
+  if (minNs !== null) {
     info.first = formatNs(minNs);
     info.last = formatNs(maxNs);
     info.durationSeconds = Number(maxNs - minNs) / 1e9;
   }
-  void lastNs;
   return info;
 }
 

@@ -66,7 +66,7 @@ export async function runCapture(opts: RunOptions): Promise<RunSummary> {
           gzip: byName?.gzip ?? false,
         });
       }
-      const counters = await runOne(pipeline, reader, writer, format, i, file, opts, warn);
+      const counters = await runOne(pipeline, reader, writer, format, i, file, opts);
       inputs.push({ file, ...counters });
       addCounters(total, counters);
     }
@@ -86,7 +86,6 @@ async function runOne(
   inputIndex: number,
   file: string,
   opts: RunOptions,
-  warn: (m: string) => void,
 ): Promise<Counters> {
   // Output interface per (input interface, link type after conversion), keyed by the number
   // iface·2^16 + linkType (link types are 16-bit); the last hit is checked first.
@@ -132,7 +131,6 @@ async function runOne(
   out.length = 0;
   pipeline.flush(out);
   if (!writeAll(out, writer, format, outIface, pipeline)) await writer.flush();
-  void warn;
   return pipeline.takeCounters();
 }
 
