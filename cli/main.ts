@@ -12,8 +12,9 @@ import { nicCommand } from './commands/nic.js';
 import { infoCommand } from './commands/info.js';
 import { replayCommand } from './commands/replay.js';
 import { extcapCommand } from './commands/extcap.js';
+import { mergeSummariesCommand } from './commands/merge-summaries.js';
 
-const commands: CapflowCommand[] = [runCommand, diffCommand, infoCommand, nicCommand, replayCommand, extcapCommand];
+const commands: CapflowCommand[] = [runCommand, diffCommand, infoCommand, nicCommand, replayCommand, extcapCommand, mergeSummariesCommand];
 
 /** Run the CLI with `args` (without node and script); resolves to the exit status. */
 export async function main(args: string[]): Promise<number> {

@@ -1,6 +1,7 @@
 /** Option groups shared by commands (composable builders). */
 import type { Argv } from 'yargs';
 import { readPipelineFile, parseStageSpec, resolvePipeline, type PipelineConfig } from '../pipeline/config.js';
+import type { PipelineSource } from '../pipeline/batch/executor.js';
 import type { View } from '../stages/stage.js';
 
 export function withPipelineOptions<T>(y: Argv<T>) {
@@ -12,9 +13,17 @@ export function withPipelineOptions<T>(y: Argv<T>) {
 }
 
 /** Build the pipeline configuration from --pipeline, --stage, --nic and --view. */
-export function pipelineFromArgs(argv: { pipeline?: string; stage?: (string | number)[]; nic?: string; view?: string }): PipelineConfig {
+export function pipelineFromArgs(argv: PipelineArgs): PipelineConfig {
+  const { doc, source, overrides } = pipelineSourceFromArgs(argv);
+  return resolvePipeline(doc, source, overrides);
+}
+
+type PipelineArgs = { pipeline?: string; stage?: (string | number)[]; nic?: string; view?: string };
+
+/** The pipeline as read (files parsed, not yet validated): plain data a batch worker can rebuild from. */
+export function pipelineSourceFromArgs(argv: PipelineArgs): PipelineSource {
   const doc = argv.pipeline ? readPipelineFile(argv.pipeline) : {};
   const extra = (argv.stage ?? []).map((s) => parseStageSpec(String(s)));
   const source = argv.pipeline ?? '--stage';
-  return resolvePipeline(doc, source, { nic: argv.nic, view: argv.view as View | undefined, extraStages: extra });
+  return { doc, source, overrides: { nic: argv.nic, view: argv.view as View | undefined, extraStages: extra } };
 }

@@ -1,10 +1,11 @@
-/** capflow run IN... -o OUT | --out-dir DIR */
-import { mkdirSync } from 'node:fs';
+/** capflow run IN... -o OUT | --out-dir DIR (the batch: ../run-batch.ts) */
 import type { CapflowCommand } from '../command.js';
 import { EXIT, io } from '../command.js';
-import { withPipelineOptions, pipelineFromArgs } from '../options.js';
+import { withPipelineOptions, pipelineSourceFromArgs } from '../options.js';
 import { reportError } from '../errors.js';
-import { runCapture, outputPathFor, type RunSummary, type CaptureFormat } from '../../pipeline/run.js';
+import { batchArgs, pipelineDependencies, runBatchCommand } from '../run-batch.js';
+import { resolveSource } from '../../pipeline/batch/executor.js';
+import { runCapture, type RunSummary, type CaptureFormat } from '../../pipeline/run.js';
 import { ConfigError } from '../../pipeline/config-error.js';
 
 export const runCommand: CapflowCommand = {
@@ -19,30 +20,38 @@ export const runCommand: CapflowCommand = {
         .option('format', { choices: ['pcap', 'pcapng'] as const, describe: 'output format (default: from the output name, else the input\'s)' })
         .option('strict', { type: 'boolean', default: false, describe: 'a truncated last record is an error instead of a warning' })
         .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary on stdout' })
-        .option('progress', { type: 'boolean', describe: 'progress on stderr (default: when stderr is a terminal)' }),
+        .option('progress', { type: 'boolean', describe: 'progress on stderr (default: when stderr is a terminal)' })
+        .option('jobs', { alias: 'j', type: 'number', describe: 'with --out-dir: files processed in parallel (default: the number of cores)' })
+        .option('fail-fast', { type: 'boolean', describe: 'with --out-dir: stop at the first file that fails (default: finish the others, then exit 1)' })
+        .option('skip-existing', { type: 'boolean', describe: 'with --out-dir: leave outputs newer than their input and the pipeline file alone (resume a batch)' })
+        .option('shard', { type: 'string', describe: 'with --out-dir: process only shard K of N (K/N, 0-based) of the inputs' })
+        .option('shards', { type: 'number', describe: 'with --out-dir: N shards, K from JOB_COMPLETION_INDEX (Kubernetes Indexed Job)' })
+        .option('root', { type: 'string', describe: 'with --shard/--shards: inputs are hashed by their path relative to this directory (default: .)' })
+        .option('summary', { type: 'string', describe: 'with --out-dir: also write the JSON summary to this file' }),
     ),
   run: async (argv) => {
     try {
       const inputs = (argv.inputs as unknown[]).map(String);
-      const config = pipelineFromArgs(argv);
+      const source = pipelineSourceFromArgs(argv);
+      const config = resolveSource(source);
       if (!argv.output && !argv.outDir) throw new ConfigError('run: give -o OUT (one output) or --out-dir DIR (one output per input)');
       if (argv.output && argv.outDir) throw new ConfigError('run: -o and --out-dir exclude each other');
+      const batch = batchArgs(argv);
       const showProgress = (argv.progress ?? process.stderr.isTTY) === true;
+      const format = argv.format as CaptureFormat | undefined;
+      if (argv.outDir) {
+        return await runBatchCommand(
+          { inputs, outDir: argv.outDir, source, dependencies: pipelineDependencies(argv, config.nic), format, strict: argv.strict, json: argv.json, showProgress, jsonSummary, textSummary },
+          batch,
+        );
+      }
       const onProgress = showProgress
         ? (p: { file: string; packetsIn: number; bytesIn: number }) =>
             io.err(`\r${p.file}: ${p.packetsIn} packets, ${(p.bytesIn / 1e6).toFixed(1)} MB   `)
         : undefined;
       const onWarning = (m: string) => io.err(`${showProgress ? '\n' : ''}capflow: ${m}\n`);
-      const format = argv.format as CaptureFormat | undefined;
       const summaries: RunSummary[] = [];
-      if (argv.outDir) {
-        mkdirSync(argv.outDir, { recursive: true });
-        for (const input of inputs) {
-          summaries.push(await runCapture({ inputs: [input], output: outputPathFor(input, argv.outDir), format, config, strict: argv.strict, onWarning, onProgress }));
-        }
-      } else {
-        summaries.push(await runCapture({ inputs, output: argv.output, format, config, strict: argv.strict, onWarning, onProgress }));
-      }
+      summaries.push(await runCapture({ inputs, output: argv.output, format, config, strict: argv.strict, onWarning, onProgress }));
       if (showProgress) io.err('\n');
       if (argv.json && argv.output !== '-') io.out(`${JSON.stringify(jsonSummary(summaries), null, 2)}\n`);
       else if (!argv.json) for (const s of summaries) io.err(textSummary(s));
@@ -53,7 +62,7 @@ export const runCommand: CapflowCommand = {
   },
 };
 
-function jsonSummary(summaries: RunSummary[]) {
+export function jsonSummary(summaries: RunSummary[]) {
   const inputs = summaries.flatMap((s) => s.inputs.map((i) => ({ ...i, output: s.output })));
   const sum = (k: 'packetsIn' | 'packetsOut' | 'forwarded' | 'dropped' | 'nonEthernet' | 'truncated' | 'bytesIn' | 'bytesOut') =>
     summaries.reduce((a, s) => a + s[k], 0);
@@ -74,7 +83,7 @@ function jsonSummary(summaries: RunSummary[]) {
   };
 }
 
-function textSummary(s: RunSummary): string {
+export function textSummary(s: RunSummary): string {
   const drops = Object.entries(s.drops).map(([k, v]) => `${k}=${v}`).join(' ');
   return `${s.output}: ${s.packetsIn} in, ${s.forwarded} forwarded, ${s.dropped} dropped${drops ? ` (${drops})` : ''}, ${s.packetsOut} out${s.nonEthernet ? `, ${s.nonEthernet} non-Ethernet passed through` : ''}\n`;
 }

@@ -1,0 +1,183 @@
+/**
+ * `capflow run IN... --out-dir DIR`: the batch. One output per input, --jobs files at a time,
+ * the rest of the batch going on when one file fails, finished outputs skipped on request, and
+ * one stable shard of the inputs when the work is split across machines.
+ */
+import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { EXIT, io } from './command.js';
+import { reportError } from './errors.js';
+import { terminalBatchProgress } from './batch-progress.js';
+import { ConfigError } from '../pipeline/config-error.js';
+import { outputPathFor, type CaptureFormat, type RunSummary } from '../pipeline/run.js';
+import { parseShard, selectShard, shardFromEnvironment, type Shard } from '../pipeline/batch/shard.js';
+import { isUpToDate } from '../pipeline/batch/freshness.js';
+import { runBatch, type FileResult } from '../pipeline/batch/run-batch.js';
+import type { FileJob, PipelineSource } from '../pipeline/batch/executor.js';
+
+/** The batch options, checked before anything is read or written (usage errors exit 2). */
+export interface BatchArgs {
+  jobs: number;
+  shard: Shard | null;
+  root: string;
+  skipExisting: boolean;
+  failFast: boolean;
+  summary: string | undefined;
+}
+
+const BATCH_ONLY = ['jobs', 'shard', 'shards', 'root', 'skip-existing', 'fail-fast', 'summary'] as const;
+
+export function batchArgs(argv: Record<string, any>): BatchArgs {
+  if (!argv.outDir) {
+    const given = BATCH_ONLY.filter((k) => argv[k] !== undefined && argv[k] !== false);
+    if (given.length) throw new ConfigError(`run: --${given[0]} needs --out-dir (a batch writes one output per input)`);
+  }
+  let jobs = availableParallelism();
+  if (argv.jobs !== undefined) {
+    jobs = Number(argv.jobs);
+    if (!Number.isSafeInteger(jobs) || jobs < 1) throw new ConfigError(`--jobs: expected a whole number of at least 1, got "${argv.jobs}"`);
+  }
+  if (argv.shard !== undefined && argv.shards !== undefined) throw new ConfigError('run: --shard K/N and --shards N exclude each other');
+  let shard: Shard | null = null;
+  if (argv.shard !== undefined) shard = parseShard(String(argv.shard));
+  else if (argv.shards !== undefined) {
+    const n = Number(argv.shards);
+    if (!Number.isSafeInteger(n) || n < 1) throw new ConfigError(`--shards: expected a whole number of at least 1, got "${argv.shards}"`);
+    shard = shardFromEnvironment(n);
+  }
+  const root = argv.root !== undefined ? String(argv.root) : '.';
+  if (argv.root !== undefined && !shard) throw new ConfigError('run: --root only says how inputs are hashed into shards: give --shard K/N or --shards N');
+  if (argv.root !== undefined && !isDirectory(root)) throw new ConfigError(`--root: ${root} is not a directory`);
+  return { jobs, shard, root, skipExisting: argv.skipExisting === true, failFast: argv.failFast === true, summary: argv.summary };
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+export interface BatchContext {
+  inputs: string[];
+  outDir: string;
+  source: PipelineSource;
+  /** Files the pipeline was built from: an output older than one of them is out of date. */
+  dependencies: string[];
+  format: CaptureFormat | undefined;
+  strict: boolean;
+  json: boolean;
+  showProgress: boolean;
+  /** The single-run JSON shape, which the batch extends. */
+  jsonSummary: (summaries: RunSummary[]) => Record<string, unknown>;
+  textSummary: (s: RunSummary) => string;
+}
+
+export async function runBatchCommand(ctx: BatchContext, args: BatchArgs): Promise<number> {
+  const picked = args.shard ? selectShard(ctx.inputs, args.shard, args.root) : ctx.inputs.map((input, index) => ({ input, index }));
+  mkdirSync(ctx.outDir, { recursive: true });
+
+  const results: FileResult[] = [];
+  const jobs: FileJob[] = [];
+  for (const { input, index } of picked) {
+    const job = { index, input, output: outputPathFor(input, ctx.outDir) };
+    if (args.skipExisting && isUpToDate(job.output, input, ctx.dependencies)) results.push({ job, status: 'skipped' });
+    else jobs.push(job);
+  }
+
+  const progress = ctx.showProgress ? terminalBatchProgress(io.err) : null;
+  let lastProgress = null as Parameters<NonNullable<typeof progress>['update']>[0] | null;
+  const say = (m: string) => {
+    progress?.interrupt();
+    io.err(m);
+  };
+  results.push(
+    ...(await runBatch(jobs, {
+      jobs: args.jobs,
+      failFast: args.failFast,
+      source: ctx.source,
+      format: ctx.format,
+      strict: ctx.strict,
+      onWarning: (m) => say(`capflow: ${m}\n`),
+      onFailure: (r) => {
+        if (!args.failFast) say(`capflow: ${failureLine(r.job, r.error)}\n`);
+      },
+      onProgress: progress
+        ? (p) => {
+            lastProgress = { ...p };
+            progress.update(p);
+          }
+        : undefined,
+    })),
+  );
+  progress?.finish(lastProgress);
+  results.sort((a, b) => a.job.index - b.job.index);
+
+  const failed = results.filter((r): r is FileResult & { status: 'failed' } => r.status === 'failed');
+  if (args.failFast && failed.length) return reportError(failed[0]!.error);
+
+  const done = results.filter((r): r is FileResult & { status: 'done' } => r.status === 'done');
+  const json = batchJson(ctx, done, results, args.shard);
+  if (args.summary) writeAtomically(args.summary, `${JSON.stringify(json, null, 2)}\n`);
+  if (ctx.json) io.out(`${JSON.stringify(json, null, 2)}\n`);
+  else {
+    for (const r of done) io.err(ctx.textSummary(r.summary));
+    const skipped = results.length - done.length - failed.length;
+    if (skipped) io.err(`${skipped} up-to-date output${skipped > 1 ? 's' : ''} skipped (--skip-existing)\n`);
+  }
+  if (failed.length) {
+    io.err(`capflow: ${failed.length} of ${results.length} input${results.length > 1 ? 's' : ''} failed:\n`);
+    for (const r of failed) io.err(`  ${failureLine(r.job, r.error)}\n`);
+    return EXIT.FAILED;
+  }
+  return EXIT.OK;
+}
+
+/** The error, naming the input unless the message already does. */
+function failureLine(job: FileJob, e: Error): string {
+  return e.message.includes(job.input) ? e.message : `${job.input}: ${e.message}`;
+}
+
+/**
+ * The single-run summary plus, per input, its position in the input list (`index`, what
+ * merge-summaries orders by) and wall time; `skipped` and `failed` lists; `shard` when sharded.
+ */
+function batchJson(ctx: BatchContext, done: (FileResult & { status: 'done' })[], all: FileResult[], shard: Shard | null): Record<string, unknown> {
+  const json = ctx.jsonSummary(done.map((r) => r.summary));
+  const inputs = json.inputs as Record<string, unknown>[];
+  // One input per output in a batch: entry j belongs to done[j].
+  json.inputs = inputs.map((e, j) => ({ ...e, index: done[j]!.job.index, seconds: Math.round(done[j]!.seconds * 1000) / 1000 }));
+  json.skipped = all.filter((r) => r.status === 'skipped').map((r) => ({ file: r.job.input, output: r.job.output, index: r.job.index }));
+  json.failed = all
+    .filter((r): r is FileResult & { status: 'failed' } => r.status === 'failed')
+    .map((r) => ({ file: r.job.input, output: r.job.output, index: r.job.index, error: r.error.message }));
+  if (shard) json.shard = { index: shard.index, count: shard.count };
+  return json;
+}
+
+/** Write a small file atomically (temp name in the same directory, then rename). */
+export function writeAtomically(path: string, text: string): void {
+  mkdirSync(dirname(path) || '.', { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.capflow-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+/** Files a pipeline was read from: the pipeline file, and the NIC profile when it is a file. */
+export function pipelineDependencies(argv: { pipeline?: string; nic?: string }, nic: string): string[] {
+  const deps: string[] = [];
+  if (argv.pipeline && argv.pipeline !== '-') deps.push(argv.pipeline);
+  if (existsSync(nic) && isFile(nic)) deps.push(nic);
+  return deps;
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Where a batch file runs: in this thread, or in a worker thread of its own (its own event loop
+ * and heap, so files run on separate cores; each still streams with the constant memory of one
+ * `capflow run`). Workers get the pipeline as plain data (the parsed document and overrides) and
+ * validate it again themselves: a resolved config holds stage code, which cannot be posted.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { resolvePipeline, type PipelineConfig, type PipelineDocument, type ResolveOverrides } from '../config.js';
+import { ConfigError } from '../config-error.js';
+import { runCapture, type CaptureFormat, type RunSummary } from '../run.js';
+
+/** A pipeline as the CLI read it, before validation: what a worker needs to rebuild it. */
+export interface PipelineSource {
+  doc: PipelineDocument;
+  /** Name used in configuration errors (the pipeline file, or "--stage"). */
+  source: string;
+  overrides: ResolveOverrides;
+}
+
+export function resolveSource(s: PipelineSource): PipelineConfig {
+  return resolvePipeline(s.doc, s.source, s.overrides);
+}
+
+export interface FileJob {
+  /** Position of the input in the full input list (before sharding or skipping). */
+  index: number;
+  input: string;
+  output: string;
+}
+
+export interface JobSettings {
+  source: PipelineSource;
+  format?: CaptureFormat | undefined;
+  strict: boolean;
+}
+
+export interface JobHooks {
+  onWarning: (message: string) => void;
+  /** Input bytes (packet bytes read) of this file so far. */
+  onProgress: (bytesIn: number) => void;
+}
+
+export interface JobOutcome {
+  summary: RunSummary;
+  seconds: number;
+}
+
+export interface Executor {
+  run(job: FileJob, hooks: JobHooks): Promise<JobOutcome>;
+  close(): Promise<void>;
+}
+
+export class InProcessExecutor implements Executor {
+  private config: PipelineConfig | null = null;
+  constructor(private readonly settings: JobSettings) {}
+
+  async run(job: FileJob, hooks: JobHooks): Promise<JobOutcome> {
+    this.config ??= resolveSource(this.settings.source);
+    const t0 = performance.now();
+    const summary = await runCapture({
+      inputs: [job.input],
+      output: job.output,
+      format: this.settings.format,
+      config: this.config,
+      strict: this.settings.strict,
+      onWarning: hooks.onWarning,
+      onProgress: (p) => hooks.onProgress(p.bytesIn),
+    });
+    return { summary, seconds: (performance.now() - t0) / 1000 };
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Messages between the batch and its workers. */
+export type ToWorker = { type: 'job'; job: FileJob };
+export type FromWorker =
+  | { type: 'warning'; message: string }
+  | { type: 'progress'; bytesIn: number }
+  | { type: 'done'; outcome: JobOutcome }
+  | { type: 'failed'; error: PostedError };
+
+export interface PostedError {
+  message: string;
+  configError: boolean;
+  stack?: string | undefined;
+}
+
+export function postError(e: unknown): PostedError {
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { message: err.message, configError: err instanceof ConfigError, stack: err.stack };
+}
+
+export function revive(p: PostedError): Error {
+  const e = p.configError ? new ConfigError(p.message) : new Error(p.message);
+  if (p.stack) e.stack = p.stack;
+  return e;
+}
+
+/** The compiled worker entry; absent when capflow runs from its TypeScript sources (tests). */
+const workerScript = new URL('./worker.js', import.meta.url);
+export const workersAvailable = existsSync(fileURLToPath(workerScript));
+
+export class WorkerExecutor implements Executor {
+  private worker: Worker | null = null;
+
+  constructor(private readonly settings: JobSettings) {}
+
+  run(job: FileJob, hooks: JobHooks): Promise<JobOutcome> {
+    const worker = (this.worker ??= new Worker(workerScript, { workerData: this.settings }));
+    return new Promise<JobOutcome>((resolve, reject) => {
+      const cleanup = () => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      const onMessage = (m: FromWorker) => {
+        if (m.type === 'warning') hooks.onWarning(m.message);
+        else if (m.type === 'progress') hooks.onProgress(m.bytesIn);
+        else {
+          cleanup();
+          if (m.type === 'done') resolve(m.outcome);
+          else reject(revive(m.error));
+        }
+      };
+      // A worker that dies takes only its current file with it; the next file gets a new worker.
+      const onError = (e: Error) => {
+        cleanup();
+        this.worker = null;
+        reject(e);
+      };
+      const onExit = (code: number) => {
+        cleanup();
+        this.worker = null;
+        reject(new Error(`worker thread exited (status ${code}) while processing ${job.input}`));
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+      worker.postMessage({ type: 'job', job } satisfies ToWorker);
+    });
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    if (w) await w.terminate();
+  }
+}
