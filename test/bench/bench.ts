@@ -8,6 +8,8 @@
  *   npm run bench -- --mib 1024    # 1 GiB inputs (the constant-memory check)
  *   npm run bench -- --only passthrough,gso
  *   npm run bench -- --reps 5          # passthrough and editcap alternated 5 times, best of each
+ *   npm run bench -- --only batch      # a batch of 20 files of 50 MB: --jobs 2 against --jobs 1
+ *   npm run bench -- --only batch --batch-files 40 --batch-mib 25
  *
  * Inputs are fsync'ed after generation so their writeback does not land in the first measured
  * run; every output is a new file (both tools pay the same page-cache costs).
@@ -28,6 +30,8 @@ const mib = Number(argValue('--mib') ?? 256);
 const only = argValue('--only')?.split(',');
 const keep = args.includes('--keep');
 const reps = Math.max(1, Number(argValue('--reps') ?? 3));
+const batchFiles = Number(argValue('--batch-files') ?? 20);
+const batchMib = Number(argValue('--batch-mib') ?? 50);
 
 function argValue(name: string): string | undefined {
   const i = args.indexOf(name);
@@ -219,6 +223,41 @@ async function main(): Promise<void> {
       } catch (e) {
         notes.push(`tunnel-key bench unavailable: ${(e as Error).message}`);
       }
+    }
+
+    if (want('batch')) {
+      // A batch: `batchFiles` files of `batchMib` MiB, --jobs 1 and --jobs 2 alternated, best of each.
+      const frames = [0, 1, 2, 3].map((i) =>
+        craftFrame({ ip: { src: '203.0.113.1', dst: '203.0.113.2', id: i }, l4: { kind: 'tcp', srcPort: 40000 + i, dstPort: 5001, seq: i * 1448, flags: 0x10 }, payload: 1460 }),
+      );
+      const inputs: string[] = [];
+      let packets = 0;
+      let total = 0;
+      for (let i = 0; i < batchFiles; i++) {
+        const f = join(dir, `batch-${String(i).padStart(2, '0')}.pcap`);
+        packets += writeSynthetic(f, frames, batchMib * 2 ** 20);
+        total += statSync(f).size;
+        inputs.push(f);
+      }
+      const once = (jobs: number): Result => {
+        const out = join(dir, `batch-out-${jobs}`);
+        rmSync(out, { recursive: true, force: true });
+        const t = timed(process.execPath, ['--import', rssHook, cli, 'run', ...inputs, '--out-dir', out, '--jobs', String(jobs), '--no-progress']);
+        rmSync(out, { recursive: true, force: true });
+        return { name: `batch ${batchFiles} x ${batchMib} MiB, --jobs ${jobs}`, seconds: t.seconds, mbPerSec: total / 1e6 / t.seconds, pps: packets / t.seconds, peakRssMb: t.rssMb };
+      };
+      let one: Result | null = null;
+      let two: Result | null = null;
+      for (let i = 0; i < reps; i++) {
+        one = best(one, once(1));
+        two = best(two, once(2));
+      }
+      results.push(one!, two!);
+      notes.push(
+        `batch --jobs 2: ${(one!.seconds / two!.seconds).toFixed(2)}x the throughput of --jobs 1 (target >= 1.7x); ` +
+          `peak RSS ${one!.peakRssMb.toFixed(0)} MB with 1 job, ${two!.peakRssMb.toFixed(0)} MB with 2 (${(two!.peakRssMb / 2).toFixed(0)} MB per job; target < 200 MB per job)`,
+      );
+      for (const f of inputs) rmSync(f, { force: true });
     }
   } finally {
     if (!keep) rmSync(dir, { recursive: true, force: true });
