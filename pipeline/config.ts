@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
-import { ConfigError, configErrorFromZod } from './config-error.js';
+import { ConfigError, configErrorFromZod, formatPath } from './config-error.js';
 import { macAddress } from './option-schemas.js';
 import { stageEntry, stageNames } from '../stages/registry.js';
 import type { StageDefinition, View } from '../stages/stage.js';
@@ -19,6 +19,8 @@ export interface StageSpec {
 export interface PipelineConfig {
   /** Built-in NIC profile name or a profile file path. */
   nic: string;
+  /** Where `nic` was given, for errors: `--nic` or `FILE: nic` (absent: the default). */
+  nicSource?: string;
   view: View;
   /** Convert non-Ethernet link types to Ethernet so stages see them (else they pass untouched). */
   linkLayer: LinkLayerOptions | null;
@@ -62,6 +64,27 @@ function parseSpecValue(raw: string): unknown {
   return parseYaml(raw);
 }
 
+/**
+ * Keys that reach Object.prototype or a constructor when a document is merged or assigned key by
+ * key; refused anywhere in a pipeline document so that no option object can be polluted.
+ */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Throw a ConfigError naming the key path of the first prototype key anywhere in `value`. */
+export function rejectPrototypeKeys(value: unknown, source: string, path: ReadonlyArray<PropertyKey> = []): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => rejectPrototypeKeys(v, source, [...path, i]));
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    if (PROTOTYPE_KEYS.has(key)) {
+      throw new ConfigError(`${source}: ${formatPath([...path, key])}: "${key}" is not allowed as a key`);
+    }
+    rejectPrototypeKeys((value as Record<string, unknown>)[key], source, [...path, key]);
+  }
+}
+
 /** Raw (unvalidated) pipeline document, as read from a file or built from --stage specs. */
 export type PipelineDocument = Record<string, unknown>;
 
@@ -93,7 +116,9 @@ export function readPipelineFile(path: string): PipelineDocument {
 export function parseStageSpec(spec: string): Record<string, unknown> {
   const colon = spec.indexOf(':');
   const name = colon < 0 ? spec : spec.slice(0, colon);
-  const entry: Record<string, unknown> = { stage: name };
+  // No prototype: a dotted key can only ever create own properties.
+  const entry: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  entry.stage = name;
   if (colon < 0) return entry;
   for (const part of splitTopLevel(spec.slice(colon + 1))) {
     if (!part) continue;
@@ -101,13 +126,17 @@ export function parseStageSpec(spec: string): Record<string, unknown> {
     if (eq <= 0) throw new ConfigError(`--stage ${spec}: "${part}": expected key=value`);
     const key = part.slice(0, eq).trim();
     const raw = part.slice(eq + 1).trim();
+    const keys = key.split('.');
+    const bad = keys.find((k) => PROTOTYPE_KEYS.has(k));
+    if (bad !== undefined) throw new ConfigError(`--stage ${spec}: ${key}: "${bad}" is not allowed as a key`);
     let value: unknown;
     try {
       value = parseSpecValue(raw);
     } catch {
       value = raw;
     }
-    setPath(entry, key.split('.'), value ?? raw);
+    rejectPrototypeKeys(value, `--stage ${spec}`, keys);
+    setPath(entry, keys, value ?? raw);
   }
   return entry;
 }
@@ -138,7 +167,7 @@ function setPath(obj: Record<string, unknown>, keys: string[], value: unknown): 
   let o = obj;
   for (const k of keys.slice(0, -1)) {
     const next = o[k];
-    if (typeof next !== 'object' || next === null) o[k] = {};
+    if (typeof next !== 'object' || next === null) o[k] = Object.create(null);
     o = o[k] as Record<string, unknown>;
   }
   o[keys[keys.length - 1]!] = value;
@@ -153,7 +182,9 @@ export interface ResolveOverrides {
 
 /** Validate a pipeline document (plus CLI overrides) into a PipelineConfig. */
 export function resolvePipeline(doc: PipelineDocument, source: string, overrides: ResolveOverrides = {}): PipelineConfig {
-  const merged = { ...doc };
+  rejectPrototypeKeys(doc, source);
+  overrides.extraStages?.forEach((s) => rejectPrototypeKeys(s, '--stage'));
+  const merged: PipelineDocument = Object.assign(Object.create(null) as PipelineDocument, doc);
   if (overrides.extraStages?.length) {
     const existing = Array.isArray(merged.stages) ? (merged.stages as unknown[]) : [];
     merged.stages = [...existing, ...overrides.extraStages];
@@ -187,8 +218,10 @@ export function resolvePipeline(doc: PipelineDocument, source: string, overrides
   }
 
   const linkLayer = top.data.linkLayer ? { src: top.data.linkLayer.src, dst: top.data.linkLayer.dst } : null;
+  const nicSource = overrides.nic !== undefined ? '--nic' : top.data.nic !== undefined ? `${source}: nic` : undefined;
   return {
     nic: overrides.nic ?? top.data.nic ?? 'none',
+    ...(nicSource !== undefined ? { nicSource } : {}),
     view: overrides.view ?? top.data.view ?? 'driver',
     linkLayer,
     stages,

@@ -177,10 +177,19 @@ function ipText(b: Uint8Array, off: number, n: number): string {
   return `[${w.join(':').replace(/(^|:)0(:0)+(:|$)/, '::')}]`;
 }
 
-/** ISO-8601 UTC with nanoseconds. */
+/** Largest |seconds| a Date can hold (±8.64e15 ms, ECMA-262 TimeClip). */
+const DATE_MAX_SEC = 8_640_000_000_000n;
+
+/**
+ * ISO-8601 UTC with nanoseconds; a time outside the Date range (a 64-bit pcapng timestamp can
+ * reach 5.8e11 years) as the raw seconds since 1970 instead, never an error.
+ */
 export function formatNs(ns: bigint): string {
-  const sec = ns / NS;
-  const frac = (ns % NS).toString().padStart(9, '0');
+  // Floor division, so times before 1970 keep a fraction in [0, 1 s).
+  let sec = ns / NS;
+  if (ns < 0n && sec * NS !== ns) sec -= 1n;
+  const frac = (ns - sec * NS).toString().padStart(9, '0');
+  if (sec > DATE_MAX_SEC || sec < -DATE_MAX_SEC) return `${sec}.${frac} s since 1970 (outside the calendar range)`;
   const iso = new Date(Number(sec) * 1000).toISOString().replace('.000Z', '');
   return `${iso}.${frac}Z`;
 }

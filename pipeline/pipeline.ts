@@ -69,7 +69,10 @@ export class Pipeline {
     try {
       this.nic = loadProfile(config.nic);
     } catch (e) {
-      throw e instanceof ConfigError ? e : new ConfigError(`--nic ${config.nic}: ${(e as Error).message}`);
+      // The profile's own message names the profile file; say where that name was given.
+      if (e instanceof ConfigError) throw e;
+      const where = config.nicSource ?? '--nic';
+      throw new ConfigError(`${where}: ${(e as Error).message.replace(': (document): ', ': ')}`);
     }
     const gsoOpts = (config.stages.find((s) => s.name === 'gso')?.options ?? {}) as { mss?: MssOption; mtu?: number };
     const superPackets = createSuperPacketMarker({ mss: gsoOpts.mss ?? 'auto', mtu: gsoOpts.mtu ?? this.nic.mtu });
