@@ -8,6 +8,13 @@ import type { Packet } from './packet.js';
 
 const ETH_IPV4 = 0x0800;
 const ETH_IPV6 = 0x86dd;
+/** Below this an Ethernet type/length field is a length (ETH_P_802_3_MIN). */
+const ETH_P_802_3_MIN = 0x0600;
+/** Cooked protocols eth_type_trans (net/ethernet/eth.c) gives 802.3 frames: raw 802.3 (Novell IPX) and 802.2 LLC. */
+const ETH_P_802_3 = 0x0001;
+const ETH_P_802_2 = 0x0004;
+/** Largest 802.3 length field (ETH_DATA_LEN). */
+const ETH_DATA_LEN = 1500;
 
 /** EtherType and link-header length of a non-Ethernet frame, or null when it can't be mapped. */
 export function linkPayload(pkt: Packet): { etherType: number; hdrLen: number } | null {
@@ -46,16 +53,29 @@ export function linkPayload(pkt: Packet): { etherType: number; hdrLen: number } 
   }
 }
 
-/** Replace the link header with Ethernet(dst, src, type). Returns false when the frame can't be mapped. */
+/**
+ * Replace the link header with Ethernet(dst, src, type), or an 802.3 header (length) for 802.2
+ * LLC / raw 802.3 payloads. Returns false when the frame can't be mapped.
+ */
 export function convertToEthernet(pkt: Packet, src: Uint8Array, dst: Uint8Array): boolean {
   const m = linkPayload(pkt);
   if (!m) return false;
+  let typeOrLength = m.etherType;
+  if (typeOrLength < ETH_P_802_3_MIN) {
+    // A cooked protocol below 0x0600 is no EtherType: the frame was 802.3 (eth_type_trans made
+    // it ETH_P_802_2 or ETH_P_802_3), whose header carries the payload length, LLC/IPX after it.
+    // Other such protocols (CAN, AX.25, ...) have no Ethernet form: they pass untouched.
+    if (typeOrLength !== ETH_P_802_2 && typeOrLength !== ETH_P_802_3) return false;
+    const payload = pkt.origLen - m.hdrLen;
+    if (payload > ETH_DATA_LEN) return false;
+    typeOrLength = payload;
+  }
   pkt.pull(m.hdrLen);
   const at = pkt.push(14);
   pkt.buf.set(dst, at);
   pkt.buf.set(src, at + 6);
-  pkt.buf[at + 12] = m.etherType >> 8;
-  pkt.buf[at + 13] = m.etherType & 0xff;
+  pkt.buf[at + 12] = typeOrLength >> 8;
+  pkt.buf[at + 13] = typeOrLength & 0xff;
   pkt.linkType = LINKTYPE.ETHERNET;
   pkt.resetOffsets();
   pkt.macOff = at;

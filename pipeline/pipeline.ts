@@ -14,6 +14,7 @@ import { convertToEthernet } from './link-layer.js';
 import { parseMac } from './wire/mac-address.js';
 import { restoreMetadata } from './comments.js';
 import { createSuperPacketMarker, type MssOption } from './gso/classify.js';
+import { MAX_CAPLEN } from './pcap/capture-interface.js';
 
 export interface Counters {
   packetsIn: number;
@@ -131,6 +132,7 @@ export class Pipeline {
     this.droppedNow = false;
     if (this.stages.length === 0) out.push(pkt);
     else this.stages[0]!.process(pkt, this.contexts[0]!);
+    this.dropTooLarge(out, before);
     // Forwarded when anything of it left (one packet may leave as several segments); else it was dropped.
     if (out.length > before) c.forwarded++;
     else {
@@ -148,6 +150,7 @@ export class Pipeline {
     this.out = out;
     const before = out.length;
     this.stages.forEach((s, i) => s.flush?.(this.contexts[i]!));
+    this.dropTooLarge(out, before);
     this.countOut(out, before);
   }
 
@@ -156,6 +159,26 @@ export class Pipeline {
     const c = this.counters;
     this.counters = newCounters();
     return c;
+  }
+
+  /**
+   * Drop frames a capture cannot hold: readers refuse records above MAX_CAPLEN (capflow's own,
+   * and Wireshark's WTAP_MAX_PACKET_SIZE_STANDARD for Ethernet), so writing one would make the
+   * whole output unreadable. A stage can grow a frame past it (mpls-push on a 262144-byte frame).
+   */
+  private dropTooLarge(out: Packet[], from: number): void {
+    let w = from;
+    for (let i = from; i < out.length; i++) {
+      const p = out[i]!;
+      if (p.tail - p.head > MAX_CAPLEN) {
+        this.droppedNow = true;
+        this.counters.drops['record-too-large'] = (this.counters.drops['record-too-large'] ?? 0) + 1;
+        this.warnOnce('record-too-large', `a ${p.tail - p.head}-byte frame exceeds the ${MAX_CAPLEN}-byte record limit of capture readers: dropped (record-too-large)`);
+        continue;
+      }
+      out[w++] = p;
+    }
+    out.length = w;
   }
 
   private countOut(out: Packet[], from: number): void {

@@ -12,6 +12,7 @@ import { createFileWriter, formatFromPath, type CaptureWriter } from './pcap/wri
 import { LINKTYPE } from './pcap/link-type.js';
 import { outputComments, hasMetadata } from './comments.js';
 import { ConfigError } from './config-error.js';
+import { CaptureWriteError } from './pcap/errors.js';
 
 export type CaptureFormat = 'pcap' | 'pcapng';
 
@@ -106,7 +107,16 @@ async function runOne(
       const name = src?.name ?? (inputIndex > 0 || opts.inputs.length > 1 ? basename(file) : undefined);
       if (name !== undefined) desc.name = name;
       if (src?.description !== undefined) desc.description = src.description;
-      id = writer.addInterface(desc);
+      try {
+        id = writer.addInterface(desc);
+      } catch (e) {
+        // Say which input interface could not be written.
+        if (e instanceof CaptureWriteError) {
+          const label = `interface #${pkt.iface}${src?.name !== undefined ? ` (${src.name})` : ''} of ${file === '-' ? '<stdin>' : file}`;
+          throw new CaptureWriteError(e.code, e.file, `${label}: ${e.message.slice(e.file.length + 2)}`);
+        }
+        throw e;
+      }
       ifaceMap.set(key, id);
     }
     lastKey = key;

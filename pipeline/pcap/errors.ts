@@ -51,6 +51,8 @@ export class CaptureFormatError extends Error {
 export type CaptureWriteErrorCode =
   /** pcap output: an interface with a different link type than the first one. */
   | 'ERR_PCAP_LINKTYPE_MIXED'
+  /** pcap output: a link type outside the LINKTYPE registry, which pcap readers refuse (pcapng keeps it). */
+  | 'ERR_PCAP_LINKTYPE_UNSUPPORTED'
   /** write() with an interface id that addInterface did not return. */
   | 'ERR_CAPTURE_BAD_INTERFACE'
   /** The timestamp does not fit the output format (negative, pcap beyond 2106, pcapng beyond 64 bits). */

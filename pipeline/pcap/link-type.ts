@@ -47,3 +47,16 @@ export function linkTypeName(linkType: number): string {
 export function pcapHeaderLinkType(field: number): number {
   return field & 0x03ff_ffff;
 }
+
+/**
+ * Highest LINKTYPE_ value assigned in the tcpdump.org registry (LINKTYPE_DECT_NR). A pcap file
+ * header is read through that registry, so readers refuse a whole pcap file with a link type
+ * outside it (Wireshark: "network type N unknown or unsupported"), while pcapng keeps such an
+ * interface readable: its packets are merely undissected.
+ */
+export const PCAP_LINKTYPE_MAX = 301;
+
+/** True when a pcap file header can carry `linkType` (a registered LINKTYPE_ value). */
+export function pcapCarries(linkType: number): boolean {
+  return Number.isInteger(linkType) && linkType >= 0 && linkType <= PCAP_LINKTYPE_MAX;
+}

@@ -13,7 +13,7 @@
 import type { Packet } from '../packet.js';
 import { type CaptureInterface, MAX_CAPLEN, isReadChunk } from './capture-interface.js';
 import { CaptureWriteError } from './errors.js';
-import { linkTypeName } from './link-type.js';
+import { linkTypeName, pcapCarries } from './link-type.js';
 import type { ByteOutput } from './output.js';
 import { PCAP_MAGIC } from './pcap-format.js';
 import { rescaleFraction } from './timestamp.js';
@@ -44,6 +44,14 @@ export class PcapWriter implements CaptureWriter {
   }
 
   addInterface(iface: CaptureInterface): number {
+    if (!pcapCarries(iface.linkType)) {
+      const name = iface.name !== undefined ? ` of interface ${JSON.stringify(iface.name)}` : '';
+      throw new CaptureWriteError(
+        'ERR_PCAP_LINKTYPE_UNSUPPORTED',
+        this.b.out.name,
+        `pcap cannot carry link type ${iface.linkType}${name} (readers refuse a pcap file with it); write pcapng (.pcapng or --format pcapng)`,
+      );
+    }
     if (this.linkType < 0) {
       // Readers reject or cut records above the header's snaplen, and stages grow packets: without
       // an explicit snapLen the header never says less than 262144.
