@@ -3,12 +3,15 @@
  * in-process (tests, the library); only cli/main.ts sets process.exitCode.
  */
 import type { Argv } from 'yargs';
+import { writeStdout } from './stdout.js';
 
 export interface CapflowCommand {
   command: string | string[];
   describe: string;
   builder: (y: Argv) => Argv<any>;
   run: (argv: Record<string, any>) => Promise<number>;
+  /** Exit status when the command's report cannot be written to stdout (default EXIT.FAILED). */
+  outputFailureStatus?: number;
 }
 
 /** Exit statuses of the contract. */
@@ -16,6 +19,6 @@ export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
 
 /** Streams the CLI writes to; tests swap them. */
 export const io = {
-  out: (s: string) => void process.stdout.write(s),
+  out: (s: string) => writeStdout(s),
   err: (s: string) => void process.stderr.write(s),
 };

@@ -13,12 +13,15 @@ import { infoCommand } from './commands/info.js';
 import { replayCommand } from './commands/replay.js';
 import { extcapCommand } from './commands/extcap.js';
 import { mergeSummariesCommand } from './commands/merge-summaries.js';
+import { EXIT_BROKEN_PIPE, isBrokenPipe, settleStdout, stdoutFailureMessage, watchStdout } from './stdout.js';
+import { endBySignal, stopSignalReceived } from './signals.js';
 
 const commands: CapflowCommand[] = [runCommand, diffCommand, infoCommand, nicCommand, replayCommand, extcapCommand, mergeSummariesCommand];
 
 /** Run the CLI with `args` (without node and script); resolves to the exit status. */
 export async function main(args: string[]): Promise<number> {
   let status: number = EXIT.OK;
+  let ran: CapflowCommand | null = null;
   let failed = false;
   let parser = yargs(args)
     .scriptName('capflow')
@@ -37,6 +40,7 @@ export async function main(args: string[]): Promise<number> {
     });
   for (const c of commands) {
     parser = parser.command(c.command, c.describe, c.builder, async (argv) => {
+      ran = c;
       status = await c.run(argv as Record<string, any>);
     });
   }
@@ -45,6 +49,13 @@ export async function main(args: string[]): Promise<number> {
   } catch (e) {
     io.err(`capflow: ${(e as Error).message}\n`);
     return EXIT.USAGE;
+  }
+  // A report that did not reach stdout is trouble, not success (nor "different" for diff).
+  const stdoutFailure = await settleStdout();
+  if (stdoutFailure && status !== EXIT_BROKEN_PIPE) {
+    if (isBrokenPipe(stdoutFailure)) return EXIT_BROKEN_PIPE;
+    io.err(`capflow: ${stdoutFailureMessage(stdoutFailure)}\n`);
+    return (ran as CapflowCommand | null)?.outputFailureStatus ?? EXIT.FAILED;
   }
   return failed ? EXIT.USAGE : status;
 }
@@ -61,7 +72,11 @@ function invokedDirectly(): boolean {
 }
 
 if (invokedDirectly()) {
+  watchStdout();
   main(hideBin(process.argv)).then((code) => {
+    // Stopped by a signal (cleaned up): end by it, whatever is still open (a stdin that never ended).
+    const sig = stopSignalReceived();
+    if (sig) endBySignal(sig);
     process.exitCode = code;
   });
 }

@@ -1,6 +1,7 @@
 /**
  * The async edge: read inputs, run the synchronous Pipeline over each batch, write the output
- * with backpressure. Output is atomic (temp file + rename); a failed run leaves no OUT behind.
+ * with backpressure. Output is atomic (temp file + rename); a failed or stopped run leaves no
+ * OUT behind.
  */
 import { realpathSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -9,6 +10,8 @@ import type { PipelineConfig } from './config.js';
 import { Pipeline, addCounters, newCounters, type Counters } from './pipeline.js';
 import { openCapture, type CaptureInterface, type CaptureReader } from './pcap/reader.js';
 import { createFileWriter, formatFromPath, type CaptureWriter } from './pcap/writer.js';
+import { classifyOutput } from './pcap/output.js';
+import { abortable, untilAborted } from './abortable.js';
 import { LINKTYPE } from './pcap/link-type.js';
 import { outputComments, hasMetadata } from './comments.js';
 import { ConfigError } from './config-error.js';
@@ -40,13 +43,33 @@ export interface RunOptions {
   strict?: boolean | undefined;
   onWarning?: (message: string) => void;
   onProgress?: (p: Progress) => void;
+  /**
+   * Stops the run (a signal): the output is discarded and runCapture rejects with RunStopped,
+   * whose summary says what was done until then.
+   */
+  signal?: AbortSignal | undefined;
+}
+
+/** A run stopped through RunOptions.signal; `reason` is the signal's reason (e.g. 'SIGTERM'). */
+export class RunStopped extends Error {
+  override readonly name = 'RunStopped';
+  constructor(
+    readonly reason: string,
+    /** What was read and written until the stop; the output itself was removed. */
+    readonly summary: RunSummary,
+  ) {
+    super(`${summary.output}: stopped by ${reason}`);
+  }
 }
 
 /** Stream every input through the pipeline into one output. */
 export async function runCapture(opts: RunOptions): Promise<RunSummary> {
   const warn = opts.onWarning ?? (() => {});
+  // A directory or socket as OUT is refused before any input is opened.
+  if (opts.output !== '-') classifyOutput(opts.output);
   refuseOverwritingInput(opts.inputs, opts.output);
   const pipeline = new Pipeline(opts.config, { onWarning: warn });
+  const signal = opts.signal;
 
   const readers: CaptureReader[] = [];
   let writer: CaptureWriter | null = null;
@@ -56,7 +79,7 @@ export async function runCapture(opts: RunOptions): Promise<RunSummary> {
   try {
     for (let i = 0; i < opts.inputs.length; i++) {
       const file = opts.inputs[i]!;
-      const reader = await openCapture(file, { name: file === '-' ? '<stdin>' : file, strict: opts.strict ?? false, onWarning: warn });
+      const reader = await untilAborted(openCapture(file, { name: file === '-' ? '<stdin>' : file, strict: opts.strict ?? false, onWarning: warn }), signal);
       readers.push(reader);
       if (!writer) {
         const byName = opts.output === '-' ? null : formatFromPath(opts.output);
@@ -65,15 +88,24 @@ export async function runCapture(opts: RunOptions): Promise<RunSummary> {
           format,
           nanosecond: reader.nanosecond,
           gzip: byName?.gzip ?? false,
+          signal,
+          onWait: warn,
         });
       }
       const counters = await runOne(pipeline, reader, writer, format, i, file, opts);
       inputs.push({ file, ...counters });
       addCounters(total, counters);
     }
-    if (writer) await writer.close();
+    if (writer) await untilAborted(writer.close(), signal);
   } catch (e) {
     if (writer) await writer.abort().catch(() => {});
+    if (signal?.aborted) {
+      // What was done until the stop: the finished inputs and the one being read.
+      const current = pipeline.takeCounters();
+      if (current.packetsIn > 0 && inputs.length < readers.length) inputs.push({ file: opts.inputs[inputs.length]!, ...current });
+      addCounters(total, current);
+      throw new RunStopped(String(signal.reason), { ...total, output: opts.output, format, inputs });
+    }
     throw e;
   }
   return { ...total, output: opts.output, format, inputs };
@@ -126,10 +158,10 @@ async function runOne(
 
   const out: Packet[] = [];
   let lastProgress = 0;
-  for await (const batch of reader.batches()) {
+  for await (const batch of abortable(reader.batches(), opts.signal)) {
     out.length = 0;
     for (let i = 0; i < batch.length; i++) pipeline.process(batch[i]!, out);
-    if (!writeAll(out, writer, format, outIface, pipeline)) await writer.flush();
+    if (!writeAll(out, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
     if (opts.onProgress) {
       const now = Date.now();
       if (now - lastProgress > 250) {
@@ -140,7 +172,7 @@ async function runOne(
   }
   out.length = 0;
   pipeline.flush(out);
-  if (!writeAll(out, writer, format, outIface, pipeline)) await writer.flush();
+  if (!writeAll(out, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
   return pipeline.takeCounters();
 }
 

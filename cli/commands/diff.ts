@@ -20,6 +20,8 @@ Exit status: 0 equal, 1 the captures differ, 2 bad usage or an input that could 
 
 export const diffCommand: CapflowCommand = {
   command: 'diff <expected> <actual>',
+  // 1 means "compared and different": a report that could not be written is trouble.
+  outputFailureStatus: EXIT.USAGE,
   describe: 'packet-by-packet comparison for golden files; exit 0 only when equal',
   builder: (y) =>
     y

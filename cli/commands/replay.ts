@@ -3,6 +3,7 @@ import type { CapflowCommand } from '../command.js';
 import { EXIT, io } from '../command.js';
 import { withPipelineOptions, pipelineFromArgs } from '../options.js';
 import { reportError } from '../errors.js';
+import { signalStatus, stopSignals } from '../signals.js';
 import type { ReplaySummary } from '../../pipeline/replay/replay.js';
 import { formatBitRate, parseLinkSpeed, rateFromOptions } from '../../pipeline/replay/rate.js';
 
@@ -29,15 +30,12 @@ export const replayCommand: CapflowCommand = {
         .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary (stdout; stderr when the destination is stdout)' }),
     ),
   run: async (argv) => {
-    const ac = new AbortController();
-    const stop = (): void => ac.abort();
+    const stop = stopSignals();
     try {
       const config = pipelineFromArgs(argv);
       const rate = rateFromOptions({ speed: argv.speed, pps: argv.pps, mbps: argv.mbps, topspeed: argv.topspeed });
       const linkBps = argv.linkSpeed !== undefined ? parseLinkSpeed(String(argv.linkSpeed)) : undefined;
       const { runReplay } = await import('../../pipeline/replay/replay.js');
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
       const summary = await runReplay({
         input: argv.input === '' || argv.input === true ? '-' : String(argv.input), // yargs turns a lone '-' into ''
         to: String(argv.to),
@@ -51,7 +49,7 @@ export const replayCommand: CapflowCommand = {
         format: argv.format,
         nanosecond: argv.nanosecond,
         strict: argv.strict,
-        signal: ac.signal,
+        signal: stop.signal,
         onWarning: (m) => io.err(`capflow: ${m}\n`),
       });
       if (argv.json) {
@@ -59,12 +57,18 @@ export const replayCommand: CapflowCommand = {
         if (argv.to === '-') io.err(text);
         else io.out(text);
       } else io.err(replayText(summary));
+      // The same rule as `run`: a replay stopped by a signal exits 128+signal (a file destination removed).
+      if (summary.stopped === 'signal' && stop.received) return signalStatus(stop.received);
       return EXIT.OK;
     } catch (e) {
+      if (stop.received) {
+        // Stopped before anything could be sent (waiting for a FIFO's reader or for input).
+        io.err(`capflow: replay: stopped by ${stop.received} before sending; nothing written\n`);
+        return signalStatus(stop.received);
+      }
       return reportError(e);
     } finally {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      stop.dispose();
     }
   },
 };
@@ -110,7 +114,7 @@ export function replayText(s: ReplaySummary): string {
   let text = `replay ${s.input} -> ${s.destination}: ${s.packetsIn} in, ${s.forwarded} forwarded, ${s.dropped} dropped${drops ? ` (${drops})` : ''}, ${s.packetsOut} out`;
   text += `, ${s.sent} sent (${(s.bytesSent / 1e6).toFixed(2)} MB)${errs ? `, send errors: ${errs}` : ''}${s.notSent ? `, ${s.notSent} not sent` : ''}`;
   text += s.loops > 1 ? `, ${s.loops} loops` : '';
-  text += s.stopped !== 'end' ? ` [stopped: ${s.stopped}]` : '';
+  text += s.stopped !== 'end' ? ` [stopped: ${s.stopped}${s.stopped === 'signal' && s.destinationKind === 'file' ? `; ${s.destination} not written` : ''}]` : '';
   text += '\n';
   if (r.virtualTime) {
     text += `  requested ${req}${link}; timestamps computed (file destination: nothing waited), span ${(r.scheduledMs / 1000).toFixed(6)} s\n`;

@@ -5,8 +5,10 @@ import { withPipelineOptions, pipelineSourceFromArgs } from '../options.js';
 import { reportError } from '../errors.js';
 import { batchArgs, pipelineDependencies, runBatchCommand } from '../run-batch.js';
 import { resolveSource } from '../../pipeline/batch/executor.js';
-import { runCapture, type RunSummary, type CaptureFormat } from '../../pipeline/run.js';
+import { runCapture, RunStopped, type RunSummary, type CaptureFormat } from '../../pipeline/run.js';
 import { ConfigError } from '../../pipeline/config-error.js';
+import { classifyOutput, closedStdoutError, stdoutClosed } from '../../pipeline/pcap/output.js';
+import { signalStatus, stopSignals, type StopSignals } from '../signals.js';
 
 export const runCommand: CapflowCommand = {
   command: 'run <inputs..>',
@@ -30,6 +32,7 @@ export const runCommand: CapflowCommand = {
         .option('summary', { type: 'string', describe: 'with --out-dir: also write the JSON summary to this file' }),
     ),
   run: async (argv) => {
+    let stop: StopSignals | null = null;
     try {
       const inputs = (argv.inputs as unknown[]).map(String);
       const source = pipelineSourceFromArgs(argv);
@@ -37,6 +40,8 @@ export const runCommand: CapflowCommand = {
       if (!argv.output && !argv.outDir) throw new ConfigError('run: give -o OUT (one output) or --out-dir DIR (one output per input)');
       if (argv.output && argv.outDir) throw new ConfigError('run: -o and --out-dir exclude each other');
       const batch = batchArgs(argv);
+      // The summary would go nowhere: refuse before any work.
+      if (argv.json && argv.output !== '-' && stdoutClosed()) throw closedStdoutError();
       const showProgress = (argv.progress ?? process.stderr.isTTY) === true;
       const format = argv.format as CaptureFormat | undefined;
       if (argv.outDir) {
@@ -50,17 +55,32 @@ export const runCommand: CapflowCommand = {
             io.err(`\r${p.file}: ${p.packetsIn} packets, ${(p.bytesIn / 1e6).toFixed(1)} MB   `)
         : undefined;
       const onWarning = (m: string) => io.err(`${showProgress ? '\n' : ''}capflow: ${m}\n`);
+      stop = stopSignals();
       const summaries: RunSummary[] = [];
-      summaries.push(await runCapture({ inputs, output: argv.output, format, config, strict: argv.strict, onWarning, onProgress }));
+      summaries.push(await runCapture({ inputs, output: argv.output, format, config, strict: argv.strict, onWarning, onProgress, signal: stop.signal }));
       if (showProgress) io.err('\n');
       if (argv.json && argv.output !== '-') io.out(`${JSON.stringify(jsonSummary(summaries), null, 2)}\n`);
       else if (!argv.json) for (const s of summaries) io.err(textSummary(s));
       return EXIT.OK;
     } catch (e) {
+      if (e instanceof RunStopped) {
+        // What was done, then the stop; the output being written is removed.
+        io.err(stoppedSummary(e));
+        return signalStatus(stop?.received ?? 'SIGTERM');
+      }
       return reportError(e);
+    } finally {
+      stop?.dispose();
     }
   },
 };
+
+function stoppedSummary(e: RunStopped): string {
+  const s = e.summary;
+  const inPlace = s.output === '-' || classifyOutput(s.output).kind !== 'file';
+  const fate = inPlace ? 'what was written before the stop stays (written in place)' : `${s.output} not written (temporary removed)`;
+  return `${s.output}: stopped by ${e.reason} after ${s.packetsIn} in, ${s.forwarded} forwarded, ${s.dropped} dropped, ${s.packetsOut} out; ${fate}\n`;
+}
 
 export function jsonSummary(summaries: RunSummary[]) {
   const inputs = summaries.flatMap((s) => s.inputs.map((i) => ({ ...i, output: s.output })));

@@ -1,13 +1,18 @@
 /**
- * Byte outputs for the capture writers: a file written atomically (temp name in the same
- * directory, renamed on close, removed on abort), stdout, or a caller's stream; each optionally
- * through gzip.
+ * Byte outputs for the capture writers. A regular file (or a new path) is written atomically:
+ * under a temporary name in the same directory, renamed onto the target on close, removed on
+ * abort. A FIFO or a character device is written in place (no atomicity is possible there), a
+ * symlink is resolved and its target written atomically, stdout and a caller's stream directly;
+ * each optionally through gzip. Anything else (a directory, a socket) is refused before work.
  */
-import { createWriteStream } from 'node:fs';
+import { constants, createWriteStream, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { Socket } from 'node:net';
+import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createGzip } from 'node:zlib';
+import { ConfigError } from '../config-error.js';
 
 /** Where a writer's bytes go. */
 export interface ByteOutput {
@@ -43,9 +48,142 @@ export function formatFromPath(path: string): { format: 'pcap' | 'pcapng'; gzip:
   return null;
 }
 
+/**
+ * Longest part of the output's name kept in its temporary name: the suffix (`.capflow-` pid
+ * `-` 8 hex digits `.tmp`, 30 bytes with the leading dot at most) must fit NAME_MAX (255 bytes)
+ * with any output name that fits it.
+ */
+const TEMP_NAME_KEEP = 200;
+
+/** The output's name as its temporary name keeps it: at most TEMP_NAME_KEEP bytes of UTF-8, whole characters. */
+function tempStem(name: string): string {
+  if (Buffer.byteLength(name) <= TEMP_NAME_KEEP) return name;
+  let out = '';
+  let bytes = 0;
+  for (const ch of name) {
+    bytes += Buffer.byteLength(ch);
+    if (bytes > TEMP_NAME_KEEP) break;
+    out += ch;
+  }
+  return out;
+}
+
+/** capflow's temporary names: `.<stem>.capflow-<pid>-<8 hex>.tmp`. */
+const TEMP_NAME = /^\.(.*)\.capflow-([0-9]+)-[0-9a-f]{8}\.tmp$/s;
+
 /** The temporary name a file output is written under: `.<name>.capflow-<pid>-<rand>.tmp`, same directory. */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.capflow-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  return join(dirname(path), `.${tempStem(basename(path))}.capflow-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/** Temporaries of this process not yet renamed or removed (for removal on a signal). */
+const liveTemporaries = new Set<string>();
+
+/** Remove this process's temporary outputs now (a signal handler about to exit). */
+export function removeTemporariesSync(): void {
+  for (const t of liveTemporaries) {
+    try {
+      unlinkSync(t);
+    } catch {
+      // Already gone.
+    }
+  }
+  liveTemporaries.clear();
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Remove temporaries of `path` that a killed capflow left (SIGKILL, a crash): capflow's name
+ * pattern for this output with the PID of a process that no longer exists. Returns their names.
+ */
+export function removeStaleTemporaries(path: string): string[] {
+  const dir = dirname(path);
+  const stem = tempStem(basename(path));
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const n of names) {
+    const m = TEMP_NAME.exec(n);
+    if (!m || m[1] !== stem) continue;
+    const pid = Number(m[2]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    try {
+      unlinkSync(join(dir, n));
+      removed.push(n);
+    } catch {
+      // Someone else removed it, or it is not ours to remove.
+    }
+  }
+  return removed;
+}
+
+/** "no space left on device (ENOSPC)" from a system error; else its message. */
+export function systemReason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException | null;
+  if (typeof err?.code === 'string' && /^E[A-Z0-9]+$/.test(err.code)) {
+    // Node's message is "ENOSPC: no space left on device, write": keep the words, name the code.
+    const words = /^E[A-Z0-9]+: (.*?)(?:, [a-z]+(?: .*)?)?$/.exec(err.message)?.[1];
+    if (words) return `${words} (${err.code})`;
+  }
+  return err?.message ?? String(e);
+}
+
+/** An output that could not be created, written or committed; `code` is the system error's (EPIPE, ENOSPC, ...). */
+export class OutputError extends Error {
+  override readonly name = 'OutputError';
+  readonly code: string;
+  /** The output's name as given (path or '<stdout>'). */
+  readonly output: string;
+
+  constructor(output: string, what: string, cause: unknown) {
+    super(`${output}: ${what}: ${systemReason(cause)}`, { cause });
+    this.output = output;
+    this.code = (cause as NodeJS.ErrnoException | null)?.code ?? 'ERR_OUTPUT';
+  }
+}
+
+/** /dev/null's device number (major 1, minor 3) as fstat reports it on Linux. */
+const DEV_NULL_RDEV = (1 << 8) | 3;
+let closedStdout: boolean | null = null;
+
+/**
+ * True when the program was started with stdout closed (`>&-`). Node then opens /dev/null on
+ * fd 1 read-write (PlatformInit in node.cc), which a shell redirection (`>/dev/null`, write-only)
+ * never does: that is how the two are told apart.
+ */
+export function stdoutClosed(): boolean {
+  if (closedStdout !== null) return closedStdout;
+  closedStdout = false;
+  if (process.platform !== 'linux') return closedStdout;
+  try {
+    const st = fstatSync(1);
+    if (!st.isCharacterDevice() || st.rdev !== DEV_NULL_RDEV) return closedStdout;
+    const flags = /^flags:\s+([0-7]+)/m.exec(readFileSync('/proc/self/fdinfo/1', 'utf8'));
+    closedStdout = flags !== null && (parseInt(flags[1]!, 8) & 3) === 2;
+  } catch {
+    // No procfs: take stdout as open.
+  }
+  return closedStdout;
+}
+
+/** The error for writing to a closed stdout. */
+export function closedStdoutError(): OutputError {
+  const e: NodeJS.ErrnoException = new Error('EBADF: stdout is closed, write');
+  e.code = 'EBADF';
+  e.syscall = 'write';
+  return new OutputError('<stdout>', 'cannot write', e);
 }
 
 /**
@@ -62,10 +200,10 @@ class StreamOutput implements ByteOutput {
     readonly name: string,
     protected readonly dest: NodeJS.WritableStream,
     gzip: boolean,
-    private readonly endStream: boolean,
+    protected readonly endStream: boolean,
   ) {
     const onError = (err: Error): void => {
-      this.error ??= err;
+      this.error ??= new OutputError(this.name, 'cannot write', err);
     };
     dest.on('error', onError);
     if (gzip) {
@@ -115,6 +253,8 @@ class StreamOutput implements ByteOutput {
       this.gzip.unpipe();
       this.gzip.destroy();
     }
+    // A FIFO or device opened for this output: close it (a reader that stopped reading must not hold us).
+    if (this.endStream) (this.dest as NodeJS.WritableStream & { destroy?(): void }).destroy?.();
   }
 }
 
@@ -164,7 +304,7 @@ class FileOutput extends StreamOutput {
     try {
       await super.end();
       await closed(this.dest);
-      await rename(this.tmp, this.path);
+      await commit(this.name, this.tmp, this.path);
       this.done = true;
     } catch (err) {
       await this.abort();
@@ -179,10 +319,26 @@ class FileOutput extends StreamOutput {
     const ws = this.dest as NodeJS.WritableStream & { destroy(): void; closed?: boolean };
     ws.destroy();
     await closed(ws).catch(() => {});
-    await unlink(this.tmp).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
+    await removeTemporary(this.tmp);
   }
+}
+
+/** Rename the finished temporary onto the target: the moment the output appears, whole. */
+async function commit(name: string, tmp: string, path: string): Promise<void> {
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    throw new OutputError(name, 'cannot rename the finished temporary onto it', e);
+  }
+  liveTemporaries.delete(tmp);
+}
+
+async function removeTemporary(tmp: string): Promise<void> {
+  await unlink(tmp).catch((err: NodeJS.ErrnoException) => {
+    // ENOENT: never created or already gone (its folder removed meanwhile).
+    if (err.code !== 'ENOENT' && err.code !== 'ENOTDIR') throw err;
+  });
+  liveTemporaries.delete(tmp);
 }
 
 async function closed(s: NodeJS.WritableStream): Promise<void> {
@@ -235,7 +391,7 @@ class DirectFileOutput implements ByteOutput {
         this.settled();
       },
       (err: Error) => {
-        this.error ??= err;
+        this.error ??= new OutputError(this.name, 'cannot write', err);
         this.settled();
       },
     );
@@ -262,8 +418,10 @@ class DirectFileOutput implements ByteOutput {
       await this.idle();
       if (this.error) throw this.error;
       this.closed = true;
-      await this.fh.close();
-      await rename(this.tmp, this.path);
+      await this.fh.close().catch((e: unknown) => {
+        throw new OutputError(this.name, 'cannot write', e);
+      });
+      await commit(this.name, this.tmp, this.path);
       this.done = true;
     } catch (err) {
       await this.abort();
@@ -281,9 +439,7 @@ class DirectFileOutput implements ByteOutput {
       this.closed = true;
       await this.fh.close().catch(() => {});
     }
-    await unlink(this.tmp).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
+    await removeTemporary(this.tmp);
   }
 
   private async writeAll(chunk: Uint8Array, at: number): Promise<void> {
@@ -318,14 +474,149 @@ class DirectFileOutput implements ByteOutput {
   }
 }
 
-/** Open `path` for atomic writing ('-' = stdout, written directly and left open). */
-export async function openFileOutput(path: string, gzip: boolean): Promise<ByteOutput> {
-  if (path === '-') return new StreamOutput('<stdout>', process.stdout, gzip, false);
-  const tmp = tempPathFor(path);
-  if (!gzip) return new DirectFileOutput(path, path, tmp, await open(tmp, 'wx'));
+/** Where an output goes, decided before any work. */
+export type OutputTarget =
+  /** Written atomically to `path` (a regular file, a new path, or a symlink's target). */
+  | { kind: 'file'; path: string }
+  /** Written in place: a FIFO (waits for a reader) or a character device. */
+  | { kind: 'fifo' | 'device'; path: string }
+  /** An inherited descriptor: stdout for '-', /dev/stdout, /dev/fd/1, /proc/self/fd/1. */
+  | { kind: 'fd'; fd: number };
+
+/** The descriptor a /dev/stdout-like path names, or null. */
+function inheritedFd(path: string): number | null {
+  if (path === '-' || path === '/dev/stdout') return 1;
+  if (path === '/dev/stderr') return 2;
+  const m = /^\/(?:dev\/fd|proc\/self\/fd)\/([0-9]+)$/.exec(path);
+  return m ? Number(m[1]) : null;
+}
+
+/** Follow a chain of symlinks as far as it goes (the last path may not exist yet). */
+function followLinks(path: string): string {
+  let p = path;
+  for (let hops = 0; hops < 40; hops++) {
+    let target: string;
+    try {
+      if (!lstatSync(p).isSymbolicLink()) return p;
+      target = readlinkSync(p);
+    } catch {
+      return p;
+    }
+    p = resolve(dirname(p), target);
+  }
+  return p;
+}
+
+/**
+ * Classify an output path: '-' and /dev/stdout-like paths are inherited descriptors; a regular
+ * file or a new path is written atomically, through a symlink onto its target; FIFOs and
+ * character devices in place. A directory, a socket or a block device is a ConfigError.
+ */
+export function classifyOutput(path: string): OutputTarget {
+  const fd = inheritedFd(path);
+  if (fd !== null) return { kind: 'fd', fd };
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(path);
+  } catch {
+    // A new path (or a dangling symlink: the file is created where it points).
+    return { kind: 'file', path: followLinks(path) };
+  }
+  if (st.isFile()) return { kind: 'file', path: followLinks(path) };
+  if (st.isFIFO()) return { kind: 'fifo', path };
+  if (st.isCharacterDevice()) return { kind: 'device', path };
+  const what = st.isDirectory() ? 'a directory' : st.isSocket() ? 'a socket' : st.isBlockDevice() ? 'a block device' : 'not a file';
+  throw new ConfigError(`${path}: is ${what}; an output is a file, a FIFO, a character device or - (stdout)`);
+}
+
+export interface OpenOutputOptions {
+  /** Ends a wait for a FIFO's reader (and nothing else). */
+  signal?: AbortSignal | undefined;
+  /** Told once when a FIFO has no reader yet. */
+  onWait?: ((message: string) => void) | undefined;
+}
+
+/** How often to retry opening a FIFO that has no reader yet. */
+const FIFO_RETRY_MS = 50;
+
+/**
+ * Open a FIFO for writing without blocking a thread: open(2) with O_NONBLOCK fails with ENXIO
+ * while no reader exists (fifo(7)), so retry until one comes or `signal` aborts. A blocking open
+ * would sit in the thread pool where no signal handler can end it (the process cannot exit).
+ */
+export async function openFifo(path: string, o: OpenOutputOptions = {}): Promise<number> {
+  let told = false;
+  for (;;) {
+    try {
+      return openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw new OutputError(path, 'cannot open', e);
+    }
+    if (!told) {
+      told = true;
+      o.onWait?.(`${path}: waiting for a reader of the FIFO (SIGINT/SIGTERM to stop)`);
+    }
+    await sleep(FIFO_RETRY_MS, undefined, { signal: o.signal });
+  }
+}
+
+/** A writable stream on a FIFO: non-blocking, through the event loop (as a pipe on stdout is). */
+export async function openFifoStream(path: string, o: OpenOutputOptions = {}): Promise<NodeJS.WritableStream> {
+  return new Socket({ fd: await openFifo(path, o), readable: false, writable: true });
+}
+
+/** Open a character device in place (no O_CREAT, no O_TRUNC: the node stays what it is). */
+function openDevice(path: string): NodeJS.WritableStream {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY);
+  } catch (e) {
+    throw new OutputError(path, 'cannot open', e);
+  }
+  return createWriteStream('', { fd });
+}
+
+/**
+ * Open an output ('-' = stdout, left open). Regular files and new paths are written atomically
+ * (stale temporaries of dead capflow processes removed first); see classifyOutput for the rest.
+ */
+export async function openFileOutput(path: string, gzip: boolean, o: OpenOutputOptions = {}): Promise<ByteOutput> {
+  const target = classifyOutput(path);
+  const name = path === '-' ? '<stdout>' : path;
+  switch (target.kind) {
+    case 'fd':
+      if (target.fd === 1) {
+        if (stdoutClosed()) throw closedStdoutError();
+        return new StreamOutput(name, process.stdout, gzip, false);
+      }
+      return new StreamOutput(name, createWriteStream('', { fd: target.fd, autoClose: false }), gzip, true);
+    case 'fifo':
+      return new StreamOutput(name, await openFifoStream(target.path, o), gzip, true);
+    case 'device':
+      return new StreamOutput(name, openDevice(target.path), gzip, true);
+    case 'file':
+      break;
+  }
+  removeStaleTemporaries(target.path);
+  const tmp = tempPathFor(target.path);
+  if (!gzip) {
+    let fh: FileHandle;
+    try {
+      fh = await open(tmp, 'wx');
+    } catch (e) {
+      throw new OutputError(name, 'cannot create its temporary file', e);
+    }
+    liveTemporaries.add(tmp);
+    return new DirectFileOutput(name, target.path, tmp, fh);
+  }
   const file = createWriteStream(tmp, { flags: 'wx', highWaterMark: 1 << 20 });
-  await waitFor(file, 'open', () => null);
-  return new FileOutput(path, path, tmp, file, gzip);
+  try {
+    await waitFor(file, 'open', () => null);
+  } catch (e) {
+    throw new OutputError(name, 'cannot create its temporary file', e);
+  }
+  liveTemporaries.add(tmp);
+  return new FileOutput(name, target.path, tmp, file, gzip);
 }
 
 /** Write into a caller's stream; end() ends it unless it is process.stdout / process.stderr. */

@@ -23,6 +23,10 @@ export interface WriteOptions {
   gzip?: boolean;
   /** Cut packets to this many bytes (origLen kept); also the snaplen written. 0/undefined: no cut. */
   snapLen?: number;
+  /** Files only: ends a wait for a FIFO's reader. */
+  signal?: AbortSignal | undefined;
+  /** Files only: told once when a FIFO has no reader yet. */
+  onWait?: ((message: string) => void) | undefined;
 }
 
 export interface CaptureWriter {
@@ -57,11 +61,13 @@ function makeWriter(out: ByteOutput, opts: WriteOptions): CaptureWriter {
 }
 
 /**
- * A writer for `path` ('-' = stdout). Files are written to `.<name>.capflow-<pid>-<rand>.tmp` in
- * the same directory and renamed by close(). Rejects when the temp file cannot be created.
+ * A writer for `path` ('-' = stdout). Regular files are written to
+ * `.<name>.capflow-<pid>-<rand>.tmp` in the same directory and renamed by close(); FIFOs and
+ * character devices are written in place (see openFileOutput). Rejects when the output cannot
+ * be opened.
  */
 export async function createFileWriter(path: string, opts: WriteOptions): Promise<CaptureWriter> {
-  return makeWriter(await openFileOutput(path, opts.gzip ?? false), opts);
+  return makeWriter(await openFileOutput(path, opts.gzip ?? false, { signal: opts.signal, onWait: opts.onWait }), opts);
 }
 
 /** A writer into `stream`; close() ends the stream (except process.stdout / stderr). */

@@ -6,6 +6,7 @@ import { createWriteStream, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config-error.js';
 import { createFileWriter, createStreamWriter, formatFromPath } from '../pcap/writer.js';
+import { openFifoStream } from '../pcap/output.js';
 import { CaptureDestination } from './capture-destination.js';
 import type { Destination } from './destination.js';
 import { IfaceDestination } from './iface-destination.js';
@@ -46,7 +47,9 @@ export interface OpenDestinationOptions {
   vnetHdr: boolean;
   onWarning: (key: string, message: string) => void;
   /** Override stdout (tests). */
-  stdout?: NodeJS.WritableStream;
+  stdout?: NodeJS.WritableStream | undefined;
+  /** Ends a wait for a FIFO's reader. */
+  signal?: AbortSignal | undefined;
 }
 
 export async function openDestination(spec: DestinationSpec, o: OpenDestinationOptions): Promise<Destination> {
@@ -58,7 +61,7 @@ export async function openDestination(spec: DestinationSpec, o: OpenDestinationO
       const format = o.format ?? o.inputFormat;
       let stream: NodeJS.WritableStream;
       if (spec.path === null) stream = o.stdout ?? process.stdout;
-      else stream = await openStreamPath(spec.path);
+      else stream = await openStreamPath(spec.path, o);
       const writer = createStreamWriter(stream, { format, nanosecond: o.nanosecond });
       return new CaptureDestination({ kind: 'stream', name: spec.path ?? '-', writer, format, tsUnits: o.nanosecond ? 1e9 : 1e6, onWarning: o.onWarning });
     }
@@ -71,8 +74,17 @@ export async function openDestination(spec: DestinationSpec, o: OpenDestinationO
   }
 }
 
-/** Open a FIFO or device for writing (waits until a FIFO has a reader). */
-async function openStreamPath(path: string): Promise<NodeJS.WritableStream> {
+/**
+ * Open a FIFO or device for writing. A FIFO is opened without blocking a thread and waits for
+ * its reader until one comes or the signal aborts (a blocked open(2) would outlive SIGTERM).
+ */
+async function openStreamPath(path: string, o: OpenDestinationOptions): Promise<NodeJS.WritableStream> {
+  if (statSync(path).isFIFO()) {
+    return openFifoStream(path, { signal: o.signal, onWait: (m) => o.onWarning('fifo-wait', m) }).catch((e: unknown) => {
+      if ((e as Error).name === 'AbortError') throw e;
+      throw new ReplayError('ERR_REPLAY_DESTINATION', (e as Error).message);
+    });
+  }
   const s = createWriteStream(path, { flags: 'w' });
   await new Promise<void>((res, rej) => {
     s.once('open', () => res());

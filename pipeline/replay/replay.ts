@@ -20,6 +20,7 @@ import { openDestination, parseDestination } from './open-destination.js';
 import { Pacer, type RateReport } from './pacer.js';
 import type { RateSpec } from './rate.js';
 import { Schedule } from './schedule.js';
+import { abortable, untilAborted } from '../abortable.js';
 
 export type StopReason = 'end' | 'limit' | 'signal' | 'destination-closed';
 
@@ -81,7 +82,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
   const open = (): Promise<CaptureReader> =>
     openCapture(o.input, { name: o.input === '-' ? '<stdin>' : o.input, strict: o.strict ?? false, onWarning: (m) => o.onWarning?.(m) });
 
-  let reader: CaptureReader | null = await open();
+  let reader: CaptureReader | null = await untilAborted(open(), o.signal);
   let dest: Destination;
   try {
     if (o.destination) dest = o.destination;
@@ -98,6 +99,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
         vnetHdr: o.vnetHdr ?? false,
         onWarning: warnOnce,
         stdout: o.stdout,
+        signal: o.signal,
       });
     }
   } catch (e) {
@@ -115,13 +117,13 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
     for (let loop = 0; loops === 0 || loop < loops; loop++) {
       if (loop > 0) {
         pacer.nextLoop(gap);
-        reader = await open();
+        reader = await untilAborted(open(), o.signal);
       }
       const r = reader!;
       dest.setInputInterfaces(r.interfaces);
       const before = pacer.packets;
       try {
-        for await (const batch of r.batches()) {
+        for await (const batch of abortable(r.batches(), o.signal)) {
           out.length = 0;
           for (let i = 0; i < batch.length; i++) pipeline.process(batch[i]!, out);
           dest.setInputInterfaces(r.interfaces);
@@ -136,8 +138,10 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
           await pacer.emit(out);
         }
       } finally {
-        await r.close();
         reader = null;
+        // Stopped while a read waits (stdin without data): that read is abandoned, not awaited.
+        if (o.signal?.aborted) void r.close().catch(() => {});
+        else await r.close();
       }
       loopsDone++;
       if (pacer.done) break;
@@ -149,9 +153,18 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
     if (o.signal?.aborted) stopped = 'signal';
     else if (pacer.done) stopped = 'limit';
     const rate = await pacer.finish();
-    await dest.close();
+    // Stopped by a signal, a file is not finished: it is removed, as `run` removes its output.
+    // What went to a live stream or an interface is out already; the stream is closed.
+    if (stopped === 'signal' && dest.kind === 'file') await dest.abort();
+    else await dest.close();
     return summary(rate);
   } catch (e) {
+    if (o.signal?.aborted && (e as Error).name === 'AbortError') {
+      // The signal ended a wait for input: stop as the pacer would have.
+      stopped = 'signal';
+      await dest.abort().catch(() => {});
+      return summary(pacer.report());
+    }
     if (isClosedReader(e) && dest.kind === 'stream') {
       // The reader of a live stream went away (wireshark closed, `| head`): stop quietly.
       stopped = 'destination-closed';

@@ -1,0 +1,53 @@
+/**
+ * The CLI's stdout: a report that cannot be written is a failure the user sees (one line, no
+ * stack), a reader that went away (EPIPE) ends the program quietly as it ends Unix filters, and
+ * a closed stdout is refused instead of writing into nothing.
+ */
+import { closedStdoutError, stdoutClosed, systemReason } from '../pipeline/pcap/output.js';
+
+/** 128 + SIGPIPE: the status of a filter whose reader went away. */
+export const EXIT_BROKEN_PIPE = 141;
+
+let failure: Error | null = null;
+let watching = false;
+
+/** Record stdout's write errors instead of letting them crash the process (program entry only). */
+export function watchStdout(): void {
+  if (watching) return;
+  watching = true;
+  process.stdout.on('error', (e: Error) => {
+    failure ??= e;
+  });
+}
+
+/** Write a report to stdout; a closed stdout records a failure instead. */
+export function writeStdout(s: string): void {
+  if (stdoutClosed()) {
+    failure ??= closedStdoutError();
+    return;
+  }
+  if (failure || process.stdout.destroyed) return;
+  process.stdout.write(s);
+}
+
+/** Wait until what was written to stdout is out; the first failure, if any (only when watching). */
+export async function settleStdout(): Promise<Error | null> {
+  if (!watching) return null;
+  if (!failure && !process.stdout.destroyed) {
+    await new Promise<void>((res) => process.stdout.write('', () => res()));
+  }
+  // A failed write's error is emitted on a later tick.
+  await new Promise<void>((res) => setImmediate(res));
+  return failure;
+}
+
+/** True for the error of a pipe whose reader went away. */
+export function isBrokenPipe(e: unknown): boolean {
+  const err = e as { code?: unknown; cause?: { code?: unknown } } | null;
+  return err?.code === 'EPIPE' || err?.cause?.code === 'EPIPE';
+}
+
+/** One line for a failed write of a report to stdout. */
+export function stdoutFailureMessage(e: Error): string {
+  return e.message.startsWith('<stdout>: ') ? e.message : `<stdout>: cannot write: ${systemReason(e)}`;
+}
