@@ -10,6 +10,12 @@ export const EXIT_BROKEN_PIPE = 141;
 
 let failure: Error | null = null;
 let watching = false;
+let reported = false;
+
+/** A command reported a failed write to stdout itself (a capture on stdout): main says nothing more. */
+export function noteStdoutReported(e: unknown): void {
+  if ((e as { output?: unknown } | null)?.output === '<stdout>') reported = true;
+}
 
 /** Record stdout's write errors instead of letting them crash the process (program entry only). */
 export function watchStdout(): void {
@@ -32,7 +38,7 @@ export function writeStdout(s: string): void {
 
 /** Wait until what was written to stdout is out; the first failure, if any (only when watching). */
 export async function settleStdout(): Promise<Error | null> {
-  if (!watching) return null;
+  if (!watching || reported) return null;
   if (!failure && !process.stdout.destroyed) {
     await new Promise<void>((res) => process.stdout.write('', () => res()));
   }

@@ -274,7 +274,8 @@ function waitFor(s: NodeJS.EventEmitter, event: string, recorded: () => Error | 
     };
     const onError = (e: Error): void => {
       cleanup();
-      reject(e);
+      // The output's own listener (registered first) has recorded it, wrapped with the output's name.
+      reject(recorded() ?? e);
     };
     const onClose = (): void => {
       cleanup();
