@@ -3,7 +3,7 @@
  * the rest of the batch going on when one file fails, finished outputs skipped on request, and
  * one stable shard of the inputs when the work is split across machines.
  */
-import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -82,10 +82,17 @@ export async function runBatchCommand(ctx: BatchContext, args: BatchArgs): Promi
 
   const results: FileResult[] = [];
   const jobs: FileJob[] = [];
+  // A resumed batch (a retried pod) keeps the counters of the files it skips from the summary the
+  // earlier run wrote, so the per-shard summaries still add up to the whole batch.
+  const previous = args.skipExisting && args.summary ? previousSummary(args.summary) : new Map<string, CarriedInput>();
+  const carried = new Map<number, CarriedInput>();
   for (const { input, index } of picked) {
     const job = { index, input, output: outputPathFor(input, ctx.outDir) };
-    if (args.skipExisting && isUpToDate(job.output, input, ctx.dependencies)) results.push({ job, status: 'skipped' });
-    else jobs.push(job);
+    if (args.skipExisting && isUpToDate(job.output, input, ctx.dependencies)) {
+      results.push({ job, status: 'skipped' });
+      const before = previous.get(carryKey(input, job.output));
+      if (before) carried.set(index, before);
+    } else jobs.push(job);
   }
 
   const progress = ctx.showProgress ? terminalBatchProgress(io.err) : null;
@@ -120,7 +127,7 @@ export async function runBatchCommand(ctx: BatchContext, args: BatchArgs): Promi
   if (args.failFast && failed.length) return reportError(failed[0]!.error);
 
   const done = results.filter((r): r is FileResult & { status: 'done' } => r.status === 'done');
-  const json = batchJson(ctx, done, results, args.shard);
+  const json = batchJson(ctx, done, results, args.shard, carried);
   if (args.summary) writeAtomically(args.summary, `${JSON.stringify(json, null, 2)}\n`);
   if (ctx.json) io.out(`${JSON.stringify(json, null, 2)}\n`);
   else {
@@ -145,17 +152,56 @@ function failureLine(job: FileJob, e: Error): string {
  * The single-run summary plus, per input, its position in the input list (`index`, what
  * merge-summaries orders by) and wall time; `skipped` and `failed` lists; `shard` when sharded.
  */
-function batchJson(ctx: BatchContext, done: (FileResult & { status: 'done' })[], all: FileResult[], shard: Shard | null): Record<string, unknown> {
-  const json = ctx.jsonSummary(done.map((r) => r.summary));
+function batchJson(
+  ctx: BatchContext,
+  done: (FileResult & { status: 'done' })[],
+  all: FileResult[],
+  shard: Shard | null,
+  carried: Map<number, CarriedInput>,
+): Record<string, unknown> {
+  const counted = [
+    ...done.map((r) => ({ index: r.job.index, summary: r.summary, seconds: Math.round(r.seconds * 1000) / 1000 })),
+    ...[...carried].map(([index, c]) => ({ index, summary: c.summary, seconds: c.seconds })),
+  ].sort((a, b) => a.index - b.index);
+  const json = ctx.jsonSummary(counted.map((c) => c.summary));
   const inputs = json.inputs as Record<string, unknown>[];
-  // One input per output in a batch: entry j belongs to done[j].
-  json.inputs = inputs.map((e, j) => ({ ...e, index: done[j]!.job.index, seconds: Math.round(done[j]!.seconds * 1000) / 1000 }));
+  // One input per output in a batch: entry j belongs to counted[j].
+  json.inputs = inputs.map((e, j) => ({ ...e, index: counted[j]!.index, seconds: counted[j]!.seconds }));
   json.skipped = all.filter((r) => r.status === 'skipped').map((r) => ({ file: r.job.input, output: r.job.output, index: r.job.index }));
   json.failed = all
     .filter((r): r is FileResult & { status: 'failed' } => r.status === 'failed')
     .map((r) => ({ file: r.job.input, output: r.job.output, index: r.job.index, error: r.error.message }));
   if (shard) json.shard = { index: shard.index, count: shard.count };
   return json;
+}
+
+/** A skipped file's entry in an earlier summary, as a one-input run summary. */
+interface CarriedInput {
+  summary: RunSummary;
+  seconds: unknown;
+}
+
+const carryKey = (input: string, output: string) => `${input}\0${output}`;
+
+/** The per-input entries of the summary an earlier run wrote at `path` (none when unreadable). */
+function previousSummary(path: string): Map<string, CarriedInput> {
+  const found = new Map<string, CarriedInput>();
+  let json: any;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return found;
+  }
+  if (!Array.isArray(json?.inputs)) return found;
+  const formats = new Map<string, unknown>();
+  if (Array.isArray(json.outputs)) for (const o of json.outputs) formats.set(o?.output, o?.format);
+  for (const e of json.inputs) {
+    if (typeof e?.file !== 'string' || typeof e?.output !== 'string') continue;
+    const { file, output, index: _index, seconds, ...counters } = e;
+    const summary = { ...counters, output, format: formats.get(output) ?? 'pcap', inputs: [{ file, ...counters }] } as RunSummary;
+    found.set(carryKey(file, output), { summary, seconds });
+  }
+  return found;
 }
 
 /** Write a small file atomically (temp name in the same directory, then rename). */
