@@ -102,8 +102,10 @@ export async function runBatch(jobs: readonly FileJob[], opts: BatchOptions): Pr
     report();
     const loops: Promise<void>[] = [];
     for (let i = 0; i < slots; i++) {
-      // One file at a time needs no worker: --jobs 1 runs exactly like a plain `capflow run`.
-      const ex = slots > 1 && workersAvailable ? new WorkerExecutor(settings) : inProcess;
+      // This thread is one of the jobs (it only waits on I/O and the workers' rare messages
+      // otherwise), so --jobs 1 runs exactly like a plain `capflow run` and --jobs N starts
+      // N-1 workers, each costing a module load and a heap.
+      const ex = i > 0 && workersAvailable ? new WorkerExecutor(settings) : inProcess;
       executors.push(ex);
       loops.push(slot(ex));
     }

@@ -82,13 +82,14 @@ function writeSynthetic(path: string, frames: Uint8Array[], bytes: number): numb
 }
 
 /** Run a command, returning wall seconds and the child's peak RSS (MB). */
-function timed(cmd: string, cmdArgs: string[], env: Record<string, string> = {}): { seconds: number; rssMb: number; stdout: string } {
+function timed(cmd: string, cmdArgs: string[], env: Record<string, string> = {}): { seconds: number; rssMb: number; cpuSeconds: number; stdout: string } {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd, cmdArgs, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(' ')} failed (${r.status}): ${r.stderr}`);
   const m = /capflow-peak-rss-kb=(\d+)/.exec(r.stderr ?? '');
-  return { seconds, rssMb: m ? Number(m[1]) / 1024 : NaN, stdout: r.stdout };
+  const cpu = /capflow-cpu-us=(\d+)/.exec(r.stderr ?? '');
+  return { seconds, rssMb: m ? Number(m[1]) / 1024 : NaN, cpuSeconds: cpu ? Number(cpu[1]) / 1e6 : NaN, stdout: r.stdout };
 }
 
 /** One capflow run (a fresh output file, removed afterwards so its writeback does not pile up). */
@@ -239,11 +240,15 @@ async function main(): Promise<void> {
         total += statSync(f).size;
         inputs.push(f);
       }
+      // CPU time (user + system, all threads) next to wall time: on a busy machine the wall-clock
+      // ratio says little, the CPU cost of the extra worker still shows.
+      const cpu = new Map<number, number>();
       const once = (jobs: number): Result => {
         const out = join(dir, `batch-out-${jobs}`);
         rmSync(out, { recursive: true, force: true });
         const t = timed(process.execPath, ['--import', rssHook, cli, 'run', ...inputs, '--out-dir', out, '--jobs', String(jobs), '--no-progress']);
         rmSync(out, { recursive: true, force: true });
+        cpu.set(jobs, Math.min(cpu.get(jobs) ?? Infinity, t.cpuSeconds));
         return { name: `batch ${batchFiles} x ${batchMib} MiB, --jobs ${jobs}`, seconds: t.seconds, mbPerSec: total / 1e6 / t.seconds, pps: packets / t.seconds, peakRssMb: t.rssMb };
       };
       let one: Result | null = null;
@@ -255,6 +260,7 @@ async function main(): Promise<void> {
       results.push(one!, two!);
       notes.push(
         `batch --jobs 2: ${(one!.seconds / two!.seconds).toFixed(2)}x the throughput of --jobs 1 (target >= 1.7x); ` +
+          `CPU time ${cpu.get(1)!.toFixed(2)} s with 1 job, ${cpu.get(2)!.toFixed(2)} s with 2; ` +
           `peak RSS ${one!.peakRssMb.toFixed(0)} MB with 1 job, ${two!.peakRssMb.toFixed(0)} MB with 2 (${(two!.peakRssMb / 2).toFixed(0)} MB per job; target < 200 MB per job)`,
       );
       for (const f of inputs) rmSync(f, { force: true });

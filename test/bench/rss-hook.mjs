@@ -1,4 +1,5 @@
-// Loaded with `node --import` by the benchmark: report the process's peak RSS on exit.
+// Loaded with `node --import` by the benchmark: report the process's peak RSS and CPU time on exit.
 process.on('exit', () => {
-  process.stderr.write(`capflow-peak-rss-kb=${process.resourceUsage().maxRSS}\n`);
+  const u = process.resourceUsage();
+  process.stderr.write(`capflow-peak-rss-kb=${u.maxRSS}\ncapflow-cpu-us=${u.userCPUTime + u.systemCPUTime}\n`);
 });
