@@ -58,6 +58,16 @@ describe.skipIf(!haveBuild)('capflow run --out-dir (batch)', () => {
     expect(readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('--progress shows files and bytes done of the total', () => {
+    const d = fresh('progress');
+    const inputs = makeInputs(join(d, 'in'), 3);
+    const total = inputs.reduce((a, f) => a + statSync(f).size, 0);
+    const r = capflow(['run', ...inputs, '--out-dir', join(d, 'out'), '--jobs', '2', '--progress']);
+    expect(r.status).toBe(0);
+    const mb = (total / 1e6).toFixed(1);
+    expect(r.stderr).toContain(`3/3 files, ${mb}/${mb} MB`);
+  });
+
   it('--fail-fast stops at the first failure as a plain run does', () => {
     const d = fresh('ff');
     const inputs = makeInputs(join(d, 'in'), 4);
