@@ -6,7 +6,7 @@ import { createWriteStream, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../config-error.js';
 import { createFileWriter, createStreamWriter, formatFromPath } from '../pcap/writer.js';
-import { openFifoStream } from '../pcap/output.js';
+import { closedStdoutError, openFifoStream, stdoutClosed } from '../pcap/output.js';
 import { CaptureDestination } from './capture-destination.js';
 import type { Destination } from './destination.js';
 import { IfaceDestination } from './iface-destination.js';
@@ -60,6 +60,8 @@ export async function openDestination(spec: DestinationSpec, o: OpenDestinationO
     case 'stream': {
       const format = o.format ?? o.inputFormat;
       let stream: NodeJS.WritableStream;
+      // A closed stdout (`>&-`) would swallow the whole replay: refuse it before sending.
+      if (spec.path === null && !o.stdout && stdoutClosed()) throw closedStdoutError();
       if (spec.path === null) stream = o.stdout ?? process.stdout;
       else stream = await openStreamPath(spec.path, o);
       const writer = createStreamWriter(stream, { format, nanosecond: o.nanosecond });

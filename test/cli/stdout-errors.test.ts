@@ -67,6 +67,12 @@ describe.skipIf(!haveCli)('stdout closed (>&-)', () => {
     expect(r.stderr).toBe('capflow: <stdout>: cannot write: stdout is closed (EBADF)\n');
   });
 
+  it('replay --to - fails instead of sending into nothing', () => {
+    const r = shellSync(`capflow replay ${sample} --to - --topspeed >&-`);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('capflow: <stdout>: cannot write: stdout is closed (EBADF)\n');
+  });
+
   it('run --json fails before any work (no output file)', () => {
     const out = join(dir, 'closed.pcap');
     const r = shellSync(`capflow run ${sample} -o ${out} --json >&-`);
