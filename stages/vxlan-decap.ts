@@ -22,8 +22,15 @@
  *
  * Metadata (`pkt.tunnel`, when `collectMetadata`) is `udp_tun_rx_dst`: VNI, outer addresses,
  * full TOS byte / traffic class as received, TTL / hop limit, IPv6 flow label, UDP ports, flags
- * KEY, CSUM iff the outer UDP checksum is non-zero, VXLAN_OPT + gbp value when GBP is on and the
- * G bit is set; never DONT_FRAGMENT; not a TX key.
+ * KEY, CSUM iff the outer UDP checksum is non-zero, DONT_FRAGMENT iff the outer IPv4 header has
+ * DF (ip_tun_rx_dst; never for IPv6), VXLAN_OPT + gbp value when GBP is on and the G bit is set;
+ * not a TX key.
+ *
+ * `vlans` (a VTEP on a VLAN subinterface): the outer frame's tags are resolved as
+ * __netif_receive_skb_core does with a VLAN device for each listed VID and none stacked on it:
+ * priority tags (VID 0) are stripped, the first other VID must be listed, and any further tag
+ * with a non-zero VID has no device; such a frame is not for this host (PACKET_OTHERHOST, which
+ * ip_rcv drops) and is dropped as `vlan-not-local`, VXLAN or not.
  *
  * Snaplen-truncated captures: a packet whose outer headers, VXLAN header and inner Ethernet
  * header are captured is decapsulated; checksum verification that would need missing bytes is
@@ -31,8 +38,10 @@
  * The inner frame's `origLen` is the UDP length minus 16 (its length on the wire), so the
  * output record stays consistently truncated. Ethernet padding after the UDP datagram is cut.
  *
- * Inner frames with in-band VLAN tags: ECN and the inner IP length rule are applied to the IP
- * header after the tags (6.1 reads at the untagged offset there; semantics §1.4 [U]).
+ * Inner frames with an in-band VLAN tag get no ECN action and no inner IP length check: the
+ * inner skb->protocol is the tag's TPID, so pskb_inet_may_pull checks nothing, and the tag walk
+ * of IP_ECN_decapsulate (skb_protocol with skip_vlan) starts at the outer mac_len in vxlan_rcv
+ * and finds no IP type (observed on 6.18: no CE mark, no ECT(1) copy, no drop).
  */
 import { z } from 'zod';
 import { macAddress, udpPort } from '../pipeline/option-schemas.js';
@@ -48,6 +57,7 @@ import * as ethernet from '../pipeline/wire/ethernet.js';
 import * as ipv4 from '../pipeline/wire/ipv4.js';
 import * as ipv6 from '../pipeline/wire/ipv6.js';
 import * as udp from '../pipeline/wire/udp.js';
+import * as vlan from '../pipeline/wire/vlan.js';
 import * as vxlan from '../pipeline/wire/vxlan.js';
 
 
@@ -62,6 +72,7 @@ export const vxlanDecapOptions = z
     udp6ZeroCsumRx: z.boolean().default(false),
     localMac: macAddress.optional(),
     vnis: z.array(z.number().int().min(0).max(vxlan.MAX_VNI, 'VNI must be 0..16777215')).optional(),
+    vlans: z.array(z.number().int().min(0).max(4094, 'VLAN ID must be 0..4094')).optional(),
   })
   .strict();
 
@@ -86,12 +97,18 @@ export const vxlanDecap = defineStage({
     for (const p of o.ports) portSet[p] = 1;
     const vniSet = o.vnis ? new Set(o.vnis) : null;
     const localMac = o.localMac ? parseMac(o.localMac) : null;
+    let vlanSet: Uint8Array | null = null;
+    if (o.vlans) {
+      vlanSet = new Uint8Array(4096);
+      for (const v of o.vlans) vlanSet[v] = 1;
+    }
     const L = new Layers();
     const IL = new Layers();
 
     function process(pkt: Packet, ctx: StageContext): void {
       const b = pkt.buf;
       decodeFrame(b, pkt.head, pkt.tail, L);
+      if (vlanSet && L.vlanCount > 0 && !vlanLocal(b, L, vlanSet)) return ctx.drop(pkt, 'vlan-not-local');
       const net = L.netOff;
       const v4 = L.netProto === ETHER_TYPE.IPV4;
       if (net === NO_OFFSET || (!v4 && L.netProto !== ETHER_TYPE.IPV6) || L.l4Proto !== IP_PROTO.UDP || L.isFragment) {
@@ -143,12 +160,12 @@ export const vxlanDecap = defineStage({
       if (unparsed !== 0 || (w1 & 0xff) !== 0) return ctx.drop(pkt, 'vxlan-reserved-bits');
       if (localMac && macEquals(b, inner + ethernet.SRC, localMac)) return ctx.drop(pkt, 'vxlan-local-mac');
 
-      // Inner IP header (after in-band VLAN tags) for the length rule and ECN.
+      // Inner IP header for the length rule and ECN: only an untagged one (see the module doc).
       const innerEnd = complete ? udpEnd : pkt.tail;
       decodeFrame(b, inner, innerEnd, IL);
       const innerType = IL.etherType;
       const ipOff = IL.ethTypeOff === NO_OFFSET ? NO_OFFSET : IL.ethTypeOff + 2;
-      const innerIp = innerType === ETHER_TYPE.IPV4 || innerType === ETHER_TYPE.IPV6;
+      const innerIp = IL.vlanCount === 0 && (innerType === ETHER_TYPE.IPV4 || innerType === ETHER_TYPE.IPV6);
       if (innerIp) {
         const wireIpLen = inner + innerLen - ipOff;
         if (wireIpLen < (innerType === ETHER_TYPE.IPV4 ? ipv4.HEADER_LEN : ipv6.HEADER_LEN)) {
@@ -174,6 +191,7 @@ export const vxlanDecap = defineStage({
           copyAddress(b, net + ipv4.SRC_ADDR, info.src, 4);
           copyAddress(b, net + ipv4.DST_ADDR, info.dst, 4);
           info.ttl = ipv4.ttl(b, net);
+          if (ipv4.df(b, net)) info.flags |= TUNNEL.DONT_FRAGMENT;
         } else {
           copyAddress(b, net + ipv6.SRC_ADDR, info.src, 16);
           copyAddress(b, net + ipv6.DST_ADDR, info.dst, 16);
@@ -209,6 +227,21 @@ export const vxlanDecap = defineStage({
     return { name: 'vxlan-decap', process };
   },
 });
+
+/**
+ * Whether the host has a device for the frame's tags (`vlanSet`): VID 0 tags are skipped, the
+ * first other VID must be in the set, a second non-zero VID never is (no device stacked on it).
+ */
+function vlanLocal(b: Uint8Array, L: Layers, vlanSet: Uint8Array): boolean {
+  let found = false;
+  for (let i = 0; i < L.vlanCount; i++) {
+    const vid = vlan.vid(b, i === 0 ? L.vlanOff0 : L.vlanOff1);
+    if (vid === 0) continue;
+    if (found || !vlanSet[vid]) return false;
+    found = true;
+  }
+  return true;
+}
 
 /** Copy n address bytes (a byte loop: no view object per packet). */
 function copyAddress(b: Uint8Array, off: number, to: Uint8Array, n: number): void {

@@ -28,6 +28,9 @@
  *                 deterministic from the start of the run, used even with DF (as the kernel)
  *   outer MACs    `neighbours[dst]` else `outerEth.dst`; source `outerEth.src`
  *
+ * The encapsulated packet carries no tunnel metadata any more (the kernel drops the metadata dst
+ * in vxlan_xmit), so running vxlan-encap over its own output changes nothing.
+ *
  * Packets without metadata pass unchanged (or are dropped `no-tunnel-metadata` with
  * `requireMetadata`). A non-GSO outer packet larger than the egress MTU: `mtuPolicy: kernel`
  * drops it (`mtu-exceeded`) when DF is set or the outer is IPv6 and leaves IPv4 without DF to the
@@ -254,6 +257,8 @@ export const vxlanEncap = defineStage({
       pkt.protocol = v6 ? ETHER_TYPE.IPV6 : ETHER_TYPE.IPV4;
       pkt.innerProtocol = ETHER_TYPE.TEB;
       pkt.encapsulation = true;
+      // vxlan_xmit releases the metadata dst once the packet is built: the result carries no key.
+      pkt.tunnel = null;
       if (gso) pkt.gsoType |= csum ? GSO.UDP_TUNNEL_CSUM : GSO.UDP_TUNNEL;
       ctx.emit(pkt);
     }

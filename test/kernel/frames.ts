@@ -349,6 +349,8 @@ export interface VxlanFrameOpts {
   vni: number;
   word0?: number;
   reservedLow?: number;
+  /** Outer IPv4 DF bit (default set, as ipv4() does). */
+  df?: boolean;
 }
 
 /** Complete outer Ethernet/IP/UDP/VXLAN frame around an inner Ethernet frame. */
@@ -356,7 +358,7 @@ export function vxlanFrame(o: VxlanFrameOpts, inner: Buffer): Buffer {
   const payload = Buffer.concat([vxlanHeader(o.vni, o.word0, o.reservedLow), inner]);
   const u = udp({ src: o.src, dst: o.dst, sport: o.sport ?? 49152, dport: o.dport ?? 4789, csum: o.udpCsum ?? 'zero' }, payload);
   if (o.underlay === 'ipv4') {
-    return eth(o.dstMac, o.srcMac, ETH_P_IP, ipv4({ src: o.src, dst: o.dst, proto: 17, tos: o.tos, ttl: o.ttl, id: o.id }, u));
+    return eth(o.dstMac, o.srcMac, ETH_P_IP, ipv4({ src: o.src, dst: o.dst, proto: 17, tos: o.tos, ttl: o.ttl, id: o.id, df: o.df }, u));
   }
   return eth(
     o.dstMac,

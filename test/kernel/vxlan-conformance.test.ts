@@ -159,7 +159,7 @@ describe.skipIf(gate.skip)(`VXLAN stages vs the kernel${gate.label}`, () => {
     const comments = t.stdout.trim().split('\n');
     expect(comments.length).toBe(pcapngPackets.length);
     comments.forEach((c, i) => expect(c).toBe(pcapngPackets[i]!.tunnel!.toComment()));
-    expect(comments[0]).toMatch(/^tunnel vni=1 src=192\.0\.2\.1 dst=192\.0\.2\.2 tos=0x00 ttl=64 tpSrc=50000 tpDst=4789 flags=key$/);
+    expect(comments[0]).toMatch(/^tunnel vni=1 src=192\.0\.2\.1 dst=192\.0\.2\.2 tos=0x00 ttl=64 tpSrc=50000 tpDst=4789 flags=key,df$/);
     expect(tsharkCheck(file).malformed).toEqual([]);
   }, 120_000);
 

@@ -41,9 +41,9 @@ describe('vxlan-decap: delivery and metadata (udp_tun_rx_dst)', () => {
     expect(t.ttl).toBe(63);
     expect(t.tpSrc).toBe(50000);
     expect(t.tpDst).toBe(4789);
-    expect(t.flags).toBe(TUNNEL.KEY);
+    expect(t.flags).toBe(TUNNEL.KEY | TUNNEL.DONT_FRAGMENT);
     expect(t.tx).toBe(false);
-    expect(t.toComment()).toBe('tunnel vni=42 src=192.0.2.1 dst=192.0.2.2 tos=0x28 ttl=63 tpSrc=50000 tpDst=4789 flags=key');
+    expect(t.toComment()).toBe('tunnel vni=42 src=192.0.2.1 dst=192.0.2.2 tos=0x28 ttl=63 tpSrc=50000 tpDst=4789 flags=key,df');
   });
 
   it('IPv6 underlay: label, hop limit, traffic class, csum flag (non-zero checksum)', () => {
@@ -61,9 +61,18 @@ describe('vxlan-decap: delivery and metadata (udp_tun_rx_dst)', () => {
     expect(TunnelInfo.fromComment(t.toComment())!.toComment()).toBe(t.toComment());
   });
 
-  it('never sets DF from the outer header; csum flag iff the UDP checksum is non-zero (IPv4)', () => {
-    expect(one(vxlanFrame({ ...V4, udpCsum: 'valid' }, innerUdp4())).p.tunnel!.flags).toBe(TUNNEL.KEY | TUNNEL.CSUM);
-    expect(one(vxlanFrame({ ...V4, udpCsum: 'zero' }, innerUdp4())).p.tunnel!.flags).toBe(TUNNEL.KEY);
+  it('df flag exactly when the outer IPv4 header has DF (ip_tun_rx_dst); csum flag iff the UDP checksum is non-zero', () => {
+    expect(one(vxlanFrame({ ...V4, udpCsum: 'valid' }, innerUdp4())).p.tunnel!.flags).toBe(TUNNEL.KEY | TUNNEL.CSUM | TUNNEL.DONT_FRAGMENT);
+    expect(one(vxlanFrame({ ...V4, udpCsum: 'zero', df: false }, innerUdp4())).p.tunnel!.flags).toBe(TUNNEL.KEY);
+    const clear = one(vxlanFrame({ ...V4, udpCsum: 'valid', df: false }, innerUdp4())).p.tunnel!;
+    expect(clear.flags).toBe(TUNNEL.KEY | TUNNEL.CSUM);
+    expect(clear.toComment()).toMatch(/ flags=key,csum$/);
+    // The inner header's DF plays no part.
+    expect(one(vxlanFrame({ ...V4, df: false }, innerUdp4())).p.tunnel!.flags & TUNNEL.DONT_FRAGMENT).toBe(0);
+  });
+
+  it('never df for an IPv6 outer header', () => {
+    expect(one(vxlanFrame(V6, innerUdp4())).p.tunnel!.flags).toBe(TUNNEL.KEY | TUNNEL.CSUM);
   });
 
   it.each([[0], [1], [0x123456], [0xffffff]])('every VNI is accepted without vnifilter (VNI %d)', (vni) => {
@@ -181,12 +190,12 @@ describe('vxlan-decap: GBP', () => {
   it('gbp: true parses G/D/A/policy into the VXLAN_OPT option', () => {
     const { p, drops } = one(vxlanFrame({ ...V4, word0 }, innerUdp4()), { gbp: true });
     expect(drops).toEqual([]);
-    expect(p.tunnel!.flags).toBe(TUNNEL.KEY | TUNNEL.VXLAN_OPT);
+    expect(p.tunnel!.flags).toBe(TUNNEL.KEY | TUNNEL.DONT_FRAGMENT | TUNNEL.VXLAN_OPT);
     expect(p.tunnel!.gbp).toBe(0x00481234);
     expect(p.tunnel!.toComment()).toContain('gbp=0x481234');
   });
   it('gbp: true without G bit: no option (low bits tolerated)', () => {
-    const { p, drops } = one(vxlanFrame({ ...V4, word0: 0x08001234 }, innerUdp4()), { gbp: true });
+    const { p, drops } = one(vxlanFrame({ ...V4, word0: 0x08001234, df: false }, innerUdp4()), { gbp: true });
     expect(drops).toEqual([]);
     expect(p.tunnel!.flags).toBe(TUNNEL.KEY);
   });
@@ -233,6 +242,70 @@ describe('vxlan-decap: ECN (INET_ECN_decapsulate)', () => {
   it('no ECN action on non-IP inner frames (ARP under CE passes)', () => {
     expect(one(vxlanFrame({ ...V4, tos: 3 }, arpFrame())).drops).toEqual([]);
   });
+
+  // vxlan_rcv on 6.18: a tagged inner frame is neither marked, nor copied ECT(1), nor dropped.
+  it.each([
+    ['802.1Q', 0x8100],
+    ['802.1ad', 0x88a8],
+  ])('no ECN action on %s-tagged inner frames, under any outer codepoint', (_n, tpid) => {
+    for (let outer = 0; outer < 4; outer++) {
+      for (let inner = 0; inner < 4; inner++) {
+        for (const frame of [withVlan(innerUdp4({ tos: 0x20 | inner }), 10, tpid), withVlan(innerUdp6({ tc: 0x20 | inner }), 10, tpid)]) {
+          const r = one(vxlanFrame({ ...V4, tos: 0x48 | outer }, frame));
+          expect(r.drops, `outer ${outer} inner ${inner}`).toEqual([]);
+          expect(hex(r.p.data)).toBe(hex(frame));
+        }
+      }
+    }
+    // QinQ inside, IPv6 outer.
+    const qinq = withVlan(withVlan(innerUdp4({ tos: 0x22 }), 20), 30, 0x88a8);
+    const r = one(vxlanFrame({ ...V6, tos: 0x03 }, qinq));
+    expect(r.drops).toEqual([]);
+    expect(hex(r.p.data)).toBe(hex(qinq));
+  });
+
+  it('no inner IP length check behind a tag (pskb_inet_may_pull sees the TPID)', () => {
+    const short = withVlan(innerUdp4(), 10).subarray(0, 18 + 12);
+    const r = one(vxlanFrame(V4, short));
+    expect(r.drops).toEqual([]);
+    expect(hex(r.p.data)).toBe(hex(short));
+  });
+});
+
+describe('vxlan-decap: vlans (a VTEP on a VLAN subinterface)', () => {
+  const f = vxlanFrame({ ...V4, df: false }, innerUdp4());
+  it('takes listed VIDs, untagged and priority-tagged frames; drops other VIDs as vlan-not-local', () => {
+    const o = { vlans: [100, 300] };
+    for (const g of [withVlan(f, 100), withVlan(f, 300), f, withVlan(f, 0), withVlan(f, 0x2000 | 100), withVlan(f, 100, 0x88a8)]) {
+      const r = one(g, o);
+      expect(r.drops).toEqual([]);
+      expect(hex(r.p.data)).toBe(hex(innerUdp4()));
+      // The tag leaves no trace in the metadata.
+      expect(r.p.tunnel!.toComment()).toBe(one(f).p.tunnel!.toComment());
+    }
+    for (const g of [withVlan(f, 200), withVlan(f, 4095), withVlan(withVlan(f, 5), 100), withVlan(f, 0x2000 | 200)]) {
+      const r = one(g, o);
+      expect(r.drops).toEqual(['vlan-not-local']);
+      expect(r.out).toEqual([]);
+    }
+  });
+
+  it('priority tags are skipped: VID 0 then a listed VID is taken, a listed VID then another is not', () => {
+    const o = { vlans: [100] };
+    expect(one(withVlan(withVlan(f, 100), 0, 0x88a8), o).drops).toEqual([]);
+    expect(one(withVlan(withVlan(f, 0), 100, 0x88a8), o).drops).toEqual([]);
+    expect(one(withVlan(withVlan(f, 100), 100, 0x88a8), o).drops).toEqual(['vlan-not-local']);
+  });
+
+  it('frames that are not VXLAN on a foreign VLAN are dropped too (before IP)', () => {
+    expect(one(withVlan(innerTcp4(), 7), { vlans: [100] }).drops).toEqual(['vlan-not-local']);
+    expect(one(withVlan(innerTcp4(), 100), { vlans: [100] }).drops).toEqual([]);
+  });
+
+  it('without the option every VID is taken', () => {
+    expect(one(withVlan(f, 200)).drops).toEqual([]);
+    expect(one(withVlan(withVlan(f, 5), 100)).drops).toEqual([]);
+  });
 });
 
 describe('vxlan-decap: checksum states and truncation', () => {
@@ -267,7 +340,7 @@ describe('vxlan-decap: checksum states and truncation', () => {
     expect(hex(p.data)).toBe(hex(inner.subarray(0, 14 + 20 + 8 + 10)));
     expect(p.origLen).toBe(inner.length);
     expect(p.truncated).toBe(true);
-    expect(p.tunnel!.flags).toBe(TUNNEL.KEY | TUNNEL.CSUM);
+    expect(p.tunnel!.flags).toBe(TUNNEL.KEY | TUNNEL.CSUM | TUNNEL.DONT_FRAGMENT);
   });
 
   it('truncated before the inner Ethernet header: truncated', () => {
@@ -289,6 +362,8 @@ describe('vxlan-decap: options', () => {
     expect(() => vxlanDecap.options.parse({ localMac: 'zz' })).toThrow(/MAC address/);
     expect(() => vxlanDecap.options.parse({ vnis: [1 << 24] })).toThrow(/VNI/);
     expect(() => vxlanDecap.options.parse({ port: 4789 })).toThrow();
+    expect(() => vxlanDecap.options.parse({ vlans: [4095] })).toThrow(/VLAN ID must be 0\.\.4094/);
+    expect(() => vxlanDecap.options.parse({ vlans: ['10'] })).toThrow();
     expect(vxlanDecap.options.parse({})).toEqual({ ports: [4789], gbp: false, collectMetadata: true, udp6ZeroCsumRx: false });
   });
 });

@@ -132,6 +132,18 @@ describe('vxlan-encap: outer headers from metadata and device defaults', () => {
     expect(enc(innerUdp4(), t).drops).toEqual(['no-tunnel-destination']);
   });
 
+  it('the metadata is released on transmit (vxlan_xmit): a second vxlan-encap leaves the packet as it is', () => {
+    const { p, drops } = enc(innerUdp4(), txInfo({ csum: true, df: true }));
+    expect(drops).toEqual([]);
+    expect(p.tunnel).toBeNull();
+    completeChecksum(p);
+    const once = hex(p.data);
+    const again = run(encap({ requireMetadata: false }), p);
+    expect(again.out).toEqual([p]);
+    expect(hex(p.data)).toBe(once);
+    expect(run(encap({ requireMetadata: true }), p).drops).toEqual(['no-tunnel-metadata']);
+  });
+
   it('packets without metadata pass (warned once) or are dropped with requireMetadata', () => {
     const p = pkt(innerUdp4());
     const r = run(encap(), [p, pkt(innerUdp4())]);
