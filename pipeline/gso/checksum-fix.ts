@@ -5,9 +5,13 @@
  * Recomputes every IPv4 header checksum and every TCP, UDP, ICMP and ICMPv6 checksum, under
  * VLAN tags and MPLS stacks, and inside VXLAN (an inner Ethernet frame after UDP destination port
  * 4789 or 8472), inner first, then outer, because the outer UDP checksum covers the inner bytes.
+ * Each layer is repaired by its own family's rule: a zero UDP checksum over IPv4 means "no
+ * checksum" and stays; over IPv6 zero is illegal (RFC 8200 §8.1, udp6_csum_init drops it) and
+ * is computed, at any depth, except on the tunnel's own UDP header (destination port one of
+ * the VXLAN ports): that zero is one the kernel writes itself (udp6_set_csum with no csum flag,
+ * udp6zerocsumtx; RFC 6935), and a later receive reads it as "no csum" in the metadata.
  * Left alone:
- *   - a zero UDP checksum (over IPv4 it means "no checksum"; over IPv6 it is a tunnel's zero
- *     checksum, udp6zerocsumtx: checksum offload never leaves a zero behind);
+ *   - a zero UDP checksum over IPv4, and a VXLAN tunnel's zero UDP checksum over IPv6;
  *   - the L4 checksum of IP fragments (it covers the reassembled datagram);
  *   - a checksum a stage left CHECKSUM_PARTIAL (completed later at egress), and the outer UDP
  *     checksum of a UDP-tunnel GSO packet (segmentation writes one per segment); the frames
@@ -76,7 +80,8 @@ export class ChecksumFixer {
       } else if (proto === IP_PROTO.UDP) {
         const ulen = udp.length(b, transOff);
         const uEnd = Math.min(ipEnd, transOff + ulen);
-        if (depth + 1 < MAX_DEPTH && this.ports.has(udp.dstPort(b, transOff)) && uEnd - transOff >= 16 + 14) {
+        const tunnel = this.ports.has(udp.dstPort(b, transOff));
+        if (depth + 1 < MAX_DEPTH && tunnel && uEnd - transOff >= 16 + 14) {
           // The frame inside VXLAN is repaired even when the outer UDP checksum is not ours.
           const r = this.fixFrame(b, transOff + 16, uEnd, depth + 1, skipL4, skipUdp);
           if (r === 'truncated') result = r;
@@ -84,7 +89,8 @@ export class ChecksumFixer {
         // A partial checksum inside the datagram (local checksum offload: the outer sum was
         // computed for the inner field as it will be) leaves the outer checksum as it is.
         const coversPartial = skipL4 > transOff && skipL4 < uEnd;
-        if (own && !coversPartial && udp.checksum(b, transOff) !== 0) {
+        const keepZero = v4 || tunnel;
+        if (own && !coversPartial && (udp.checksum(b, transOff) !== 0 || !keepZero)) {
           this.write(b, transOff + udp.CHECKSUM, transOff, uEnd, v4 ? pseudoV4(b, ip + 12, ip + 16, IP_PROTO.UDP, uEnd - transOff) : pseudoV6(b, ip + 8, dst6, IP_PROTO.UDP, uEnd - transOff), true);
         }
       } else if (own && proto === IP_PROTO.ICMP && v4) {

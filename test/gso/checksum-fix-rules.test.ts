@@ -10,6 +10,8 @@ import { resolvePipeline } from '../../pipeline/config.js';
 import { craftFrame } from '../../pipeline/craft.js';
 import { Layers, decodeFrame } from '../../pipeline/decode.js';
 import { fold, pseudoV4, pseudoV6, sum16 } from '../../pipeline/wire/checksum.js';
+import { ChecksumFixer } from '../../pipeline/gso/checksum-fix.js';
+import { vxlanFrame } from '../kernel/frames.js';
 
 function l4Verifies(b: Uint8Array, L: Layers): boolean {
   const len = L.ipEnd - L.transOff;
@@ -60,4 +62,64 @@ describe('checksum.fix with vxlan-encap', () => {
       else expect(udpCsum).toBe(0);
     });
   }
+});
+
+describe('checksum.fix: every layer by its own family rule', () => {
+  const udpInner = (v6: boolean) =>
+    craftFrame({ ip: v6 ? { src: '2001:db8:1::1', dst: '2001:db8:1::2' } : { src: '198.51.100.1', dst: '198.51.100.2' }, l4: { kind: 'udp', srcPort: 5000, dstPort: 6000 }, payload: 64 });
+  const zeroUdp = (f: Uint8Array, l4: number) => {
+    f[l4 + 6] = 0;
+    f[l4 + 7] = 0;
+    return f;
+  };
+  const outer = (v6: boolean, csum: boolean, inner: Uint8Array) =>
+    Buffer.from(
+      vxlanFrame(
+        v6
+          ? { underlay: 'ipv6', srcMac: '02:00:00:00:0a:01', dstMac: '02:00:00:00:0b:01', src: '2001:db8::1', dst: '2001:db8::2', vni: 5, udpCsum: csum ? 'valid' : 'zero' }
+          : { underlay: 'ipv4', srcMac: '02:00:00:00:0a:01', dstMac: '02:00:00:00:0b:01', src: '192.0.2.1', dst: '192.0.2.2', vni: 5, udpCsum: csum ? 'valid' : 'zero' },
+        Buffer.from(inner),
+      ),
+    );
+  const fix = (b: Uint8Array) => {
+    const p = Packet.fromBytes(b);
+    expect(new ChecksumFixer().fix(p)).toBe('fixed');
+    return p.data;
+  };
+  const layers = (b: Uint8Array) => {
+    const O = new Layers();
+    decodeFrame(b, 0, b.length, O);
+    const I = new Layers();
+    decodeFrame(b, O.transOff + 16, b.length, I);
+    return { O, I, csum: (L: Layers) => (b[L.transOff + 6]! << 8) | b[L.transOff + 7]! };
+  };
+
+  for (const outerV6 of [false, true]) {
+    for (const outerCsum of [false, true]) {
+      it(`a zero UDP checksum of an IPv6 packet inside VXLAN (outer ${outerV6 ? 'IPv6' : 'IPv4'}, outer csum ${outerCsum}) is computed; the outer one keeps its state`, () => {
+        const f = outer(outerV6, outerCsum, zeroUdp(udpInner(true), 14 + 40));
+        const b = fix(f);
+        const { O, I, csum } = layers(b);
+        expect(csum(I)).not.toBe(0);
+        expect(l4Verifies(b, I)).toBe(true);
+        if (outerCsum) expect(l4Verifies(b, O)).toBe(true);
+        else expect(csum(O)).toBe(0);
+      });
+    }
+  }
+
+  it('a zero UDP checksum over IPv4 stays zero, inside VXLAN and outside', () => {
+    const b = fix(outer(true, true, zeroUdp(udpInner(false), 14 + 20)));
+    const { O, I, csum } = layers(b);
+    expect(csum(I)).toBe(0);
+    expect(l4Verifies(b, O)).toBe(true);
+    expect(Buffer.from(fix(zeroUdp(udpInner(false), 14 + 20)))).toEqual(Buffer.from(zeroUdp(udpInner(false), 14 + 20)));
+  });
+
+  it('a plain (not tunnelled) UDP-over-IPv6 zero checksum is computed', () => {
+    const b = fix(zeroUdp(udpInner(true), 14 + 40));
+    const L = new Layers();
+    decodeFrame(b, 0, b.length, L);
+    expect(l4Verifies(b, L)).toBe(true);
+  });
 });

@@ -6,8 +6,9 @@
  * Fixed documentation addresses and locally administered MACs make the inputs deterministic;
  * what the kernel randomises (outer UDP source port, outer IPv4 ID) is reported, not fixed.
  */
-import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import {
   ETH_P_IP,
   ETH_P_IPV6,
@@ -296,6 +297,52 @@ export interface DecapOptions {
   udp6zerocsumrx?: boolean;
   /** Leave GRO at the driver default on the underlay receive side (default: off). */
   gro?: boolean;
+  /**
+   * Stand in for VLAN subinterfaces with these VIDs on vethB (the kernel has no 802.1Q devices
+   * here): a tc BPF program on vethB ingress pops exactly the tags such devices would take
+   * (tc_bpf.py vlan-pop); other tags stay and the kernel drops the frame as PACKET_OTHERHOST.
+   */
+  vlans?: number[];
+  /** Record each delivered packet's tunnel metadata with bpf_skb_get_tunnel_key on vx0 ingress. */
+  tunnelKey?: boolean;
+}
+
+/** The tunnel metadata the kernel attached, as bpf_skb_get_tunnel_key(BPF_F_TUNINFO_FLAGS) reports it. */
+export interface KernelTunnelKey {
+  rc: number;
+  vni: number;
+  /** Outer source / destination address. */
+  remote: string;
+  local: string;
+  tos: number;
+  ttl: number;
+  /** TUNNEL_* bits (be16 values: CSUM 0x1, KEY 0x4, DONT_FRAGMENT 0x100). */
+  flags: number;
+  label: number;
+  ipv6: boolean;
+}
+
+/** Path of the tc/BPF program loader shipped next to this file. */
+export const TC_BPF_PY = join(dirname(fileURLToPath(import.meta.url)), 'tc_bpf.py');
+
+/**
+ * Load and attach the BPF stand-ins inside B. bpffs is mounted for the pin only: `ip netns exec`
+ * runs the shell in a mount namespace of its own, so the mount goes away with it while the
+ * attached filters stay. Returns the id of the tunnel-key map.
+ */
+function attachBpf(B: Netns, dir: string, opts: DecapOptions): number | undefined {
+  const fs = mkdtempSync(join(dir, 'bpffs-'));
+  const cmds = [`mount -t bpf bpf ${fs}`];
+  if (opts.vlans) {
+    cmds.push(`python3 ${TC_BPF_PY} vlan-pop ${fs}/vlan ${opts.vlans.join(' ')}`, 'tc qdisc add dev vethB clsact', `tc filter add dev vethB ingress bpf da pinned ${fs}/vlan`);
+  }
+  if (opts.tunnelKey) {
+    cmds.push(`python3 ${TC_BPF_PY} tunnel-key ${fs}/key`, 'tc qdisc add dev vx0 clsact', `tc filter add dev vx0 ingress bpf da pinned ${fs}/key`);
+  }
+  const out = B.exec(cmds.join(' && '));
+  rmSync(fs, { recursive: true, force: true });
+  const m = /"map_id": (\d+)/.exec(out);
+  return m ? Number(m[1]) : undefined;
 }
 
 export interface DecapCaseResult {
@@ -307,6 +354,8 @@ export interface DecapCaseResult {
   expect?: 'deliver' | 'drop';
   /** Non-zero deltas of vx0 rx counters, vethB rx counters and UDP MIBs while this frame was processed. */
   counters: Record<string, number>;
+  /** With `tunnelKey`: the metadata the kernel attached to the delivered packet. */
+  tunnelKey?: KernelTunnelKey;
 }
 
 export interface DecapResult {
@@ -398,6 +447,7 @@ export async function vxlanDecapReference(dir: string, cases: DecapCase[] = defa
     if (opts.udp6zerocsumrx) vx.push('udp6zerocsumrx');
     B.ip(...vx);
     B.ip('link', 'set', 'vx0', 'arp', 'off', 'up');
+    const keyMap = opts.vlans || opts.tunnelKey ? attachBpf(B, dir, opts) : undefined;
 
     const inputPcap = join(dir, `decap-${tag}.input.pcap`);
     const deliveredPcap = join(dir, `decap-${tag}.delivered.pcap`);
@@ -405,24 +455,53 @@ export async function vxlanDecapReference(dir: string, cases: DecapCase[] = defa
     const cap = await capture(B, 'vx0', deliveredPcap, 'not ip6 or ip6 dst net 2001:db8::/32');
     const results: DecapCaseResult[] = [];
     try {
+      // One process per snapshot (counters of vx0 and vethB, UDP/IP MIBs, and the recorded tunnel
+      // key, taken and re-armed): spawning is what makes these runs slow on a busy machine.
+      const SEP = '@@capflow@@';
+      const script = [
+        'ip -s -s -j link show dev vx0',
+        'ip -s -s -j link show dev vethB',
+        'cat /proc/net/snmp',
+        'cat /proc/net/snmp6 2>/dev/null || true',
+        ...(keyMap !== undefined ? [`python3 ${TC_BPF_PY} tunnel-key-take ${keyMap}`] : []),
+      ].join(`; echo ${SEP}; `);
       const snap = () => {
-        const vxs = B.linkStats('vx0');
-        const vs = B.linkStats('vethB');
-        const m = B.snmp();
+        const parts = B.exec(script).split(`${SEP}\n`);
         const out: Record<string, number> = {};
-        for (const [k, v] of Object.entries(vxs.rx)) if (typeof v === 'number') out[`vx0.rx.${k}`] = v;
-        for (const [k, v] of Object.entries(vs.rx)) if (typeof v === 'number') out[`vethB.rx.${k}`] = v;
+        for (const [i, dev] of ['vx0', 'vethB'].entries()) {
+          const rx = (JSON.parse(parts[i]!) as Array<{ stats64: { rx: Record<string, number> } }>)[0]!.stats64.rx;
+          for (const [k, v] of Object.entries(rx)) if (typeof v === 'number') out[`${dev}.rx.${k}`] = v;
+        }
+        const m: Record<string, number> = {};
+        const s4 = parts[2]!.trim().split('\n');
+        for (let i = 0; i + 1 < s4.length; i += 2) {
+          const h = s4[i]!.split(/\s+/);
+          const v = s4[i + 1]!.split(/\s+/);
+          const proto = h[0]!.replace(':', '');
+          for (let k = 1; k < h.length; k++) m[`${proto}.${h[k]}`] = Number(v[k]);
+        }
+        for (const line of parts[3]!.trim().split('\n')) {
+          const [k, v] = line.trim().split(/\s+/);
+          if (k && v !== undefined) m[k] = Number(v);
+        }
         for (const k of ['Udp.InDatagrams', 'Udp.InErrors', 'Udp.InCsumErrors', 'Udp.NoPorts', 'Udp6InDatagrams', 'Udp6InErrors', 'Udp6InCsumErrors', 'Udp6NoPorts', 'Ip.InDiscards', 'Ip6InDiscards']) {
           if (m[k] !== undefined) out[k] = m[k]!;
         }
-        return out;
+        let key: KernelTunnelKey | undefined;
+        if (keyMap !== undefined) {
+          const k = JSON.parse(parts[4]!.trim()) as { ran: boolean } & KernelTunnelKey;
+          if (k.ran) key = k;
+        }
+        return { counters: out, key };
       };
       let deliveredSoFar = 0;
+      let before = snap();
       for (let i = 0; i < cases.length; i++) {
-        const before = snap();
         A.inject(['send-frames', 'vethA', inputPcap, '--only', String(i)]);
         await new Promise((r) => setTimeout(r, 20));
-        const counters = diffCounters(before, snap());
+        const after = snap();
+        const counters = diffCounters(before.counters, after.counters);
+        before = after;
         const delivered = (counters['vx0.rx.packets'] ?? 0) > 0;
         results.push({
           name: cases[i]!.name,
@@ -431,6 +510,7 @@ export async function vxlanDecapReference(dir: string, cases: DecapCase[] = defa
           deliveredIndex: delivered ? deliveredSoFar++ : undefined,
           expect: cases[i]!.expect,
           counters,
+          tunnelKey: after.key,
         });
       }
     } finally {

@@ -12,6 +12,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readPcap, vxlanFrame, writePcap, type VxlanFrameOpts } from '../kernel/frames.js';
 import { readPackets } from '../../pipeline/pcap/index.js';
 import { innerTcp4, innerUdp4, innerUdp6, withVlan } from './vxlan-frames.js';
+import { tsharkCheck } from '../kernel/tshark.js';
+import { toolGate } from '../cli/cli-helpers.js';
 
 const built = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli', 'main.js');
 const haveBuild = existsSync(built);
@@ -145,5 +147,37 @@ describe.skipIf(!haveBuild)('capflow run: VXLAN metadata across decap and encap 
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/vlans/);
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+const tshark = toolGate('tshark');
+
+describe.skipIf(!haveBuild || tshark.skip)(`capflow run: checksum fix inside VXLAN (built binary, tshark)${tshark.label}`, () => {
+  it('gso checksum.fix computes a zero UDP checksum of an IPv6 packet inside VXLAN; UDP over IPv4 keeps its zero', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'capflow-vxfix-'));
+    try {
+      const zero = (f: Buffer, l4: number) => {
+        f.writeUInt16BE(0, l4 + 6);
+        return f;
+      };
+      const input = join(dir, 'in.pcap');
+      // Inner IPv6/UDP with checksum 0 (illegal over IPv6), under IPv4 and IPv6 outers; inner IPv4/UDP 0 (legal).
+      writePcap(input, [vxlanFrame(V4, zero(innerUdp6(), 14 + 40)), vxlanFrame(V6, zero(innerUdp6(), 14 + 40)), vxlanFrame(V6, zero(innerUdp4({ sport: 5000, dport: 6000 }), 14 + 20))]);
+      const before = tsharkCheck(input, ['udp.check_checksum:TRUE']);
+      expect(before.experts.filter((e) => /Illegal checksum value \(0\)/.test(e)).length).toBe(2);
+      const out = join(dir, 'out.pcap');
+      const r = capflow(['run', input, '-o', out, '--stage', 'gso:checksum={fix: true}']);
+      expect(r.status, r.stderr).toBe(0);
+      const rep = tsharkCheck(out, ['udp.check_checksum:TRUE', 'ip.check_checksum:TRUE']);
+      expect(rep.count).toBe(3);
+      expect(rep.malformed, rep.experts.join(' / ')).toEqual([]);
+      for (const e of rep.experts) expect(e).not.toMatch(/Illegal checksum|bad checksum|incorrect/i);
+      const recs = readPcap(out).records.map((x) => x.data);
+      expect(recs[0]!.readUInt16BE(50 + 14 + 40 + 6)).not.toBe(0);
+      expect(recs[1]!.readUInt16BE(70 + 14 + 40 + 6)).not.toBe(0);
+      expect(recs[2]!.readUInt16BE(70 + 14 + 20 + 6)).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
