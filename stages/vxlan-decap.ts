@@ -1,24 +1,25 @@
 /**
- * vxlan-decap: VXLAN receive on a collect-metadata ("external") device, as Linux 6.1
- * `vxlan_rcv` after the UDP layer (semantics §1; OVS `netdev_vxlan_pop_header` for the shape).
+ * vxlan-decap: VXLAN receive on a collect-metadata ("external") device, as Linux 6.18
+ * `vxlan_rcv` after the UDP layer (OVS `netdev_vxlan_pop_header` for the shape).
  *
  * A packet is VXLAN when its outer IPv4/IPv6 header (optionally behind up to two VLAN tags)
  * carries UDP to one of `ports`. Everything else, including IP fragments (capflow does not
  * reassemble), passes through unchanged. Checks, in the kernel's order, each with its drop reason:
  *
+ *   vlan-not-local         tagged with a VID the host has no device for (`vlans`, see below)
  *   ip-bad-checksum        outer IPv4 header checksum wrong (ip_rcv)
  *   udp-bad-length         UDP length below 8 or beyond the IP datagram (udp_rcv)
- *   udp-bad-checksum       non-zero outer UDP checksum that does not verify (R-UDP-1)
- *   udp6-zero-checksum     zero UDP checksum over IPv6 without `udp6ZeroCsumRx` (R-UDP-2)
- *   vxlan-too-short        UDP payload shorter than the 8-byte VXLAN header (R-HDR-1)
+ *   udp-bad-checksum       non-zero outer UDP checksum that does not verify (udp_queue_rcv_one_skb)
+ *   udp6-zero-checksum     zero UDP checksum over IPv6 without `udp6ZeroCsumRx` (udp6_csum_init)
+ *   vxlan-too-short        UDP payload shorter than the 8-byte VXLAN header
  *   truncated              the capture ends before the VXLAN header or the inner Ethernet header
- *   vxlan-bad-flags        I flag clear (R-HDR-2)
- *   vxlan-vni-filtered     VNI not in `vnis` (vnifilter, R-HDR-3)
- *   vxlan-inner-too-short  inner frame shorter than an Ethernet header (R-HDR-8)
- *   vxlan-reserved-bits    any flag/reserved bit the device does not use (R-HDR-4/5)
- *   vxlan-local-mac        inner source MAC == `localMac` (R-HDR-9)
- *   vxlan-inner-ip-too-short inner IPv4 < 20 / IPv6 < 40 bytes (R-HDR-10)
- *   ecn-ce-on-not-ect      outer CE over an inner Not-ECT packet (§1.4)
+ *   vxlan-bad-flags        I flag clear
+ *   vxlan-vni-filtered     VNI not in `vnis` (vnifilter)
+ *   vxlan-inner-too-short  inner frame shorter than an Ethernet header
+ *   vxlan-reserved-bits    any flag/reserved bit the device does not use
+ *   vxlan-local-mac        inner source MAC == `localMac`
+ *   vxlan-inner-ip-too-short untagged inner IPv4 < 20 / IPv6 < 40 bytes (pskb_inet_may_pull)
+ *   ecn-ce-on-not-ect      outer CE over an untagged inner Not-ECT packet (INET_ECN_decapsulate)
  *
  * Metadata (`pkt.tunnel`, when `collectMetadata`) is `udp_tun_rx_dst`: VNI, outer addresses,
  * full TOS byte / traffic class as received, TTL / hop limit, IPv6 flow label, UDP ports, flags

@@ -1,6 +1,6 @@
 /**
  * vxlan-encap: VXLAN transmit on a collect-metadata device (Linux 6.1 `vxlan_xmit_one` with
- * `udp_tunnel_xmit_skb` / `udp_tunnel6_xmit_skb`, semantics §2). For each packet carrying tunnel
+ * `udp_tunnel_xmit_skb` / `udp_tunnel6_xmit_skb`). For each packet carrying tunnel
  * metadata the outer Ethernet + IPv4/IPv6 + UDP + VXLAN headers are pushed into headroom (the
  * inner frame never moves), taking each field from the metadata and, where it leaves it unset,
  * from the device options:
