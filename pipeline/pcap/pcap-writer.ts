@@ -77,7 +77,8 @@ export class PcapWriter implements CaptureWriter {
     const frac = rescaleFraction(pkt.tsFrac, pkt.tsUnits, this.units);
     let capLen = pkt.tail - pkt.head;
     if (this.snapLimit > 0 && capLen > this.snapLimit) capLen = this.snapLimit;
-    const origLen = pkt.origLen > capLen ? pkt.origLen : capLen;
+    // A 32-bit field: a stage growing a frame whose origlen already is 2^32 − 1 must not wrap it.
+    const origLen = pkt.origLen > capLen ? Math.min(pkt.origLen, 0xffffffff) : capLen;
     const b = this.b;
     const src = pkt.buf;
     const h = pkt.head - 16;

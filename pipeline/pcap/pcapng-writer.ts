@@ -88,7 +88,8 @@ export class PcapngWriter implements CaptureWriter {
     }
     let capLen = pkt.tail - pkt.head;
     if (this.snapLimit > 0 && capLen > this.snapLimit) capLen = this.snapLimit;
-    const origLen = pkt.origLen > capLen ? pkt.origLen : capLen;
+    // A 32-bit field: a stage growing a frame whose origlen already is 2^32 − 1 must not wrap it.
+    const origLen = pkt.origLen > capLen ? Math.min(pkt.origLen, 0xffffffff) : capLen;
     const padded = (capLen + 3) & ~3;
     let optRoom = 0;
     if (comments !== null && comments.length > 0) {
