@@ -2,10 +2,10 @@
  * The pipeline file (JSON or YAML, one schema) and `--stage NAME[:key=value,...]` specs.
  * Validation happens once here; stages get typed options and never see raw input.
  */
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { ConfigError, configErrorFromZod, formatPath } from './config-error.js';
+import { PIPELINE_FILE_LIMIT, readBoundedTextFile } from './config-file.js';
 import { macAddress } from './option-schemas.js';
 import { stageEntry, stageNames } from '../stages/registry.js';
 import type { StageDefinition, View } from '../stages/stage.js';
@@ -92,7 +92,7 @@ export type PipelineDocument = Record<string, unknown>;
 export function readPipelineFile(path: string): PipelineDocument {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readBoundedTextFile(path, PIPELINE_FILE_LIMIT);
   } catch (e) {
     throw new ConfigError(`${path}: cannot read pipeline file: ${(e as Error).message}`);
   }

@@ -1,5 +1,6 @@
 /** capflow nic list | show NAME | import ETHTOOL_K_OUTPUT */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { PROFILE_FILE_LIMIT, readBoundedTextFile } from '../../pipeline/config-file.js';
 import type { CapflowCommand } from '../command.js';
 import { EXIT, io } from '../command.js';
 import { reportError } from '../errors.js';
@@ -74,7 +75,12 @@ function effective(p: ReturnType<typeof loadProfile>) {
 }
 
 function importProfile(file: string, name: string | undefined, output: string | undefined): number {
-  const text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  let text: string;
+  try {
+    text = file === '-' ? readFileSync(0, 'utf8') : readBoundedTextFile(file, PROFILE_FILE_LIMIT);
+  } catch (e) {
+    throw new ConfigError(`${file}: cannot read ethtool -k output: ${(e as Error).message}`);
+  }
   const guessed = /^Features for ([^:\s]+):/m.exec(text)?.[1];
   const { profile, assumptions } = importEthtool(text, name ?? guessed ?? 'imported');
   const json = `${JSON.stringify(profile, null, 2)}\n`;

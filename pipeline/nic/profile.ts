@@ -7,7 +7,7 @@
  * feature bitsets once, applying what `register_netdevice` and `netdev_fix_features` would do.
  * What a packet needs (gso_type, checksum state) is never stored here: see decide.ts.
  */
-import { readFileSync } from 'node:fs';
+import { ConfigFileError, PROFILE_FILE_LIMIT, readBoundedTextFile } from '../config-file.js';
 import { z } from 'zod';
 import { BUILTIN_PROFILE_JSON } from './builtin.js';
 import {
@@ -238,8 +238,9 @@ export function loadProfile(nameOrPath: string): NicProfile {
   if (builtin) return builtin;
   let text: string;
   try {
-    text = readFileSync(nameOrPath, 'utf8');
+    text = readBoundedTextFile(nameOrPath, PROFILE_FILE_LIMIT);
   } catch (e) {
+    if (e instanceof ConfigFileError) throw new ProfileError(nameOrPath, '', `expected a profile JSON file: a regular file of at most ${PROFILE_FILE_LIMIT / 1024} KiB`, e.message);
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !/[\\/.]/.test(nameOrPath)) {
       throw new ProfileError(nameOrPath, '', `expected a built-in profile name (${builtinProfileNames().join(', ')}) or a profile JSON file`, 'no such profile or file');
