@@ -173,6 +173,12 @@ function setPath(obj: Record<string, unknown>, keys: string[], value: unknown): 
   o[keys[keys.length - 1]!] = value;
 }
 
+/**
+ * Stages per pipeline. Each stage hands its packet to the next one on the call stack, so the
+ * depth is bounded well below what overflows it (about 4,500 mpls-push stages did).
+ */
+export const MAX_STAGES = 1000;
+
 export interface ResolveOverrides {
   nic?: string | undefined;
   view?: View | undefined;
@@ -192,6 +198,9 @@ export function resolvePipeline(doc: PipelineDocument, source: string, overrides
   const top = topLevel.safeParse(merged);
   if (!top.success) throw configErrorFromZod(source, [], top.error);
 
+  if (top.data.stages.length > MAX_STAGES) {
+    throw new ConfigError(`${source}: stages: ${top.data.stages.length} stages, at most ${MAX_STAGES} per pipeline`);
+  }
   const stages: StageSpec[] = [];
   top.data.stages.forEach((raw, i) => {
     const { stage: name, ...rest } = raw;

@@ -28,10 +28,12 @@ export interface Counters {
   truncated: number;
   bytesIn: number;
   bytesOut: number;
+  /** Bytes after IP datagrams (Ethernet padding, trailers) cut before segmenting or fragmenting. */
+  trailerBytes: number;
 }
 
 export function newCounters(): Counters {
-  return { packetsIn: 0, packetsOut: 0, forwarded: 0, dropped: 0, drops: {}, nonEthernet: 0, truncated: 0, bytesIn: 0, bytesOut: 0 };
+  return { packetsIn: 0, packetsOut: 0, forwarded: 0, dropped: 0, drops: {}, nonEthernet: 0, truncated: 0, bytesIn: 0, bytesOut: 0, trailerBytes: 0 };
 }
 
 export function addCounters(into: Counters, c: Counters): void {
@@ -43,6 +45,7 @@ export function addCounters(into: Counters, c: Counters): void {
   into.truncated += c.truncated;
   into.bytesIn += c.bytesIn;
   into.bytesOut += c.bytesOut;
+  into.trailerBytes += c.trailerBytes;
   for (const [k, v] of Object.entries(c.drops)) into.drops[k] = (into.drops[k] ?? 0) + v;
 }
 
@@ -96,6 +99,9 @@ export class Pipeline {
         drop: (_p, reason) => {
           this.droppedNow = true;
           this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
+        },
+        countTrailer: (bytes) => {
+          this.counters.trailerBytes += bytes;
         },
         warnOnce: (key, message) => this.warnOnce(key, message),
       };

@@ -62,6 +62,9 @@ export class RunStopped extends Error {
   }
 }
 
+/** Output packets gathered from one input batch before they are written out (bounds memory). */
+const STREAM_OUT_PACKETS = 4096;
+
 /** Stream every input through the pipeline into one output. */
 export async function runCapture(opts: RunOptions): Promise<RunSummary> {
   const warn = opts.onWarning ?? (() => {});
@@ -160,7 +163,15 @@ async function runOne(
   let lastProgress = 0;
   for await (const batch of abortable(reader.batches(), opts.signal)) {
     out.length = 0;
-    for (let i = 0; i < batch.length; i++) pipeline.process(batch[i]!, out);
+    for (let i = 0; i < batch.length; i++) {
+      pipeline.process(batch[i]!, out);
+      // One packet may leave as thousands of segments (mss 48 on a 64 KB super-packet): write
+      // them out, with the writer's backpressure, before taking the next input packet.
+      if (out.length >= STREAM_OUT_PACKETS) {
+        if (!writeAll(out, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
+        out.length = 0;
+      }
+    }
     if (!writeAll(out, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
     if (opts.onProgress) {
       const now = Date.now();

@@ -43,10 +43,27 @@ import * as udp from '../pipeline/wire/udp.js';
 import * as ipv4 from '../pipeline/wire/ipv4.js';
 import * as ipv6 from '../pipeline/wire/ipv6.js';
 
+/**
+ * Smallest `mss`: the kernel's smallest TCP MSS (`tcp_min_snd_mss`, default TCP_MIN_SND_MSS = 48,
+ * net/ipv4/tcp_output.c), so no socket hands down a GSO packet with a smaller gso_size (UDP GSO
+ * is bounded by UDP_MAX_SEGMENTS segments per datagram instead). A smaller one would also turn
+ * one 64 KB packet into tens of thousands of segments held in memory at once.
+ */
+export const MIN_GSO_MSS = 48;
+
 export const gsoOptions = z
   .object({
     /** gso_size for captured super-packets: `auto` (see describeMssRule) or a number of bytes. */
-    mss: z.union([z.literal('auto'), z.number().int().min(1).max(65535)]).default('auto'),
+    mss: z
+      .union([
+        z.literal('auto'),
+        z
+          .number()
+          .int()
+          .min(MIN_GSO_MSS, `mss is at least ${MIN_GSO_MSS}: the kernel's smallest TCP MSS (tcp_min_snd_mss); no socket builds a GSO packet with a smaller gso_size`)
+          .max(65535),
+      ])
+      .default('auto'),
     /** Egress MTU (IP bytes); default: the NIC profile's. */
     mtu: z.number().int().min(68).max(65535).optional(),
     /** Non-GSO packets longer than the MTU: kernel (fragment IPv4 without DF, drop the rest) | drop | ignore. */
@@ -103,12 +120,17 @@ export class GsoStage implements Stage {
   private ctx: StageContext | null = null;
   private readonly emitFn = (p: Packet): void => {
     this.stats.segmentsOut++;
+    this.commentsOnFirst(p, 'segment');
     this.ctx!.emit(p);
   };
   private readonly emitFrag = (p: Packet): void => {
     this.stats.fragmentsOut++;
+    this.commentsOnFirst(p, 'fragment');
     this.ctx!.emit(p);
   };
+  /** Packets emitted so far from the packet being cut, and how many segments it makes (0: fragments). */
+  private cutIndex = 0;
+  private cutTotal = 0;
 
   constructor(
     private readonly opts: GsoOptions,
@@ -139,6 +161,7 @@ export class GsoStage implements Stage {
       if (err) return ctx.drop(pkt, err);
       if (!lay.matchesGsoType(pkt.gsoType)) return ctx.drop(pkt, 'gso-bad-header');
       if (pkt.truncated || lay.end > pkt.tail) return this.passTruncated(pkt, ctx);
+      this.trimTrailer(pkt, ctx);
       const P = lay.payloadLen;
       if (P > pkt.gsoSize) return this.superPacket(pkt, ctx);
       // R-TCP-5: not longer than one segment: leaves as a plain packet.
@@ -152,6 +175,8 @@ export class GsoStage implements Stage {
     const M = pkt.gsoSize;
     const segs = Math.ceil(lay.payloadLen / M);
     pkt.gsoSegs = segs;
+    this.cutIndex = 0;
+    this.cutTotal = segs;
     this.stats.superPackets++;
     const dec = decideTx(this.env.nic, lay.txRequest(pkt, segs));
     const tunnelCsum = lay.tunnel && (pkt.gsoType & GSO.UDP_TUNNEL_CSUM) !== 0;
@@ -187,6 +212,21 @@ export class GsoStage implements Stage {
     segmentSuperPacket(pkt, lay, { gsoSize: M, gsoType: pkt.gsoType, inner, outer, partial }, emit);
   }
 
+  /**
+   * The user's comments stay on the first segment or fragment only, with a note saying which of
+   * how many it is: copied onto every one, a few comments on a 64 KB packet cut at mss 48 became
+   * megabytes of output (the kernel has no comments; the capture's reader wants them once).
+   */
+  private commentsOnFirst(p: Packet, what: 'segment' | 'fragment'): void {
+    if (p.comments === null) return;
+    if (this.cutIndex++ > 0) {
+      p.comments = null;
+      return;
+    }
+    const of = this.cutTotal > 0 ? ` of ${this.cutTotal}` : '';
+    p.note(`${what} 1${of}: the packet's comments are on the first ${what} only`);
+  }
+
   /** A packet that is not (or no longer) a GSO packet. */
   private plain(pkt: Packet, ctx: StageContext): void {
     const lay = this.lay;
@@ -203,6 +243,9 @@ export class GsoStage implements Stage {
     if (l3Len <= this.mtu) return ctx.emit(pkt);
     if (pkt.truncated) return this.passTruncated(pkt, ctx);
     if (this.opts.mtuPolicy === 'kernel' && lay.mplsOff === NO_OFFSET && lay.ipV4 && !ipv4.df(pkt.buf, lay.ipOff)) {
+      this.trimTrailer(pkt, ctx);
+      this.cutIndex = 0;
+      this.cutTotal = 0;
       const n = fragmentIpv4(pkt, this.mtu, this.emitFrag, lay.ipOff);
       if (n > 0) {
         this.stats.fragmented++;
@@ -210,6 +253,23 @@ export class GsoStage implements Stage {
       }
     }
     ctx.drop(pkt, 'mtu-exceeded');
+  }
+
+  /**
+   * Bytes after the (outer) IP datagram, Ethernet padding or a trailer, are not payload: the
+   * kernel's `ip_rcv` / `ipv6_rcv` trimmed them (`pskb_trim_rcsum`) before `tcp_gso_segment` or
+   * `__udp_gso_segment` ever saw the skb. Cut them before segmenting or fragmenting, counted
+   * (`trailerBytes`). A GSO-partial chunk read back is left alone: its IP length describes one
+   * segment only.
+   */
+  private trimTrailer(pkt: Packet, ctx: StageContext): void {
+    const O = this.lay.outer;
+    if ((pkt.gsoType & GSO.PARTIAL) !== 0 || O.ipEnd === NO_OFFSET || O.ipLenMismatch) return;
+    const n = pkt.tail - O.ipEnd;
+    if (n <= 0 || O.ipEnd < this.lay.payOff) return;
+    pkt.trim(pkt.length - n);
+    if (this.lay.end > pkt.tail) this.lay.end = pkt.tail;
+    ctx.countTrailer?.(n);
   }
 
   /** Length from the network header (top MPLS label) per the IP length field (what was on the wire). */

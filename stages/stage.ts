@@ -13,6 +13,8 @@ export interface StageContext {
   emit(pkt: Packet): void;
   /** Drop the packet, counted under `reason` (stable lower-case words joined by '-'). */
   drop(pkt: Packet, reason: string): void;
+  /** Count bytes after the IP datagram (padding, a trailer) cut before segmenting or fragmenting. */
+  countTrailer?(bytes: number): void;
   /** Print a warning once per distinct key (rate limited, like the kernel's net_ratelimit). */
   warnOnce(key: string, message: string): void;
 }

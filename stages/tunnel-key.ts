@@ -60,9 +60,19 @@ export const ruleSchema = z
     message: 'each rule needs exactly one action: set, modify, unset: true or drop: true',
   });
 
+/**
+ * Rules per tunnel-key stage. Loading is linear (about 8 MB of JSON and a few seconds per
+ * 100,000 rules, most of it validation); a larger table is refused before any rule is validated.
+ */
+export const MAX_TUNNEL_KEY_RULES = 100_000;
+
 export const tunnelKeyOptions = z
   .object({
-    rules: z.array(ruleSchema).default([]),
+    rules: z
+      .array(z.unknown())
+      .max(MAX_TUNNEL_KEY_RULES, `at most ${MAX_TUNNEL_KEY_RULES} rules per tunnel-key stage (split the table over several stages)`)
+      .pipe(z.array(ruleSchema))
+      .default([]),
   })
   .strict();
 

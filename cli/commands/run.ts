@@ -84,7 +84,7 @@ function stoppedSummary(e: RunStopped): string {
 
 export function jsonSummary(summaries: RunSummary[]) {
   const inputs = summaries.flatMap((s) => s.inputs.map((i) => ({ ...i, output: s.output })));
-  const sum = (k: 'packetsIn' | 'packetsOut' | 'forwarded' | 'dropped' | 'nonEthernet' | 'truncated' | 'bytesIn' | 'bytesOut') =>
+  const sum = (k: 'packetsIn' | 'packetsOut' | 'forwarded' | 'dropped' | 'nonEthernet' | 'truncated' | 'bytesIn' | 'bytesOut' | 'trailerBytes') =>
     summaries.reduce((a, s) => a + s[k], 0);
   const drops: Record<string, number> = {};
   for (const s of summaries) for (const [k, v] of Object.entries(s.drops)) drops[k] = (drops[k] ?? 0) + v;
@@ -98,6 +98,7 @@ export function jsonSummary(summaries: RunSummary[]) {
     truncated: sum('truncated'),
     bytesIn: sum('bytesIn'),
     bytesOut: sum('bytesOut'),
+    trailerBytes: sum('trailerBytes'),
     outputs: summaries.map((s) => ({ output: s.output, format: s.format })),
     inputs,
   };
@@ -105,5 +106,5 @@ export function jsonSummary(summaries: RunSummary[]) {
 
 export function textSummary(s: RunSummary): string {
   const drops = Object.entries(s.drops).map(([k, v]) => `${k}=${v}`).join(' ');
-  return `${s.output}: ${s.packetsIn} in, ${s.forwarded} forwarded, ${s.dropped} dropped${drops ? ` (${drops})` : ''}, ${s.packetsOut} out${s.nonEthernet ? `, ${s.nonEthernet} non-Ethernet passed through` : ''}\n`;
+  return `${s.output}: ${s.packetsIn} in, ${s.forwarded} forwarded, ${s.dropped} dropped${drops ? ` (${drops})` : ''}, ${s.packetsOut} out${s.nonEthernet ? `, ${s.nonEthernet} non-Ethernet passed through` : ''}${s.trailerBytes ? `, ${s.trailerBytes} trailer bytes cut before segmenting` : ''}\n`;
 }

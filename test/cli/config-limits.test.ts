@@ -88,3 +88,16 @@ describe('configuration files: regular files only, with a size limit', () => {
     expect(d.stderr).toBe(`capflow: ${dir}: cannot read pipeline file: a directory, not a regular file\n`);
   });
 });
+
+describe('tunnel-key rule tables', () => {
+  it('more than 100,000 rules in one stage are refused before any rule is validated (exit 2)', async () => {
+    const { runCli } = await import('./cli-helpers.js');
+    const rules = Array.from({ length: 100_001 }, (_, i) => ({ match: { ipDst: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32` }, drop: true }));
+    const p = join(dir, 'rules.json');
+    writeFileSync(p, JSON.stringify({ stages: [{ stage: 'tunnel-key', rules }] }));
+    const r = await runCli(['run', SAMPLE, '-o', out, '--pipeline', p]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`capflow: ${p}: stages[0].rules: at most 100000 rules per tunnel-key stage (split the table over several stages)\n`);
+    expect(existsSync(out)).toBe(false);
+  });
+});

@@ -501,7 +501,7 @@ const stageArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
 const gsoArb = fc.record(
   {
     stage: fc.constant('gso'),
-    mss: fc.oneof(fc.constant('auto' as const), fc.integer({ min: 1, max: 9000 }), fc.constantFrom(1, 8, 64, 1448)),
+    mss: fc.oneof(fc.constant('auto' as const), fc.integer({ min: 48, max: 9000 }), fc.constantFrom(48, 64, 1448)),
     mtu: fc.oneof(fc.integer({ min: 68, max: 9000 }), fc.constantFrom(68, 576, 1280, 1500)),
     mtuPolicy: fc.constantFrom('kernel', 'drop', 'ignore'),
     checksum: fc.record({ fix: fc.boolean() }),
@@ -541,7 +541,7 @@ export function captureSize(c: CaptureDesc): number {
 }
 
 /**
- * Keep a case's segment count small (the budget is for variety, not volume; `mss: 1` on 64 KB is
+ * Keep a case's segment count small (the budget is for variety, not volume; `mss: 48` on 64 KB is
  * tested on its own, for memory): payloads of a capture whose segmentation would emit more than
  * `max` packets are cut to fit.
  */
@@ -565,7 +565,8 @@ export const validCaptureDescArb: fc.Arbitrary<CaptureDesc> = captureDescArb.map
   damage: { kind: 'none' } as Damage,
   sections: c.sections.map((s) => ({
     ...s,
-    ifaces: s.ifaces.map((f) => ({ ...f, linkType: 1, snapLen: 0 })),
+    // Resolutions whose timestamps a pcap output can hold (2^-6 s units would overflow its 32-bit seconds).
+    ifaces: s.ifaces.map((f) => ({ ...f, linkType: 1, snapLen: 0, tsresol: f.tsresol === 9 ? 9 : null })),
     records: s.records.map((r) => ({
       ...r,
       capLen: null,
