@@ -34,7 +34,7 @@ function capture(packets: number, payload: number, comments: string[], df = true
 function capflow(args: string[]) {
   const r = spawnSync(process.execPath, ['--import', RSS_HOOK, CLI, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const kb = Number(/capflow-peak-rss-kb=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr.replace(/capflow-peak-rss-kb=\d+\n/, ''), peakRssMb: kb / 1024 };
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr.replace(/capflow-(peak-rss-kb|cpu-us)=\d+\n/g, ''), peakRssMb: kb / 1024 };
 }
 
 async function commentsOf(path: string): Promise<Array<string[] | null>> {

@@ -42,7 +42,7 @@ function capflow(args: string[]): Promise<{ status: number | null; stderr: strin
     child.on('error', reject);
     child.on('close', (status) => {
       const kb = Number(/capflow-peak-rss-kb=(\d+)/.exec(stderr)?.[1] ?? NaN);
-      resolve({ status, stderr: `${stderr.replace(/capflow-peak-rss-kb=\d+\n/, '')}stdout bytes: ${bytes}`, peakRssMb: kb / 1024 });
+      resolve({ status, stderr: `${stderr.replace(/capflow-(peak-rss-kb|cpu-us)=\d+\n/g, '')}stdout bytes: ${bytes}`, peakRssMb: kb / 1024 });
     });
   });
 }
