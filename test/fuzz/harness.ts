@@ -56,7 +56,7 @@ export function expectInputError(e: unknown, file: string): void {
 export function expectRunError(e: unknown, input: string, output: string): void {
   if (e instanceof CaptureWriteError) {
     expect(e.message.startsWith(`${output}: `)).toBe(true);
-    expect(['ERR_PCAP_LINKTYPE_MIXED', 'ERR_CAPTURE_TIMESTAMP_RANGE']).toContain(e.code);
+    expect(['ERR_PCAP_LINKTYPE_MIXED', 'ERR_PCAP_LINKTYPE_UNSUPPORTED', 'ERR_CAPTURE_TIMESTAMP_RANGE']).toContain(e.code);
     return;
   }
   expectInputError(e, input);
