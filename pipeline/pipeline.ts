@@ -7,6 +7,7 @@ import type { Packet } from './packet.js';
 import type { PipelineConfig } from './config.js';
 import type { Stage, StageContext, StageEnv } from '../stages/stage.js';
 import { Egress, type PacketContext } from './egress.js';
+import { IngressChecksums } from './checksum-state.js';
 import { loadProfile } from './nic/profile.js';
 import type { NicProfile } from './nic/profile.js';
 import { ConfigError } from './config-error.js';
@@ -54,6 +55,8 @@ export class Pipeline {
   readonly stages: Stage[];
   /** The NIC egress after the last stage; null for a faithful run (format conversion only). */
   readonly egress: Egress | null;
+  /** Gives partial checksums of the capture back their CHECKSUM_PARTIAL state (with an egress only). */
+  private readonly ingressChecksums: IngressChecksums | null;
   readonly nic: NicProfile;
   readonly config: PipelineConfig;
   counters: Counters = newCounters();
@@ -82,6 +85,7 @@ export class Pipeline {
     }
     const egress = new Egress(config.egress, { nic: this.nic, view: config.view, vxlanPorts: config.vxlanPorts });
     this.egress = config.faithful ? null : egress;
+    this.ingressChecksums = this.egress ? new IngressChecksums(config.vxlanPorts) : null;
     const env: StageEnv = { nic: this.nic, view: config.view, egress: egress.view, vxlanPorts: config.vxlanPorts };
     this.stages = config.stages.map((s) => s.definition.create(s.options, env));
     this.linkSrc = config.linkLayer ? parseMac(config.linkLayer.src) : null;
@@ -139,6 +143,7 @@ export class Pipeline {
     }
     pkt.macOff = pkt.head;
     pkt.ingressLen = pkt.origLen;
+    this.ingressChecksums?.classify(pkt);
     this.droppedNow = false;
     this.enter(pkt);
     this.dropTooLarge(out, before);
