@@ -5,7 +5,7 @@
  * field or to `payload`.
  *
  * One FrameLayout is allocated per side of a comparison and rebuilt per packet: entries live in
- * preallocated typed arrays, so building allocates nothing (aesthetics §9.1).
+ * preallocated typed arrays, so building allocates nothing.
  */
 import { DECODE, Layers, decodeFrame, decodeIp } from '../decode.js';
 import { NO_OFFSET, type Packet } from '../packet.js';
