@@ -6,7 +6,9 @@ import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { ConfigError, configErrorFromZod, formatPath } from './config-error.js';
 import { PIPELINE_FILE_LIMIT, readBoundedTextFile } from './config-file.js';
-import { macAddress } from './option-schemas.js';
+import { macAddress, udpPort } from './option-schemas.js';
+import { egressOptions, gsoStageOptions, type EgressOptions } from './egress.js';
+import * as vxlan from './wire/vxlan.js';
 import { stageEntry, stageNames } from '../stages/registry.js';
 import type { StageDefinition, View } from '../stages/stage.js';
 
@@ -24,7 +26,16 @@ export interface PipelineConfig {
   view: View;
   /** Convert non-Ethernet link types to Ethernet so stages see them (else they pass untouched). */
   linkLayer: LinkLayerOptions | null;
+  /** UDP destination ports taken as VXLAN by every stage and the egress (top-level `vxlanPorts`). */
+  vxlanPorts: number[];
   stages: StageSpec[];
+  /** The NIC egress after the last stage (top-level `egress:`, or the older `- stage: gso`). */
+  egress: EgressOptions;
+  /**
+   * No stage, no egress setting, no `nic`, driver view: the run is a format conversion and the
+   * egress passes every packet unchanged.
+   */
+  faithful: boolean;
 }
 
 export interface LinkLayerOptions {
@@ -45,6 +56,8 @@ const topLevel = z
       })
       .strict()
       .optional(),
+    vxlanPorts: z.array(udpPort).min(1, 'expected at least one UDP port').optional(),
+    egress: egressOptions.optional(),
     stages: z.array(z.object({ stage: z.string() }).loose()).default([]),
   })
   .strict();
@@ -179,6 +192,9 @@ function setPath(obj: Record<string, unknown>, keys: string[], value: unknown): 
  */
 export const MAX_STAGES = 1000;
 
+/** The older spelling of the egress as a stage. */
+const GSO_STAGE = 'gso';
+
 export interface ResolveOverrides {
   nic?: string | undefined;
   view?: View | undefined;
@@ -202,11 +218,26 @@ export function resolvePipeline(doc: PipelineDocument, source: string, overrides
     throw new ConfigError(`${source}: stages: ${top.data.stages.length} stages, at most ${MAX_STAGES} per pipeline`);
   }
   const stages: StageSpec[] = [];
+  let egress = top.data.egress;
+  let vxlanPorts = top.data.vxlanPorts;
+  const last = top.data.stages.length - 1;
   top.data.stages.forEach((raw, i) => {
     const { stage: name, ...rest } = raw;
+    if (name === GSO_STAGE) {
+      // The older spelling of the egress: the last stage, with the egress options.
+      if (i !== last) throw new ConfigError(`${source}: stages[${i}].stage: "gso" is the NIC egress and must be the last stage (or write it as the top-level egress:)`);
+      if (egress) throw new ConfigError(`${source}: stages[${i}].stage: "gso" and a top-level egress: both configure the NIC egress; keep one`);
+      const parsed = gsoStageOptions.safeParse(rest);
+      if (!parsed.success) throw configErrorFromZod(source, ['stages', i], parsed.error);
+      const { vxlanPorts: ports, ...opts } = parsed.data;
+      if (ports && vxlanPorts) throw new ConfigError(`${source}: stages[${i}].vxlanPorts: the top-level vxlanPorts is given too; keep one`);
+      vxlanPorts ??= ports;
+      egress = opts;
+      return;
+    }
     const entry = stageEntry(name);
     if (!entry) {
-      throw new ConfigError(`${source}: stages[${i}].stage: unknown stage "${name}" (expected one of: ${stageNames().join(', ')})`);
+      throw new ConfigError(`${source}: stages[${i}].stage: unknown stage "${name}" (expected one of: ${[...stageNames(), GSO_STAGE].join(', ')})`);
     }
     if (!entry.definition) {
       throw new ConfigError(`${source}: stages[${i}].stage: stage "${name}" is not implemented yet`);
@@ -216,23 +247,18 @@ export function resolvePipeline(doc: PipelineDocument, source: string, overrides
     stages.push({ name, definition: entry.definition, options: parsed.data });
   });
 
-  const gsoAt = stages.findIndex((s) => s.name === 'gso');
-  if (gsoAt >= 0 && gsoAt !== stages.length - 1) {
-    throw new ConfigError(`${source}: stages[${gsoAt}].stage: "gso" is the NIC egress and must be the last stage`);
-  }
-  if (gsoAt < 0) {
-    // The NIC egress always runs: append it with default options.
-    const gso = stageEntry('gso')?.definition;
-    if (gso) stages.push({ name: 'gso', definition: gso, options: gso.options.parse({}) });
-  }
-
+  const nic = overrides.nic ?? top.data.nic;
+  const view = overrides.view ?? top.data.view ?? 'driver';
   const linkLayer = top.data.linkLayer ? { src: top.data.linkLayer.src, dst: top.data.linkLayer.dst } : null;
   const nicSource = overrides.nic !== undefined ? '--nic' : top.data.nic !== undefined ? `${source}: nic` : undefined;
   return {
-    nic: overrides.nic ?? top.data.nic ?? 'none',
+    nic: nic ?? 'none',
     ...(nicSource !== undefined ? { nicSource } : {}),
-    view: overrides.view ?? top.data.view ?? 'driver',
+    view,
     linkLayer,
+    vxlanPorts: [...(vxlanPorts ?? vxlan.DEFAULT_PORTS)],
     stages,
+    egress: egress ?? egressOptions.parse({}),
+    faithful: stages.length === 0 && egress === undefined && nic === undefined && view === 'driver',
   };
 }

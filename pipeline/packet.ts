@@ -67,6 +67,12 @@ export class Packet {
   /** Length of the frame on the wire; larger than the captured length when the capture was snaplen-truncated. */
   origLen: number;
 
+  /**
+   * origLen when the packet entered the pipeline (0: not through Pipeline.process). The egress
+   * measures a packet no stage grew against an MTU only when the user gave one.
+   */
+  ingressLen = 0;
+
   /** Timestamp: whole seconds, and the fraction in units of 1/tsUnits seconds (the input's resolution). */
   tsSec = 0;
   tsFrac = 0;
@@ -234,6 +240,7 @@ export class Packet {
     this.tsUnits = o.tsUnits;
     this.iface = o.iface;
     this.linkType = o.linkType;
+    this.ingressLen = o.ingressLen;
     this.comments = o.comments ? o.comments.slice() : null;
     this.notes = o.notes ? o.notes.slice() : null;
     const d = offsetDelta;

@@ -6,6 +6,8 @@
 import type { Packet } from './packet.js';
 import type { PipelineConfig } from './config.js';
 import type { Stage, StageContext, StageEnv } from '../stages/stage.js';
+import { Egress, type PacketContext } from './egress.js';
+import { IngressChecksums } from './checksum-state.js';
 import { loadProfile } from './nic/profile.js';
 import type { NicProfile } from './nic/profile.js';
 import { ConfigError } from './config-error.js';
@@ -13,7 +15,6 @@ import { LINKTYPE } from './pcap/link-type.js';
 import { convertToEthernet } from './link-layer.js';
 import { parseMac } from './wire/mac-address.js';
 import { restoreMetadata } from './comments.js';
-import { createSuperPacketMarker, type MssOption } from './gso/classify.js';
 import { MAX_CAPLEN } from './pcap/capture-interface.js';
 
 export interface Counters {
@@ -55,11 +56,18 @@ export interface PipelineOptions {
 
 export class Pipeline {
   readonly stages: Stage[];
+  /** The NIC egress after the last stage; null for a faithful run (format conversion only). */
+  readonly egress: Egress | null;
+  /** Gives partial checksums of the capture back their CHECKSUM_PARTIAL state (with an egress only). */
+  private readonly ingressChecksums: IngressChecksums | null;
   readonly nic: NicProfile;
   readonly config: PipelineConfig;
   counters: Counters = newCounters();
 
   private readonly contexts: StageContext[];
+  private readonly egressContext: PacketContext;
+  /** Runs the first stage (or the egress when there is no stage). */
+  private readonly enter: (p: Packet) => void;
   private out: Packet[] = [];
   private droppedNow = false;
   private readonly warned = new Set<string>();
@@ -78,34 +86,39 @@ export class Pipeline {
       const where = config.nicSource ?? '--nic';
       throw new ConfigError(`${where}: ${(e as Error).message.replace(': (document): ', ': ')}`);
     }
-    const gsoOpts = (config.stages.find((s) => s.name === 'gso')?.options ?? {}) as { mss?: MssOption; mtu?: number };
-    const superPackets = createSuperPacketMarker({ mss: gsoOpts.mss ?? 'auto', mtu: gsoOpts.mtu ?? this.nic.mtu });
-    const env: StageEnv = { nic: this.nic, view: config.view, superPackets };
+    const egress = new Egress(config.egress, { nic: this.nic, view: config.view, vxlanPorts: config.vxlanPorts });
+    this.egress = config.faithful ? null : egress;
+    this.ingressChecksums = this.egress ? new IngressChecksums(config.vxlanPorts) : null;
+    const env: StageEnv = { nic: this.nic, view: config.view, egress: egress.view, vxlanPorts: config.vxlanPorts };
     this.stages = config.stages.map((s) => s.definition.create(s.options, env));
     this.linkSrc = config.linkLayer ? parseMac(config.linkLayer.src) : null;
     this.linkDst = config.linkLayer ? parseMac(config.linkLayer.dst) : null;
 
-    // contexts[i] is what stage i gets: its emit runs stage i+1 (or collects the output after the last).
+    const drop = (_p: Packet, reason: string): void => {
+      this.droppedNow = true;
+      this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
+    };
+    const warnOnce = (key: string, message: string): void => this.warnOnce(key, message);
+    // The egress hands its packets to the output; stage i's emit runs stage i+1, the last
+    // stage's runs the egress.
+    const countTrailer = (bytes: number): void => {
+      this.counters.trailerBytes += bytes;
+    };
+    this.egressContext = { emit: (p) => void this.out.push(p), drop, countTrailer, warnOnce };
+    const egressCtx = this.egressContext;
+    const last: (p: Packet) => void = this.egress ? (p) => egress.process(p, egressCtx) : egressCtx.emit;
+    this.enter = last;
     this.contexts = [];
     for (let i = this.stages.length - 1; i >= 0; i--) {
       const next = i + 1 < this.stages.length ? this.stages[i + 1]! : null;
       const nextCtx = this.contexts[0];
-      const ctx: StageContext = {
-        emit: next
-          ? (p) => next.process(p, nextCtx!)
-          : (p) => {
-              this.out.push(p);
-            },
-        drop: (_p, reason) => {
-          this.droppedNow = true;
-          this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
-        },
-        countTrailer: (bytes) => {
-          this.counters.trailerBytes += bytes;
-        },
-        warnOnce: (key, message) => this.warnOnce(key, message),
-      };
+      const ctx: StageContext = { emit: next ? (p) => next.process(p, nextCtx!) : last, drop, warnOnce };
       this.contexts.unshift(ctx);
+    }
+    if (this.stages.length > 0) {
+      const first = this.stages[0]!;
+      const firstCtx = this.contexts[0]!;
+      this.enter = (p) => first.process(p, firstCtx);
     }
   }
 
@@ -135,9 +148,10 @@ export class Pipeline {
       }
     }
     pkt.macOff = pkt.head;
+    pkt.ingressLen = pkt.origLen;
+    this.ingressChecksums?.classify(pkt);
     this.droppedNow = false;
-    if (this.stages.length === 0) out.push(pkt);
-    else this.stages[0]!.process(pkt, this.contexts[0]!);
+    this.enter(pkt);
     this.dropTooLarge(out, before);
     // Forwarded when anything of it left (one packet may leave as several segments); else it was dropped.
     if (out.length > before) c.forwarded++;

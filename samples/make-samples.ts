@@ -9,6 +9,7 @@ import { Packet } from '../pipeline/packet.js';
 import { createFileWriter } from '../pipeline/pcap/writer.js';
 import { craftFrame, craftVxlan, type CraftSpec } from '../pipeline/craft.js';
 import { LINKTYPE } from '../pipeline/pcap/link-type.js';
+import { fold, pseudoV4 } from '../pipeline/wire/checksum.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const T0 = 1_763_700_000; // 2025-11-21T04:40:00Z
@@ -76,20 +77,35 @@ async function vxlanMixed(): Promise<void> {
   await write('vxlan-mixed.pcapng', recs, 'pcapng');
 }
 
+/**
+ * A TCP/IPv4 frame (no IP options) as a capture on its sender shows it with checksum offload on:
+ * the TCP checksum field holds the folded pseudo-header sum (CHECKSUM_PARTIAL, __tcp_v4_send_check).
+ */
+function sentWithOffload(f: Uint8Array): Uint8Array {
+  const ip = 14;
+  const t = ip + 20;
+  const l4Len = ((f[ip + 2]! << 8) | f[ip + 3]!) - 20;
+  const ps = fold(pseudoV4(f, ip + 12, ip + 16, 6, l4Len));
+  f[t + 16] = ps >>> 8;
+  f[t + 17] = ps & 0xff;
+  return f;
+}
+
 async function tsoHost(): Promise<void> {
-  // A host capture taken with TSO on: the handshake (MSS 1460 / 1400), then super-packets of
-  // 20 000 and 7 240 bytes of payload with timestamps, as tcpdump on the sender shows them.
+  // A host capture taken with TSO and checksum offload on: the handshake (MSS 1460 / 1400), then
+  // super-packets of 20 000 and 7 240 bytes of payload with timestamps, as tcpdump on the sender
+  // shows them: what the host sends carries the partial checksum, what it receives a complete one.
   const a = { src: '203.0.113.1', dst: '203.0.113.2' };
   const b = { src: '203.0.113.2', dst: '203.0.113.1' };
   const m = { ethSrc: '02:00:00:00:20:01', ethDst: '02:00:00:00:20:02' };
   const r = { ethSrc: '02:00:00:00:20:02', ethDst: '02:00:00:00:20:01' };
   const recs: Rec[] = [];
   const add = (frame: Uint8Array, us: number) => recs.push({ frame, sec: T0, nsec: us * 1000 });
-  add(craftFrame({ ...m, ip: { ...a, id: 1 }, l4: { kind: 'tcp', srcPort: 43210, dstPort: 5001, seq: 100, flags: 0x02, mss: 1460, tsval: 1 } }), 0);
+  add(sentWithOffload(craftFrame({ ...m, ip: { ...a, id: 1 }, l4: { kind: 'tcp', srcPort: 43210, dstPort: 5001, seq: 100, flags: 0x02, mss: 1460, tsval: 1 } })), 0);
   add(craftFrame({ ...r, ip: { ...b, id: 0 }, l4: { kind: 'tcp', srcPort: 5001, dstPort: 43210, seq: 9000, ack: 101, flags: 0x12, mss: 1400, tsval: 2 } }), 80);
-  add(craftFrame({ ...m, ip: { ...a, id: 2 }, l4: { kind: 'tcp', srcPort: 43210, dstPort: 5001, seq: 101, ack: 9001, flags: 0x10, tsval: 3 } }), 120);
-  add(craftFrame({ ...m, ip: { ...a, id: 3 }, l4: { kind: 'tcp', srcPort: 43210, dstPort: 5001, seq: 101, ack: 9001, flags: 0x10, tsval: 4 }, payload: 20000 }), 200);
-  add(craftFrame({ ...m, ip: { ...a, id: 17 }, l4: { kind: 'tcp', srcPort: 43210, dstPort: 5001, seq: 20101, ack: 9001, flags: 0x19, tsval: 5 }, payload: 7240 }), 400);
+  add(sentWithOffload(craftFrame({ ...m, ip: { ...a, id: 2 }, l4: { kind: 'tcp', srcPort: 43210, dstPort: 5001, seq: 101, ack: 9001, flags: 0x10, tsval: 3 } })), 120);
+  add(sentWithOffload(craftFrame({ ...m, ip: { ...a, id: 3 }, l4: { kind: 'tcp', srcPort: 43210, dstPort: 5001, seq: 101, ack: 9001, flags: 0x10, tsval: 4 }, payload: 20000 })), 200);
+  add(sentWithOffload(craftFrame({ ...m, ip: { ...a, id: 17 }, l4: { kind: 'tcp', srcPort: 43210, dstPort: 5001, seq: 20101, ack: 9001, flags: 0x19, tsval: 5 }, payload: 7240 })), 400);
   add(craftFrame({ ...r, ip: { ...b, id: 1 }, l4: { kind: 'tcp', srcPort: 5001, dstPort: 43210, seq: 9001, ack: 27342, flags: 0x11, tsval: 6 } }), 600);
   await write('tso-host.pcap', recs, 'pcap', false);
 }

@@ -3,7 +3,8 @@
  * for tc act_mpls pop and OVS pop_mpls.
  *
  * - The entry sits right after the EtherType that follows the Ethernet header and VLAN tags;
- *   that EtherType is rewritten (VLAN-safe, R-MP-6) and only the L2 prefix moves
+ *   that EtherType is rewritten (after the tags, as skb_mpls_pop does with the mac_len it is
+ *   given) and only the L2 prefix moves
  *   (`Packet.removeAt`); the payload stays where it is.
  * - BoS set (last entry): the EtherType becomes `pkt.innerProtocol` when a push recorded it,
  *   else it is guessed from the payload's first nibble (4 → 0x0800, 6 → 0x86dd); anything else

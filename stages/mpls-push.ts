@@ -11,17 +11,18 @@
  *   entry when the packet was not MPLS. On an already-labelled packet the new entries go on top
  *   of the stack and none has BoS (act_mpls default).
  * - The EtherType right before the stack (after the VLAN tags) becomes 0x8847, or 0x8848 with
- *   `multicast`. The kernel (R-MP-3) always rewrites frame bytes 12-13; capflow writes the field
+ *   `multicast`. The kernel (skb_mpls_push, net/core/skbuff.c) always rewrites frame bytes 12-13; capflow writes the field
  *   after the in-band tags, which is what the kernel produces on the wire when the tag is
  *   hw-accelerated (`skb->vlan_tci`, the usual case after receive); with in-band tags the kernel
  *   would overwrite the first TPID instead, a frame no one wants to replay (OVS refuses to push
- *   onto VLAN flows for that reason, R-OVS-2).
+ *   onto VLAN flows for that reason: ofproto-dpif-xlate.c).
  * - TTL is a number or `inherit`: the IPv4 TTL / IPv6 hop limit of the payload (lwtunnel with
  *   `ip_ttl_propagate`), 255 for non-IP payloads (the kernel default TTL), the current top
  *   label's TTL when pushing onto a stack (OVS). When the byte to copy was not captured
  *   (snaplen), 255 is used and a warning printed once.
  * - First push onto a non-MPLS packet records `innerProtocol` (the previous EtherType field,
- *   verbatim) and `innerNetOff` (the old network header), like R-MP-5; MPLS GSO and mpls-pop
+ *   verbatim) and `innerNetOff` (the old network header), as skb_mpls_push sets
+ *   skb->inner_protocol and the inner network header on the first push; MPLS GSO and mpls-pop
  *   read them.
  * - On an MPLS packet capflow did not label itself (captured with a stack), the payload under
  *   the stack is guessed once (IPv4/IPv6 by its first nibble) and recorded the same way, so MPLS
@@ -33,8 +34,8 @@
  *   `rules: [{match, labels, multicast}]` gives per-rule stacks, first match wins. Packets that
  *   match nothing pass unchanged. The fields are read from the frame as it is at this stage.
  *
- * Drops: `mpls-push-encapsulated` (the packet carries a tunnel header: the kernel rejects it,
- * R-MP-1), `truncated` (the Ethernet header or a VLAN tag is not captured, so there is no place
+ * Drops: `mpls-push-encapsulated` (the packet carries a tunnel header: skb_mpls_push rejects
+ * skb->encapsulation with -EINVAL), `truncated` (the Ethernet header or a VLAN tag is not captured, so there is no place
  * to put the label).
  */
 import { z } from 'zod';
@@ -195,7 +196,7 @@ export function pushLabels(pkt: Packet, plan: PushPlan, ctx: StageContext): bool
   }
 
   if (!onStack) {
-    // First push (R-MP-5): remember what the stack sits on. Any earlier value is stale here.
+    // First push (skb_mpls_push sets inner_protocol): remember what the stack sits on. Any earlier value is stale here.
     pkt.innerProtocol = prevType;
     pkt.innerNetOff = at;
   } else if (pkt.innerProtocol === 0) {

@@ -7,7 +7,6 @@ import type { StageDefinition } from './stage.js';
 import { vxlanDecap } from './vxlan-decap.js';
 import { tunnelKey } from './tunnel-key.js';
 import { vxlanEncap } from './vxlan-encap.js';
-import { gsoStage } from './gso.js';
 import { mplsPushStage } from './mpls-push.js';
 import { mplsPopStage } from './mpls-pop.js';
 
@@ -22,7 +21,6 @@ const entries: StageEntry[] = [
   { name: 'vxlan-encap', definition: vxlanEncap },
   { name: 'mpls-push', definition: mplsPushStage },
   { name: 'mpls-pop', definition: mplsPopStage },
-  { name: 'gso', definition: gsoStage },
 ];
 
 export function stageEntry(name: string): StageEntry | undefined {

@@ -5,19 +5,12 @@
  */
 import type { Packet } from '../pipeline/packet.js';
 import type { NicProfile } from '../pipeline/nic/profile.js';
+import type { EgressView, PacketContext, View } from '../pipeline/egress.js';
 
-export type View = 'driver' | 'wire';
+export type { View, EgressView };
 
-export interface StageContext {
-  /** Pass the packet to the next stage (or to the output after the last one). */
-  emit(pkt: Packet): void;
-  /** Drop the packet, counted under `reason` (stable lower-case words joined by '-'). */
-  drop(pkt: Packet, reason: string): void;
-  /** Count bytes after the IP datagram (padding, a trailer) cut before segmenting or fragmenting. */
-  countTrailer?(bytes: number): void;
-  /** Print a warning once per distinct key (rate limited, like the kernel's net_ratelimit). */
-  warnOnce(key: string, message: string): void;
-}
+/** emit / drop / warnOnce: see PacketContext. */
+export type StageContext = PacketContext;
 
 export interface Stage {
   readonly name: string;
@@ -31,25 +24,13 @@ export interface StageEnv {
   nic: NicProfile;
   view: View;
   /**
-   * Marks TCP/UDP packets larger than the egress MTU as GSO super-packets (host captures taken
-   * with TSO/USO on), as the kernel's socket layer would have built them. Shared by every stage
-   * that must know (vxlan-encap keeps a super-packet one and marks it for tunnel GSO; gso
-   * segments it). Built by the pipeline from the gso stage's options and the NIC profile.
+   * The pipeline's egress, read-only: its MTU, and `mark` to turn a frame a stage is about to
+   * grow into a GSO super-packet (vxlan-encap keeps a super-packet one and marks it for tunnel
+   * GSO; the egress segments it).
    */
-  superPackets: SuperPacketMarker;
-}
-
-export interface SuperPacketMarker {
-  /** Egress MTU the marker uses (gso `mtu` option, else the NIC profile's). */
-  readonly mtu: number;
-  /**
-   * Learn from the packet (e.g. SYN MSS options) and, if it is a TCP segment or UDP datagram
-   * larger than the MTU that is not yet marked, set gsoSize/gsoType/gsoSegs and make its L4
-   * checksum CHECKSUM_PARTIAL. `off` is the Ethernet header to look at. `outerLen`: bytes of
-   * outer network headers the frame is about to be carried behind (vxlan-encap: outer IP + UDP +
-   * VXLAN), so that its segments fit the MTU with them. Returns true for a super-packet.
-   */
-  mark(pkt: Packet, off: number, outerLen?: number): boolean;
+  egress: EgressView;
+  /** UDP destination ports taken as VXLAN, one list for the whole pipeline. */
+  vxlanPorts: readonly number[];
 }
 
 /** How a stage is declared: its name, its options schema (zod) and its factory. */

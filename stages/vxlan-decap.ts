@@ -64,10 +64,8 @@ import * as vxlan from '../pipeline/wire/vxlan.js';
 
 export const vxlanDecapOptions = z
   .object({
-    ports: z
-      .array(udpPort)
-      .min(1, 'expected at least one UDP port')
-      .default([vxlan.DEFAULT_PORT]),
+    /** Default: the pipeline's `vxlanPorts`. */
+    ports: z.array(udpPort).min(1, 'expected at least one UDP port').optional(),
     gbp: z.boolean().default(false),
     collectMetadata: z.boolean().default(true),
     udp6ZeroCsumRx: z.boolean().default(false),
@@ -93,9 +91,9 @@ export const vxlanDecap = defineStage({
   name: 'vxlan-decap',
   summary: 'VXLAN receive (collect-metadata device): validate, strip outer headers, attach tunnel metadata',
   options: vxlanDecapOptions,
-  create(o) {
+  create(o, env) {
     const portSet = new Uint8Array(65536);
-    for (const p of o.ports) portSet[p] = 1;
+    for (const p of o.ports ?? env.vxlanPorts ?? vxlan.DEFAULT_PORTS) portSet[p] = 1;
     const vniSet = o.vnis ? new Set(o.vnis) : null;
     const localMac = o.localMac ? parseMac(o.localMac) : null;
     let vlanSet: Uint8Array | null = null;

@@ -142,7 +142,7 @@ export const vxlanEncap = defineStage({
     const ethDst = parseMac(o.outerEth.dst);
     const neigh = new NeighbourTable(o.neighbours);
     const [portMin, portMax] = o.srcPortRange;
-    const marker = env.superPackets ?? null;
+    const marker = env.egress ?? null;
     const mtu = marker ? marker.mtu : env.nic.mtu;
     const L = new Layers();
     /** IPv4 ID counters per (src, dst) pair, keyed by the pair's hash (like the kernel's ident buckets). */

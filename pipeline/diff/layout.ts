@@ -5,7 +5,7 @@
  * field or to `payload`.
  *
  * One FrameLayout is allocated per side of a comparison and rebuilt per packet: entries live in
- * preallocated typed arrays, so building allocates nothing (aesthetics §9.1).
+ * preallocated typed arrays, so building allocates nothing.
  */
 import { DECODE, Layers, decodeFrame, decodeIp } from '../decode.js';
 import { NO_OFFSET, type Packet } from '../packet.js';
@@ -96,8 +96,8 @@ const VXLAN: Fixed = [
   [id('vxlan.reserved'), 4, 4],
 ];
 
-/** Default UDP ports decoded as VXLAN: IANA 4789 and the Linux legacy 8472. */
-export const DEFAULT_VXLAN_PORTS: readonly number[] = [vxlan.DEFAULT_PORT, 8472];
+/** Default UDP ports decoded as VXLAN (the one list in wire/vxlan.ts). */
+export const DEFAULT_VXLAN_PORTS: readonly number[] = vxlan.DEFAULT_PORTS;
 
 const MAX_ENTRIES = 160;
 

@@ -26,10 +26,10 @@ import { finish, pseudoV4, pseudoV6, sum16, udpFinal } from '../wire/checksum.js
 import * as ipv4 from '../wire/ipv4.js';
 import * as tcp from '../wire/tcp.js';
 import * as udp from '../wire/udp.js';
+import * as vxlan from '../wire/vxlan.js';
 import * as icmp from '../wire/icmp.js';
 import { pseudoDstV6 } from './pseudo-dst.js';
 
-export const FIX_VXLAN_PORTS: readonly number[] = [4789, 8472];
 const MAX_DEPTH = 3;
 
 export type FixResult = 'fixed' | 'truncated' | 'skipped';
@@ -40,7 +40,7 @@ export class ChecksumFixer {
   /** Checksum fields rewritten so far (for counters/tests). */
   rewritten = 0;
 
-  constructor(vxlanPorts: readonly number[] = FIX_VXLAN_PORTS) {
+  constructor(vxlanPorts: readonly number[] = vxlan.DEFAULT_PORTS) {
     this.ports = new Set(vxlanPorts);
   }
 

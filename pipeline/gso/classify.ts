@@ -12,7 +12,7 @@ import { CSUM, GSO, NO_OFFSET, type Packet } from '../packet.js';
 import { DECODE, Layers, decodeFrame } from '../decode.js';
 import { ETHER_TYPE } from '../wire/ether-type.js';
 import { IP_PROTO } from '../wire/ip-proto.js';
-import { fold, pseudoV4, pseudoV6 } from '../wire/checksum.js';
+import { fold, pseudoV4, pseudoV6, sum16 } from '../wire/checksum.js';
 import * as ipv4 from '../wire/ipv4.js';
 import * as ipv6 from '../wire/ipv6.js';
 import * as tcp from '../wire/tcp.js';
@@ -23,12 +23,12 @@ import * as ethernet from '../wire/ethernet.js';
 import * as vlan from '../wire/vlan.js';
 import { formatIp } from '../wire/ip-address.js';
 import { pseudoDstV6 } from './pseudo-dst.js';
-import type { SuperPacketMarker } from '../../stages/stage.js';
+import type { EgressView } from '../egress.js';
 
 export type MssOption = 'auto' | number;
 
-/** UDP destination ports taken as VXLAN by default: IANA 4789 and the Linux vxlan default 8472. */
-export const DEFAULT_VXLAN_PORTS: readonly number[] = [vxlan.DEFAULT_PORT, 8472];
+/** UDP destination ports taken as VXLAN by default (the one list in wire/vxlan.ts). */
+export const DEFAULT_VXLAN_PORTS: readonly number[] = vxlan.DEFAULT_PORTS;
 
 export interface MarkerOptions {
   /** gso `mss` option: `auto` or a fixed gso_size. */
@@ -128,7 +128,7 @@ interface TunnelCtx {
   overhead: number;
 }
 
-export class SuperPackets implements SuperPacketMarker {
+export class SuperPackets implements EgressView {
   readonly mtu: number;
   readonly mss: MssOption;
   /** Peer-advertised MSS per data direction key. */
@@ -138,6 +138,8 @@ export class SuperPackets implements SuperPacketMarker {
   private readonly innerL = new Layers();
   private ports: ReadonlySet<number>;
   private readonly readOnly: boolean;
+  /** The current `mark` call's `onlyPartial`. */
+  private onlyPartial = false;
   readonly stats: MarkerStats = { tcp: 0, udp: 0, vxlan: 0, synMssLearned: 0 };
 
   constructor(opts: MarkerOptions) {
@@ -177,8 +179,14 @@ export class SuperPackets implements SuperPacketMarker {
     return this.peerMss.get(flowKey(src, sport, dst, dport)) ?? 0;
   }
 
-  mark(pkt: Packet, off: number, outerLen = 0): boolean {
+  /**
+   * `onlyPartial`: the packet is at the size it was captured with and the user gave no MTU: it
+   * is a super-packet only when its (inner) L4 checksum is partial, the pseudo-header sum a
+   * host capture with TSO shows; with a complete checksum it crossed a link of a larger MTU.
+   */
+  mark(pkt: Packet, off: number, outerLen = 0, onlyPartial = false): boolean {
     if (pkt.gsoSize > 0) return true;
+    this.onlyPartial = onlyPartial;
     if (this.nothingToDo(pkt.buf, off, pkt.tail, off === pkt.head && outerLen === 0 && !pkt.encapsulation)) return false;
     const L = this.L;
     const st = decodeFrame(pkt.buf, off, pkt.tail, L);
@@ -343,6 +351,7 @@ export class SuperPackets implements SuperPacketMarker {
       }
     }
     if (size <= 0 || payload <= size) return false;
+    if (this.onlyPartial && !partialChecksum(b, ip, v4, t, isTcp, declaredEnd)) return false;
 
     let type: number;
     if (isTcp) {
@@ -429,6 +438,18 @@ export class SuperPackets implements SuperPacketMarker {
     const dp = tcp.dstPort(b, t);
     return reverse ? flowKey(dst, dp, src, sp) : flowKey(src, sp, dst, dp);
   }
+}
+
+/**
+ * The L4 checksum at t holds the folded pseudo-header sum over the L4 length and does not verify:
+ * what a host capture shows for a CHECKSUM_PARTIAL skb (__tcp_v4_send_check, udp4_hwcsum).
+ */
+function partialChecksum(b: Uint8Array, ip: number, v4: boolean, t: number, isTcp: boolean, end: number): boolean {
+  const proto = isTcp ? IP_PROTO.TCP : IP_PROTO.UDP;
+  const field = t + (isTcp ? tcp.CHECKSUM : udp.CHECKSUM);
+  const ps = v4 ? pseudoV4(b, ip + 12, ip + 16, proto, end - t) : pseudoV6(b, ip + 8, pseudoDstV6(b, ip, t), proto, end - t);
+  if (((b[field]! << 8) | b[field + 1]!) !== fold(ps)) return false;
+  return fold(sum16(b, t, end, ps)) !== 0xffff;
 }
 
 /** "peer SYN MSS 1400 − 12 option bytes", "MTU 1500 − 50 outer − 20 IP − 32 TCP", "mss=1000". */

@@ -17,7 +17,7 @@
  * most one JS pass over the slice (`sum16`, only when a checksum must be computed). Header sums
  * are taken over the few header bytes only and combined with the slice sum.
  *
- * GSO partial (§7.4): one chunk of ⌊P/M⌋·M payload (when ⌊P/M⌋ ≥ 2) that stays a GSO packet
+ * GSO partial (SKB_GSO_PARTIAL, skb_segment in net/core/skbuff.c): one chunk of ⌊P/M⌋·M payload (when ⌊P/M⌋ ≥ 2) that stays a GSO packet
  * (GSO.PARTIAL, gso_segs = ⌊P/M⌋) with every length except the innermost L4's written for one
  * M-sized segment, plus a normal remainder segment.
  */

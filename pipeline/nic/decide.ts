@@ -2,7 +2,7 @@
  * The transmit-time offload decision: `netif_skb_features` followed by the choice
  * `validate_xmit_skb` makes (net/core/dev.c, 6.1), against a NIC profile.
  *
- * Order (kernel semantics notes §7.1):
+ * Order (netif_skb_features, net/core/dev.c):
  *   1. F = features
  *   2. GSO skb: gso_features_check (max segs / max size, partial features, mangleid without DF,
  *      IPv6 extension headers vs IPV6_CSUM)
@@ -67,7 +67,7 @@ export interface TxDecision {
    * software cuts one big chunk plus a remainder (see `gsoPartial`).
    */
   segmentInSoftware: boolean;
-  /** GSO partial (§7.4): software cuts, the device splits the chunk. Implies segmentInSoftware. */
+  /** GSO partial (SKB_GSO_PARTIAL, skb_segment): software cuts, the device splits the chunk. Implies segmentInSoftware. */
   gsoPartial: boolean;
   /** The pending L4 checksum(s) are completed in software (per segment when segmented). */
   checksumInSoftware: boolean;

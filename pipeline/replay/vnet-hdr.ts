@@ -1,6 +1,7 @@
 /**
  * The virtio_net_hdr that AF_PACKET with PACKET_VNET_HDR expects in front of each frame
- * (include/uapi/linux/virtio_net.h; kernel semantics §8): 10 bytes, little-endian,
+ * (include/uapi/linux/virtio_net.h, read by virtio_net_hdr_to_skb in include/linux/virtio_net.h):
+ * 10 bytes, little-endian,
  *   flags u8, gso_type u8, hdr_len u16, gso_size u16, csum_start u16, csum_offset u16.
  *
  * A super-packet (pkt.gsoSize > 0) gets its GSO type and size, so the kernel (software GSO for

@@ -23,6 +23,12 @@ export const VNI = 4;
 export const HEADER_LEN = 8;
 /** IANA port (RFC 7348); stages take the port set from their configuration. */
 export const DEFAULT_PORT = 4789;
+/**
+ * UDP destination ports taken as VXLAN unless the pipeline says otherwise (its `vxlanPorts`),
+ * one list for decap, egress, checksum repair, `info` and `diff`: IANA 4789 and 8472, the
+ * default port of the Linux vxlan driver (drivers/net/vxlan/vxlan_core.c, `vxlan_port`).
+ */
+export const DEFAULT_PORTS: readonly number[] = [DEFAULT_PORT, 8472];
 
 /** word0 bits. */
 export const FLAG_I = 0x08000000;

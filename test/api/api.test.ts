@@ -100,8 +100,11 @@ describe('capflow library API', () => {
     await writeFile(file, 'nic: none\nstages: []\n');
     const doc = readPipelineFile(file);
     expect(parseStageSpec('gso:mss=1000')).toEqual({ stage: 'gso', mss: 1000 });
-    const config: PipelineConfig = resolvePipeline(doc, file, { extraStages: [parseStageSpec('gso')] });
-    expect(config.stages.map((s) => s.name)).toContain('gso');
+    const config: PipelineConfig = resolvePipeline(doc, file, { extraStages: [parseStageSpec('gso:mss=1000')] });
+    // The older `gso` stage spelling configures the egress, which is not a stage.
+    expect(config.stages).toEqual([]);
+    expect(config.egress.mss).toBe(1000);
+    expect(config.faithful).toBe(false);
 
     const input = join(dir, 'in.pcap');
     await writeFrames(input, [tcpFrame(), tcpFrame({ seq: 2000 })]);

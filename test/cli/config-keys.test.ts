@@ -52,7 +52,8 @@ describe.skipIf(!haveCli)('prototype keys', () => {
     expect(Object.getPrototypeOf(spec)).toBeNull();
     expect(Object.getPrototypeOf(spec.outerEth)).toBeNull();
     const cfg = resolvePipeline({}, 'inline', { extraStages: [parseStageSpec('gso:mss=100')] });
-    expect((cfg.stages[0]!.options as { mss: number }).mss).toBe(100);
+    // The older gso stage spelling configures the egress.
+    expect(cfg.egress.mss).toBe(100);
   });
 });
 

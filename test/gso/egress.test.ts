@@ -10,6 +10,7 @@ import { checksumProblems, frame, pattern, pkt, TS_OPTS, vxlan } from './build.j
 import { makeGso, runGso } from './run.js';
 
 const u16 = (b: Uint8Array, o: number) => (b[o]! << 8) | b[o + 1]!;
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const tcp4 = (n: number, v: 4 | 6 = 4) => frame({ ip: v === 4 ? { v: 4 } : { v: 6 }, l4: { kind: 'tcp', options: TS_OPTS }, payload: pattern(n) });
 
 describe('checksum completion: driver vs wire view per profile', () => {
@@ -235,21 +236,61 @@ describe('super-packet marking (mss auto)', () => {
 });
 
 describe('pipeline wiring', () => {
-  it('Pipeline builds the marker from the gso options and NIC profile and runs gso last', async () => {
+  const hostTcp4 = (n: number) => frame({ ip: { v: 4 }, l4: { kind: 'tcp', options: TS_OPTS }, payload: pattern(n), csum: 'partial' });
+
+  it('Pipeline runs the egress after the last stage, configured by egress: or the older gso stage', async () => {
     const { Pipeline } = await import('../../pipeline/pipeline.js');
     const { resolvePipeline } = await import('../../pipeline/config.js');
-    const cfg = resolvePipeline({ nic: 'veth', view: 'driver', stages: [{ stage: 'gso', mss: 1000 }] }, 'test');
-    const pl = new Pipeline(cfg);
-    const out: Packet[] = [];
-    pl.process(pkt(tcp4(5000)), out);
-    expect(out.length).toBe(1);
-    expect(out[0]!.notes).toEqual(['gso type=tcpv4 size=1000 segs=5']);
+    for (const doc of [{ nic: 'veth', view: 'driver', egress: { mss: 1000 } }, { nic: 'veth', view: 'driver', stages: [{ stage: 'gso', mss: 1000 }] }]) {
+      const pl = new Pipeline(resolvePipeline(doc, 'test'));
+      const out: Packet[] = [];
+      pl.process(pkt(hostTcp4(5000)), out);
+      expect(out.length).toBe(1);
+      expect(out[0]!.notes).toEqual(['gso type=tcpv4 size=1000 segs=5']);
+    }
     const cfg2 = resolvePipeline({ nic: 'none', view: 'wire' }, 'test');
     const out2: Packet[] = [];
-    new Pipeline(cfg2).process(pkt(tcp4(5000)), out2);
+    new Pipeline(cfg2).process(pkt(hostTcp4(5000)), out2);
     expect(out2.length).toBe(4);
     const L = new Layers();
     decodeFrame(out2[0]!.buf, out2[0]!.head, out2[0]!.tail, L);
     expect(L.ipEnd - L.netOff).toBe(1500);
+  });
+
+  it('a packet at its captured size: a super-packet only with a partial checksum, or against an MTU the user gave', async () => {
+    const { Pipeline } = await import('../../pipeline/pipeline.js');
+    const { resolvePipeline } = await import('../../pipeline/config.js');
+    const through = (doc: Record<string, unknown>, f: Uint8Array) => {
+      const out: Packet[] = [];
+      new Pipeline(resolvePipeline(doc, 'test')).process(pkt(f), out);
+      return out;
+    };
+    const complete = tcp4(5000);
+    // Complete checksum, over the profile's MTU: it crossed a larger MTU as it is; left alone.
+    expect(through({ nic: 'none', view: 'wire' }, complete).map((p) => hex(p.data))).toEqual([hex(complete)]);
+    // An over-MTU IPv4 datagram without DF is not fragmented for the profile's MTU either.
+    const udpNoDf = frame({ ip: { v: 4, df: false }, l4: { kind: 'udp' }, payload: pattern(3000) });
+    expect(through({ nic: 'none', view: 'wire' }, udpNoDf).length).toBe(1);
+    // An MTU the user gave applies to every packet.
+    expect(through({ nic: 'none', view: 'wire', egress: { mtu: 1500 } }, complete).length).toBe(4);
+    expect(through({ nic: 'none', view: 'wire', egress: { mtu: 1500 } }, udpNoDf).length).toBeGreaterThan(1);
+    // The partial checksum of a host capture with TSO marks the super-packet.
+    expect(through({ nic: 'none', view: 'wire' }, hostTcp4(5000)).length).toBe(4);
+  });
+
+  it('faithful by default: no stage, no egress setting, no nic, driver view → no egress at all', async () => {
+    const { Pipeline } = await import('../../pipeline/pipeline.js');
+    const { resolvePipeline } = await import('../../pipeline/config.js');
+    expect(resolvePipeline({}, 'test').faithful).toBe(true);
+    expect(resolvePipeline({ view: 'driver' }, 'test').faithful).toBe(true);
+    for (const doc of [{ nic: 'none' }, { view: 'wire' }, { egress: {} }, { stages: [{ stage: 'gso' }] }, { stages: [{ stage: 'mpls-pop' }] }]) {
+      expect(resolvePipeline(doc, 'test').faithful, JSON.stringify(doc)).toBe(false);
+    }
+    const f = hostTcp4(5000);
+    const out: Packet[] = [];
+    const pl = new Pipeline(resolvePipeline({}, 'test'));
+    expect(pl.egress).toBeNull();
+    pl.process(pkt(f), out);
+    expect(out.map((p) => hex(p.data))).toEqual([hex(f)]);
   });
 });

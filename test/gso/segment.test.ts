@@ -287,11 +287,10 @@ describe('bad super-packets', () => {
 describe('gsoMaxSegs fallback', () => {
   it('a profile whose gsoMaxSegs is below the segment count gets software segmentation', async () => {
     const { parseProfile, profileToJson, loadProfile } = await import('../../pipeline/nic/profile.js');
-    const { GsoStage, gsoOptions } = await import('../../stages/gso.js');
-    const { createSuperPacketMarker } = await import('../../pipeline/gso/classify.js');
+    const { Egress, egressOptions } = await import('../../pipeline/egress.js');
     const nic = parseProfile({ ...profileToJson(loadProfile('veth')), name: 'veth-4segs', gsoMaxSegs: 4 }, 'test');
     const out: Packet[] = [];
-    const st = new GsoStage(gsoOptions.parse({}), { nic, view: 'driver', superPackets: createSuperPacketMarker({ mss: 'auto', mtu: 1500 }) });
+    const st = new Egress(egressOptions.parse({}), { nic, view: 'driver', vxlanPorts: [4789, 8472] });
     const ctx = { emit: (p: Packet) => void out.push(p), drop: () => {}, warnOnce: () => {} };
     st.process(pkt(tcp4(5 * 1448)), ctx);
     expect(out.length).toBe(5);

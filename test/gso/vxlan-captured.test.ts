@@ -9,7 +9,8 @@ import { Layers, decodeFrame } from '../../pipeline/decode.js';
 import { fold, pseudoV4, pseudoV6 } from '../../pipeline/wire/checksum.js';
 import { createSuperPacketMarker } from '../../pipeline/gso/classify.js';
 import { loadProfile } from '../../pipeline/nic/profile.js';
-import { GsoStage, gsoOptions } from '../../stages/gso.js';
+import { Egress, egressOptions, gsoStageOptions } from '../../pipeline/egress.js';
+import * as vxlanWire from '../../pipeline/wire/vxlan.js';
 import { vxlanEncap } from '../../stages/vxlan-encap.js';
 import type { Stage, StageContext, StageEnv, View } from '../../stages/stage.js';
 import { TunnelInfo, TUNNEL } from '../../pipeline/metadata.js';
@@ -162,7 +163,7 @@ describe('captured VXLAN super-packets are marked as UDP-tunnel GSO', () => {
     expect(g2.superPackets.vxlanPorts).toEqual([4790]);
     g2.run(pkt(captured(innerTcp(6000))));
     expect(g2.res.out[1]!.gsoType).toBe(GSO.UDP_L4);
-    expect(() => gsoOptions.parse({ vxlanPorts: [0] })).toThrow();
+    expect(() => gsoStageOptions.parse({ vxlanPorts: [0] })).toThrow();
   });
 
   it('mlx5 driver view: 4789 offloaded whole (no outer csum), 8472 not in the NIC port table → software segments', () => {
@@ -211,8 +212,11 @@ describe('captured VXLAN super-packets are marked as UDP-tunnel GSO', () => {
 });
 
 describe('captured VXLAN super-packet = vxlan-encap of the same inner super-packet', () => {
-  function env(view: View, nic: string, mss: 'auto' | number): StageEnv {
-    return { nic: loadProfile(nic), view, superPackets: createSuperPacketMarker({ mss, mtu: 1500 }) };
+  /** An egress and the env its stages get (the egress's read-only view). */
+  function env(view: View, nic: string, mss: 'auto' | number): StageEnv & { eg: Egress } {
+    const profile = loadProfile(nic);
+    const eg = new Egress(egressOptions.parse({ mss, mtu: 1500 }), { nic: profile, view, vxlanPorts: vxlanWire.DEFAULT_PORTS });
+    return { nic: profile, view, egress: eg.view, vxlanPorts: vxlanWire.DEFAULT_PORTS, eg };
   }
   function drive(stages: Stage[], pkts: Packet[]): Packet[] {
     let cur = pkts;
@@ -248,10 +252,10 @@ describe('captured VXLAN super-packet = vxlan-encap of the same inner super-pack
           const encap = vxlanEncap.create(vxlanEncap.options.parse({}), e1);
           const [encapped] = drive([encap], [inner]);
           const capture = Packet.fromBytes(encapped!.data.slice());
-          const viaEncap = drive([new GsoStage(gsoOptions.parse({ mss: M }), e1)], [encapped!]);
+          const viaEncap = drive([e1.eg], [encapped!]);
           // The same bytes as a capture: a fresh marker recognises the VXLAN super-packet.
           const e2 = env(view, nic, 'auto');
-          const marker = e2.superPackets as ReturnType<typeof createSuperPacketMarker>;
+          const marker = e2.eg.superPackets;
           expect(marker.mark(capture, capture.head)).toBe(true);
           expect([capture.gsoType, capture.gsoSize, capture.gsoSegs]).toEqual([encapped!.gsoType, encapped!.gsoSize, encapped!.gsoSegs]);
           expect([capture.innerMacOff - capture.head, capture.innerNetOff - capture.head, capture.innerTransOff - capture.head]).toEqual([
@@ -259,7 +263,7 @@ describe('captured VXLAN super-packet = vxlan-encap of the same inner super-pack
             encapped!.innerNetOff - encapped!.head,
             encapped!.innerTransOff - encapped!.head,
           ]);
-          const viaCapture = drive([new GsoStage(gsoOptions.parse({}), e2)], [capture]);
+          const viaCapture = drive([e2.eg], [capture]);
           expect(viaCapture.map((p) => hex(p.data))).toEqual(viaEncap.map((p) => hex(p.data)));
           expect(viaCapture.map((p) => p.notes)).toEqual(viaEncap.map((p) => p.notes));
           expect(viaCapture.map((p) => [p.csumMode, p.csumStart - p.head])).toEqual(viaEncap.map((p) => [p.csumMode, p.csumStart - p.head]));

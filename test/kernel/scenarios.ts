@@ -541,6 +541,8 @@ export interface GsoCase {
 export interface GsoOptions {
   /** Keep tx-checksumming on the sending veth (default false → checksums completed in software). */
   txCsum?: boolean;
+  /** tcpdump filter of both captures (default `tcp or udp`; add `vlan` for QinQ frames). */
+  filter?: string;
 }
 
 export interface SegmentObservation {
@@ -660,7 +662,7 @@ export async function gsoReference(dir: string, superFrames: string | Buffer[], 
     }
     const rxPcap = join(dir, `gso-${name}.rx.pcap`);
     const txPcap = join(dir, `gso-${name}.tx.pcap`);
-    const filter = 'tcp or udp';
+    const filter = o.filter ?? 'tcp or udp';
     const capRx = await capture(B, 'vethB', rxPcap, filter);
     const capTx = await capture(A, 'vethA', txPcap, filter);
     let vnet: Array<Record<string, number | string>> = [];

@@ -49,7 +49,7 @@ import { readPackets } from '../../pipeline/pcap/reader.js';
 import { Packet } from '../../pipeline/packet.js';
 import { update16 } from '../../pipeline/wire/checksum.js';
 import { diffCaptures, formatDiff } from '../../pipeline/diff/index.js';
-import type { GsoStage } from '../../stages/gso.js';
+import type { Egress } from '../../pipeline/egress.js';
 
 const gate = kernelGate();
 const IGNORE = ['outer.udp.srcport', 'outer.ipv4.id', 'timestamp'];
@@ -107,7 +107,7 @@ interface CapflowRun {
   perInput: number[];
   /** Input frames (data direction) longer than vx0's MTU: the super-packets. */
   superIn: number;
-  gso: GsoStage['stats'];
+  gso: Egress['stats'];
   drops: Record<string, number>;
   warnings: string[];
 }
@@ -130,7 +130,7 @@ async function throughCapflow(r: VxlanTcpResult): Promise<CapflowRun> {
     ),
     { onWarning: (m) => warnings.push(m) },
   );
-  const run: CapflowRun = { out: [], perInput: [], superIn: 0, gso: (pipeline.stages[2] as GsoStage).stats, drops: {}, warnings };
+  const run: CapflowRun = { out: [], perInput: [], superIn: 0, gso: pipeline.egress!.stats, drops: {}, warnings };
   const sink: Packet[] = [];
   // Every packet goes in (the SYN-ACK teaches mss auto the peer's MSS); only the sender's leave.
   for await (const p of readPackets(r.vx0Pcap, { name: r.vx0Pcap, strict: true })) {

@@ -6,7 +6,6 @@
  * 2. `--vnet-hdr`: super-packets left whole by the driver view of an offloading NIC profile go to
  *    the kernel with a virtio_net_hdr; on a veth with segmentation offloads off the kernel
  *    segments them in software, and the peer sees exactly capflow's own wire-view segmentation.
- *    Needs the gso stage (stages/registry.ts); skipped with a reason while it is not registered.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +16,6 @@ import { kernelGate } from '../helpers/kernel-gate.js';
 import { Netns, capture, ethtoolK, quietNetns, vethPair } from '../kernel/netns.js';
 import { readPcap } from '../kernel/frames.js';
 import { haveAfPacketAddon } from '../../pipeline/replay/addon.js';
-import { stageEntry } from '../../stages/registry.js';
 import { CLI, MAC_A, MAC_B, REPO, tcpSuperFrame, udpFrames, writeTimedPcap } from './replay-helpers.js';
 
 const gate = kernelGate({ tshark: false });
@@ -25,8 +23,6 @@ const addon = haveAfPacketAddon();
 const ci = process.env.CI === 'true';
 if (!gate.skip && !addon && !ci) console.warn('[replay iface tests skipped] native addon not built (npm run build:addon)');
 const skip = gate.skip || (!addon && !ci);
-const gsoReady = stageEntry('gso')?.definition != null;
-if (!gsoReady) console.warn('[replay --vnet-hdr test skipped] the gso stage is not registered in stages/registry.ts yet');
 
 /** `capflow ...` from source, optionally inside a namespace. */
 function capflow(args: string[], ns?: Netns): string {
@@ -82,7 +78,7 @@ describe.skipIf(skip)(`replay to a veth in a network namespace${gate.label}`, ()
     expect(hexFrames(cap.file)).toEqual(hexFrames(expected));
   });
 
-  it.skipIf(!gsoReady)('--vnet-hdr: kernel GSO of capflow driver-view super-packets equals capflow wire-view segmentation', async () => {
+  it('--vnet-hdr: kernel GSO of capflow driver-view super-packets equals capflow wire-view segmentation', async () => {
     ethtoolK(A, 'vethA', { tso: false, gso: false, 'tx-udp-segmentation': false, tx: false });
     const input = join(dir, 'tso.pcap');
     writeTimedPcap(input, [tcpSuperFrame(10000, 1000), tcpSuperFrame(4000, 11000), tcpSuperFrame(1000, 15000)], 1000);

@@ -39,14 +39,17 @@ export function udpFrames(n: number, payloadLen = 64): Buffer[] {
   );
 }
 
-/** One TCP/IPv4 super-frame (payload `len` bytes, valid checksum) as a TSO host capture has it. */
+/**
+ * One TCP/IPv4 super-frame (payload `len` bytes) as a TSO host capture has it: the checksum
+ * partial (the pseudo-header sum).
+ */
 export function tcpSuperFrame(len: number, seq = 1000): Buffer {
   const pay = Buffer.from(Array.from({ length: len }, (_, i) => (i * 7 + 3) & 0xff));
   return eth(
     MAC_B,
     MAC_A,
     ETH_P_IP,
-    ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 6, id: 0x2000, ttl: 64 }, tcp({ src: '192.0.2.1', dst: '192.0.2.2', sport: 43000, dport: 8080, seq, ack: 1, flags: TCP_PSH | TCP_ACK, window: 1000, csum: 'valid' }, pay)),
+    ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 6, id: 0x2000, ttl: 64 }, tcp({ src: '192.0.2.1', dst: '192.0.2.2', sport: 43000, dport: 8080, seq, ack: 1, flags: TCP_PSH | TCP_ACK, window: 1000, csum: 'partial' }, pay)),
   );
 }
 

@@ -89,13 +89,13 @@ describe('vxlan-decap: delivery and metadata (udp_tun_rx_dst)', () => {
   });
 
   it('other ports, non-UDP and non-IP pass through untouched', () => {
-    const f = vxlanFrame({ ...V4, dport: 8472 }, innerUdp4());
+    const f = vxlanFrame({ ...V4, dport: 4790 }, innerUdp4());
     const { p, out } = one(f);
     expect(out).toEqual([p]);
     expect(hex(p.data)).toBe(hex(f));
     expect(p.tunnel).toBeNull();
     // …but are VXLAN when the port is configured.
-    expect(one(f, { ports: [4789, 8472] }).p.tunnel!.tpDst).toBe(8472);
+    expect(one(f, { ports: [4789, 4790] }).p.tunnel!.tpDst).toBe(4790);
     for (const g of [innerTcp4(), arpFrame(), innerUdp6()]) {
       const r = one(g);
       expect(hex(r.p.data)).toBe(hex(g));
@@ -364,6 +364,7 @@ describe('vxlan-decap: options', () => {
     expect(() => vxlanDecap.options.parse({ port: 4789 })).toThrow();
     expect(() => vxlanDecap.options.parse({ vlans: [4095] })).toThrow(/VLAN ID must be 0\.\.4094/);
     expect(() => vxlanDecap.options.parse({ vlans: ['10'] })).toThrow();
-    expect(vxlanDecap.options.parse({})).toEqual({ ports: [4789], gbp: false, collectMetadata: true, udp6ZeroCsumRx: false });
+    // No `ports`: the pipeline's vxlanPorts (4789 and 8472 by default).
+    expect(vxlanDecap.options.parse({})).toEqual({ gbp: false, collectMetadata: true, udp6ZeroCsumRx: false });
   });
 });

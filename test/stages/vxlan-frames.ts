@@ -11,7 +11,7 @@ import { finish, sum16, udpFinal, fold, pseudoV4, pseudoV6 } from '../../pipelin
 import { ETH_P_IP, ETH_P_IPV6, eth, icmpEcho, icmp6Echo, ipv4, ipv6, mac, tcp, udp, TCP_ACK } from '../kernel/frames.js';
 
 export function testEnv(mtu = 1500): StageEnv {
-  return { nic: loadProfile('none'), view: 'driver', superPackets: createSuperPacketMarker({ mss: 'auto', mtu }) };
+  return { nic: loadProfile('none'), view: 'driver', egress: createSuperPacketMarker({ mss: 'auto', mtu }), vxlanPorts: [4789, 8472] };
 }
 
 export function make<O>(def: StageDefinition<O>, options: unknown, env: StageEnv = testEnv()): Stage {

@@ -1,23 +1,27 @@
 /**
- * `gso`: the NIC egress step, always the last stage. What `validate_xmit_skb` and the device do
- * to each packet, against the pipeline's NIC profile:
+ * The NIC egress: what `validate_xmit_skb` (net/core/dev.c) and the device do to every packet
+ * after the last stage, against the pipeline's NIC profile and view. It is a component of the
+ * pipeline, not a stage: the pipeline owns it (top-level `egress:`, `nic`, `view`), and stages
+ * see only the read-only `EgressView` (its MTU, and "mark this packet for segmentation").
  *
- *   1. `checksum.fix`: repair captured checksums first (see pipeline/gso/checksum-fix.ts).
- *   2. Super-packets: a packet with a segmentation request from an earlier stage (gsoSize > 0),
- *      or a TCP/UDP packet longer than the MTU, or a captured VXLAN frame (UDP port in
- *      `vxlanPorts`) longer than the MTU around one (UDP-tunnel GSO, as vxlan-encap marks it)
- *      (env.superPackets.mark, rule in pipeline/gso/classify.ts). Decide as
+ *   1. `checksum.fix`: repair captured checksums first (pipeline/gso/checksum-fix.ts).
+ *   2. Super-packets: a packet with a segmentation request (gsoSize > 0: from an earlier stage or
+ *      from a capflow GSO comment), or a captured TCP/UDP packet longer than the MTU that is one
+ *      (pipeline/gso/classify.ts: with an MTU the user gave, any such packet; with the profile's
+ *      MTU only one whose checksum is partial, as a host capture with TSO shows it). Decided as
  *      netif_skb_features does (decideTx), then
  *        driver view: hardware → passed whole with a note `gso type=… size=… segs=…`;
- *                     software → segmented here, checksums completed in software when the
- *                     features can't checksum them, else left partial per segment;
+ *                     software → segmented here (skb_gso_segment), checksums completed in
+ *                     software when the features can't checksum them, else left partial;
  *                     partial  → one chunk + remainder (GSO partial shape), chunk noted;
  *        wire view:   always fully segmented with every checksum complete (what leaves the NIC).
- *   3. Other packets with a partial checksum: completed in software when the device can't
- *      (driver view), always in the wire view.
+ *   3. Other packets with a partial checksum: completed in software (skb_checksum_help) when the
+ *      device can't (driver view), always in the wire view.
  *   4. Non-GSO packets longer than the MTU: `mtuPolicy` kernel (default): IPv4 without DF is
  *      fragmented (ip_fragment), the rest dropped `mtu-exceeded`; `drop`: all dropped; `ignore`:
- *      passed unchanged.
+ *      passed unchanged. Only packets a stage grew are measured against the profile's MTU; a
+ *      packet captured at its size crossed its link already, so only an MTU the user gave
+ *      (`egress.mtu`) applies to it.
  *
  * Drop reasons: `gso-bad-header` (a super-packet whose headers don't match its gso_type or can't
  * be parsed), `mpls-gso-bad-stack` (stack length not > 0 and a multiple of 4), `mtu-exceeded`.
@@ -27,21 +31,21 @@
  * the behaviours the kernel allows it).
  */
 import { z } from 'zod';
-import { udpPort } from '../pipeline/option-schemas.js';
-import { defineStage, type Stage, type StageContext, type StageEnv } from './stage.js';
-import { CSUM, GSO, NO_OFFSET, type Packet } from '../pipeline/packet.js';
-import { EgressLayout } from '../pipeline/gso/layout.js';
-import { SEG_CSUM, segmentSuperPacket, type SegCsum } from '../pipeline/gso/segment.js';
-import { checksumHelp } from '../pipeline/gso/checksum-help.js';
-import { fragmentIpv4 } from '../pipeline/gso/fragment.js';
-import { ChecksumFixer } from '../pipeline/gso/checksum-fix.js';
-import { DEFAULT_VXLAN_PORTS, SuperPackets } from '../pipeline/gso/classify.js';
-import { formatGsoNote } from '../pipeline/gso/notes.js';
-import { decideTx } from '../pipeline/nic/decide.js';
-import { NETIF_F } from '../pipeline/nic/features.js';
-import * as udp from '../pipeline/wire/udp.js';
-import * as ipv4 from '../pipeline/wire/ipv4.js';
-import * as ipv6 from '../pipeline/wire/ipv6.js';
+import { CSUM, GSO, NO_OFFSET, type Packet } from './packet.js';
+import { EgressLayout } from './gso/layout.js';
+import { SEG_CSUM, segmentSuperPacket, type SegCsum } from './gso/segment.js';
+import { checksumHelp } from './gso/checksum-help.js';
+import { fragmentIpv4 } from './gso/fragment.js';
+import { ChecksumFixer } from './gso/checksum-fix.js';
+import { SuperPackets } from './gso/classify.js';
+import { udpPort } from './option-schemas.js';
+import type { NicProfile } from './nic/profile.js';
+import { formatGsoNote } from './gso/notes.js';
+import { decideTx } from './nic/decide.js';
+import { NETIF_F } from './nic/features.js';
+import * as udp from './wire/udp.js';
+import * as ipv4 from './wire/ipv4.js';
+import * as ipv6 from './wire/ipv6.js';
 
 /**
  * Smallest `mss`: the kernel's smallest TCP MSS (`tcp_min_snd_mss`, default TCP_MIN_SND_MSS = 48,
@@ -51,28 +55,52 @@ import * as ipv6 from '../pipeline/wire/ipv6.js';
  */
 export const MIN_GSO_MSS = 48;
 
-export const gsoOptions = z
+export type View = 'driver' | 'wire';
+
+/** Where the egress (and every stage) sends a packet: on, or dropped with a reason. */
+export interface PacketContext {
+  /** Pass the packet on (to the next stage, the egress, or the output). */
+  emit(pkt: Packet): void;
+  /** Drop the packet, counted under `reason` (stable lower-case words joined by '-'). */
+  drop(pkt: Packet, reason: string): void;
+  /** Count bytes after the IP datagram (padding, a trailer) cut before segmenting or fragmenting. */
+  countTrailer?(bytes: number): void;
+  /** Print a warning once per distinct key (rate limited, like the kernel's net_ratelimit). */
+  warnOnce(key: string, message: string): void;
+}
+
+/** What stages may know of the egress: read-only. */
+export interface EgressView {
+  /** Egress MTU (`egress.mtu`, else the NIC profile's). */
+  readonly mtu: number;
+  /**
+   * Learn from the packet (e.g. SYN MSS options) and, if it is a TCP segment or UDP datagram
+   * larger than the MTU that is not yet marked, set gsoSize/gsoType/gsoSegs and make its L4
+   * checksum CHECKSUM_PARTIAL. `off` is the Ethernet header to look at. `outerLen`: bytes of
+   * outer network headers the frame is about to be carried behind (vxlan-encap: outer IP + UDP +
+   * VXLAN), so that its segments fit the MTU with them. Returns true for a super-packet.
+   */
+  mark(pkt: Packet, off: number, outerLen?: number): boolean;
+}
+
+const mssOption = z.union([
+  z.literal('auto'),
+  z
+    .number()
+    .int()
+    .min(MIN_GSO_MSS, `mss is at least ${MIN_GSO_MSS}: the kernel's smallest TCP MSS (tcp_min_snd_mss); no socket builds a GSO packet with a smaller gso_size`)
+    .max(65535),
+]);
+
+/** The top-level `egress:` of a pipeline file. */
+export const egressOptions = z
   .object({
     /** gso_size for captured super-packets: `auto` (see describeMssRule) or a number of bytes. */
-    mss: z
-      .union([
-        z.literal('auto'),
-        z
-          .number()
-          .int()
-          .min(MIN_GSO_MSS, `mss is at least ${MIN_GSO_MSS}: the kernel's smallest TCP MSS (tcp_min_snd_mss); no socket builds a GSO packet with a smaller gso_size`)
-          .max(65535),
-      ])
-      .default('auto'),
-    /** Egress MTU (IP bytes); default: the NIC profile's. */
+    mss: mssOption.default('auto'),
+    /** Egress MTU (IP bytes); default: the NIC profile's. Given, it applies to every packet. */
     mtu: z.number().int().min(68).max(65535).optional(),
     /** Non-GSO packets longer than the MTU: kernel (fragment IPv4 without DF, drop the rest) | drop | ignore. */
     mtuPolicy: z.enum(['kernel', 'drop', 'ignore']).default('kernel'),
-    /**
-     * UDP destination ports of VXLAN: a captured VXLAN frame to one of them that is longer than
-     * the MTU and carries a TCP/UDP super-packet is a UDP-tunnel super-packet (classify.ts).
-     */
-    vxlanPorts: z.array(udpPort).default([...DEFAULT_VXLAN_PORTS]),
     /** Repair captured checksums (capture taken with checksum offload on). */
     checksum: z
       .object({ fix: z.boolean().default(false) })
@@ -81,10 +109,24 @@ export const gsoOptions = z
   })
   .strict();
 
-export type GsoOptions = z.output<typeof gsoOptions>;
+export type EgressOptions = z.output<typeof egressOptions>;
 
-/** Counters the stage keeps (also useful to tests and `--json` summaries). */
-export interface GsoStats {
+/**
+ * The older spelling, `- stage: gso` as the last stage: the egress options plus `vxlanPorts`
+ * (now the pipeline's top-level `vxlanPorts`).
+ */
+export const gsoStageOptions = egressOptions.extend({ vxlanPorts: z.array(udpPort).optional() }).strict();
+
+/** What the egress needs from the pipeline besides its options. */
+export interface EgressEnv {
+  nic: NicProfile;
+  view: View;
+  /** UDP destination ports taken as VXLAN (the pipeline's `vxlanPorts`). */
+  vxlanPorts: readonly number[];
+}
+
+/** Counters the egress keeps (also useful to tests and `--json` summaries). */
+export interface EgressStats {
   superPackets: number;
   passedWhole: number;
   segmentedSoftware: number;
@@ -98,9 +140,9 @@ export interface GsoStats {
   truncatedPassed: number;
 }
 
-export class GsoStage implements Stage {
-  readonly name = 'gso';
-  readonly stats: GsoStats = {
+export class Egress {
+  readonly name = 'egress';
+  readonly stats: EgressStats = {
     superPackets: 0,
     passedWhole: 0,
     segmentedSoftware: 0,
@@ -113,11 +155,15 @@ export class GsoStage implements Stage {
     fixSkippedTruncated: 0,
     truncatedPassed: 0,
   };
+  /** The super-packet marker; `view` is its read-only face for stages. */
+  readonly superPackets: SuperPackets;
   private readonly lay = new EgressLayout();
   private readonly fixer: ChecksumFixer | null;
   private readonly mtu: number;
+  /** The user gave the MTU: it applies to packets captured at their size too. */
+  private readonly mtuGiven: boolean;
   private readonly wire: boolean;
-  private ctx: StageContext | null = null;
+  private ctx: PacketContext | null = null;
   private readonly emitFn = (p: Packet): void => {
     this.stats.segmentsOut++;
     this.commentsOnFirst(p, 'segment');
@@ -133,17 +179,31 @@ export class GsoStage implements Stage {
   private cutTotal = 0;
 
   constructor(
-    private readonly opts: GsoOptions,
-    private readonly env: StageEnv,
+    private readonly opts: EgressOptions,
+    private readonly env: EgressEnv,
   ) {
-    this.mtu = opts.mtu ?? env.superPackets?.mtu ?? env.nic.mtu;
+    this.mtu = opts.mtu ?? env.nic.mtu;
+    this.mtuGiven = opts.mtu !== undefined;
     this.wire = env.view === 'wire';
-    this.fixer = opts.checksum.fix ? new ChecksumFixer(opts.vxlanPorts) : null;
-    // The marker is shared with earlier stages and built before the stages: give it our ports.
-    if (env.superPackets instanceof SuperPackets) env.superPackets.setVxlanPorts(opts.vxlanPorts);
+    this.fixer = opts.checksum.fix ? new ChecksumFixer(env.vxlanPorts) : null;
+    this.superPackets = new SuperPackets({ mss: opts.mss, mtu: this.mtu, vxlanPorts: env.vxlanPorts });
   }
 
-  process(pkt: Packet, ctx: StageContext): void {
+  /** The read-only face stages see. */
+  get view(): EgressView {
+    return this.superPackets;
+  }
+
+  /**
+   * A packet no stage grew keeps the length it was captured with (decap only shrinks it), so it
+   * crossed its link at that size. A packet that did not come through Pipeline.process
+   * (ingressLen 0) counts as grown.
+   */
+  private atCapturedSize(pkt: Packet): boolean {
+    return pkt.ingressLen !== 0 && pkt.origLen <= pkt.ingressLen;
+  }
+
+  process(pkt: Packet, ctx: PacketContext): void {
     this.ctx = ctx;
     if (this.fixer) {
       const r = this.fixer.fix(pkt);
@@ -152,7 +212,10 @@ export class GsoStage implements Stage {
         ctx.warnOnce('gso-fix-truncated', 'gso checksum.fix: truncated captures skipped (their checksums cannot be computed)');
       } else if (r === 'fixed') this.stats.fixed++;
     }
-    if (pkt.gsoSize === 0 && !pkt.encapsulation) this.env.superPackets?.mark(pkt, pkt.head);
+    const atSize = !this.mtuGiven && this.atCapturedSize(pkt);
+    // At its captured size a packet is a super-packet only when it shows the partial checksum a
+    // TSO host capture shows (an over-MTU packet with a complete checksum crossed a larger MTU).
+    if (pkt.gsoSize === 0 && !pkt.encapsulation) this.superPackets.mark(pkt, pkt.head, 0, atSize);
 
     const gso = pkt.gsoSize > 0;
     const lay = this.lay;
@@ -164,13 +227,14 @@ export class GsoStage implements Stage {
       this.trimTrailer(pkt, ctx);
       const P = lay.payloadLen;
       if (P > pkt.gsoSize) return this.superPacket(pkt, ctx);
-      // R-TCP-5: not longer than one segment: leaves as a plain packet.
+      // Not longer than one segment: leaves as a plain packet (virtio_net_hdr_to_skb and
+      // skb_gso_segment leave such a packet unsegmented).
       pkt.gsoSize = pkt.gsoType = pkt.gsoSegs = 0;
     }
-    this.plain(pkt, ctx);
+    this.plain(pkt, ctx, atSize);
   }
 
-  private superPacket(pkt: Packet, ctx: StageContext): void {
+  private superPacket(pkt: Packet, ctx: PacketContext): void {
     const lay = this.lay;
     const M = pkt.gsoSize;
     const segs = Math.ceil(lay.payloadLen / M);
@@ -196,7 +260,7 @@ export class GsoStage implements Stage {
     const inner: SegCsum = !partial && dec.checksumInSoftware ? SEG_CSUM.SOFTWARE : SEG_CSUM.PARTIAL;
     let outer: SegCsum = SEG_CSUM.NONE;
     if (tunnelCsum) {
-      // R-UT-4: software (LCO) when the inner checksum stays partial or the device can't checksum the outer family.
+      // Outer checksum (__skb_udp_tunnel_segment): software (LCO) when the inner checksum stays partial or the device can't checksum the outer family.
       const f = this.env.nic.bits.features;
       const outerOk = (f & NETIF_F.HW_CSUM) !== 0 || (lay.ipV4 ? (f & NETIF_F.IP_CSUM) !== 0 : (f & NETIF_F.IPV6_CSUM) !== 0);
       outer = inner === SEG_CSUM.PARTIAL || !outerOk ? SEG_CSUM.SOFTWARE : SEG_CSUM.PARTIAL;
@@ -228,7 +292,7 @@ export class GsoStage implements Stage {
   }
 
   /** A packet that is not (or no longer) a GSO packet. */
-  private plain(pkt: Packet, ctx: StageContext): void {
+  private plain(pkt: Packet, ctx: PacketContext, atSize: boolean): void {
     const lay = this.lay;
     if (pkt.csumMode === CSUM.PARTIAL) {
       let sw = this.wire;
@@ -238,7 +302,7 @@ export class GsoStage implements Stage {
       }
     }
     // Only IP packets are measured against the MTU (an MPLS-labelled ARP frame is not).
-    if (lay.ipOff === NO_OFFSET || this.opts.mtuPolicy === 'ignore') return ctx.emit(pkt);
+    if (lay.ipOff === NO_OFFSET || this.opts.mtuPolicy === 'ignore' || atSize) return ctx.emit(pkt);
     const l3Len = this.l3Length(pkt);
     if (l3Len <= this.mtu) return ctx.emit(pkt);
     if (pkt.truncated) return this.passTruncated(pkt, ctx);
@@ -262,7 +326,7 @@ export class GsoStage implements Stage {
    * (`trailerBytes`). A GSO-partial chunk read back is left alone: its IP length describes one
    * segment only.
    */
-  private trimTrailer(pkt: Packet, ctx: StageContext): void {
+  private trimTrailer(pkt: Packet, ctx: PacketContext): void {
     const O = this.lay.outer;
     if ((pkt.gsoType & GSO.PARTIAL) !== 0 || O.ipEnd === NO_OFFSET || O.ipLenMismatch) return;
     const n = pkt.tail - O.ipEnd;
@@ -292,7 +356,7 @@ export class GsoStage implements Stage {
     return pkt.tail;
   }
 
-  private passTruncated(pkt: Packet, ctx: StageContext): void {
+  private passTruncated(pkt: Packet, ctx: PacketContext): void {
     this.stats.truncatedPassed++;
     ctx.warnOnce('gso-truncated', 'gso: a super-packet or over-MTU packet is snaplen-truncated and cannot be segmented or fragmented: passed unchanged');
     pkt.note('gso not applied: capture truncated');
@@ -300,10 +364,3 @@ export class GsoStage implements Stage {
     ctx.emit(pkt);
   }
 }
-
-export const gsoStage = defineStage({
-  name: 'gso',
-  summary: 'NIC egress: software segmentation (TSO/USO/tunnel/MPLS GSO), checksum completion, fragmentation, per NIC profile',
-  options: gsoOptions,
-  create: (options, env) => new GsoStage(options, env),
-});

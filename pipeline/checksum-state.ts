@@ -1,0 +1,101 @@
+/**
+ * The checksum state of a packet at ingress, in the kernel's terms (`skb->ip_summed`).
+ *
+ * A capture taken on a host with transmit checksum offload shows every locally sent TCP/UDP
+ * packet as the stack handed it to the device: CHECKSUM_PARTIAL, its L4 checksum field holding
+ * the folded pseudo-header sum over the L4 length (`__tcp_v4_send_check`, `udp4_hwcsum`,
+ * `udp_set_csum` for the outer UDP header of a tunnel), not only the TSO super-packets. Such a
+ * packet is given back its CHECKSUM_PARTIAL state here, so the egress completes it exactly as
+ * `validate_xmit_skb` would (skb_checksum_help when the device can't checksum it, always in the
+ * wire view).
+ *
+ * The layer looked at: the L4 header of the frame inside a VXLAN frame (UDP to one of the
+ * pipeline's `vxlanPorts`) first, then the outer one (a tunnel with a complete inner checksum
+ * and `udp_set_csum` leaving the outer partial); behind VLAN tags and under an MPLS stack too.
+ * One checksum per packet can be partial, as in the kernel (one csum_start/csum_offset).
+ */
+import { CSUM, NO_OFFSET, type Packet } from './packet.js';
+import { DECODE, Layers, decodeFrame } from './decode.js';
+import { ETHER_TYPE } from './wire/ether-type.js';
+import { IP_PROTO } from './wire/ip-proto.js';
+import { fold, pseudoV4, pseudoV6, sum16 } from './wire/checksum.js';
+import * as tcp from './wire/tcp.js';
+import * as udp from './wire/udp.js';
+import * as vxlan from './wire/vxlan.js';
+import { pseudoDstV6 } from './gso/pseudo-dst.js';
+
+/** What an L4 checksum field holds, as far as ingress can tell without summing every packet. */
+export const L4_CSUM = {
+  /** No TCP/UDP header decoded, a fragment, or a truncated capture. */
+  UNKNOWN: 0,
+  /** Not the partial value (complete or bad: told apart only where a stage verifies it). */
+  FILLED: 1,
+  /** The folded pseudo-header sum, and it does not verify: CHECKSUM_PARTIAL. */
+  PARTIAL: 2,
+  /** UDP over IPv4 with a zero field: no checksum. */
+  NONE: 3,
+} as const;
+export type L4CsumState = (typeof L4_CSUM)[keyof typeof L4_CSUM];
+
+export class IngressChecksums {
+  private readonly outer = new Layers();
+  private readonly inner = new Layers();
+  private readonly ports: Uint8Array;
+  /** Packets found partial (their checksum left for the egress). */
+  partial = 0;
+
+  constructor(vxlanPorts: readonly number[]) {
+    this.ports = new Uint8Array(65536);
+    for (const p of vxlanPorts) this.ports[p] = 1;
+  }
+
+  /**
+   * Mark the packet CHECKSUM_PARTIAL (csumStart/csumOffset) when one of its L4 checksums is
+   * partial. A packet already partial (from a stage) or snaplen-truncated is left alone.
+   */
+  classify(pkt: Packet): void {
+    if (pkt.csumMode === CSUM.PARTIAL || pkt.truncated) return;
+    const b = pkt.buf;
+    const O = this.outer;
+    decodeFrame(b, pkt.head, pkt.tail, O);
+    if (O.transOff === NO_OFFSET || O.isFragment || O.ipLenMismatch) return;
+    if (O.l4Proto === IP_PROTO.UDP && O.status === DECODE.OK && this.ports[udp.dstPort(b, O.transOff)]) {
+      const vx = O.transOff + udp.HEADER_LEN;
+      const end = O.transOff + udp.length(b, O.transOff);
+      if (vx + vxlan.HEADER_LEN <= end && vxlan.hasVni(b, vx)) {
+        const I = this.inner;
+        decodeFrame(b, vx + vxlan.HEADER_LEN, end, I);
+        if (!I.ipLenMismatch && l4State(b, I) === L4_CSUM.PARTIAL) return this.mark(pkt, I);
+      }
+    }
+    if (l4State(b, O) === L4_CSUM.PARTIAL) this.mark(pkt, O);
+  }
+
+  private mark(pkt: Packet, L: Layers): void {
+    pkt.csumMode = CSUM.PARTIAL;
+    pkt.csumStart = L.transOff;
+    pkt.csumOffset = L.l4Proto === IP_PROTO.TCP ? tcp.CHECKSUM : udp.CHECKSUM;
+    this.partial++;
+  }
+}
+
+/** The state of the TCP/UDP checksum of the decoded layers L. */
+export function l4State(b: Uint8Array, L: Layers): L4CsumState {
+  const t = L.transOff;
+  if (t === NO_OFFSET || L.isFragment || L.status !== DECODE.OK) return L4_CSUM.UNKNOWN;
+  const isTcp = L.l4Proto === IP_PROTO.TCP;
+  if (!isTcp && L.l4Proto !== IP_PROTO.UDP) return L4_CSUM.UNKNOWN;
+  const v4 = L.netProto === ETHER_TYPE.IPV4;
+  // UDP covers its own length (the IP datagram may carry more); TCP runs to the datagram end.
+  const end = isTcp ? L.ipEnd : t + udp.length(b, t);
+  if (end > L.ipEnd) return L4_CSUM.UNKNOWN;
+  const field = t + (isTcp ? tcp.CHECKSUM : udp.CHECKSUM);
+  const value = (b[field]! << 8) | b[field + 1]!;
+  if (!isTcp && v4 && value === 0) return L4_CSUM.NONE;
+  const ip = L.netOff;
+  const proto = isTcp ? IP_PROTO.TCP : IP_PROTO.UDP;
+  const ps = v4 ? pseudoV4(b, ip + 12, ip + 16, proto, end - t) : pseudoV6(b, ip + 8, pseudoDstV6(b, ip, t), proto, end - t);
+  if (value !== fold(ps)) return L4_CSUM.FILLED;
+  // The pseudo-header sum can also be the right checksum of some payload: only then sum it all.
+  return fold(sum16(b, t, end, ps)) === 0xffff ? L4_CSUM.FILLED : L4_CSUM.PARTIAL;
+}
