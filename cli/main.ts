@@ -1,25 +1,43 @@
 #!/usr/bin/env node
 /** capflow command line: parse, dispatch to a command module, set the exit status. */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import type { CapflowCommand } from './command.js';
 import { EXIT, io } from './command.js';
-import { runCommand } from './commands/run.js';
-import { diffCommand } from './commands/diff.js';
-import { nicCommand } from './commands/nic.js';
-import { infoCommand } from './commands/info.js';
-import { replayCommand } from './commands/replay.js';
-import { extcapCommand } from './commands/extcap.js';
-import { mergeSummariesCommand } from './commands/merge-summaries.js';
 import { EXIT_BROKEN_PIPE, isBrokenPipe, settleStdout, stdoutFailureMessage, watchStdout } from './stdout.js';
 import { endBySignal, stopSignalReceived } from './signals.js';
 
-const commands: CapflowCommand[] = [runCommand, diffCommand, infoCommand, nicCommand, replayCommand, extcapCommand, mergeSummariesCommand];
+/**
+ * Command modules by name, in the order help lists them. Start-up: only the command being run is
+ * loaded (with what it imports: zod, the stages, the pcap engine...); all of them only when the
+ * first argument names none (help, a typo to suggest a command for).
+ */
+const commandModules: Record<string, () => Promise<CapflowCommand>> = {
+  run: async () => (await import('./commands/run.js')).runCommand,
+  diff: async () => (await import('./commands/diff.js')).diffCommand,
+  info: async () => (await import('./commands/info.js')).infoCommand,
+  nic: async () => (await import('./commands/nic.js')).nicCommand,
+  replay: async () => (await import('./commands/replay.js')).replayCommand,
+  extcap: async () => (await import('./commands/extcap.js')).extcapCommand,
+  'merge-summaries': async () => (await import('./commands/merge-summaries.js')).mergeSummariesCommand,
+};
+
+/** The package version, as `--version` prints it. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 /** Run the CLI with `args` (without node and script); resolves to the exit status. */
 export async function main(args: string[]): Promise<number> {
+  // `capflow --version` needs nothing else (yargs alone takes longer to load than the answer).
+  if (args.length === 1 && args[0] === '--version') {
+    io.out(`${packageVersion()}\n`);
+    return EXIT.OK;
+  }
+  const named = Object.hasOwn(commandModules, args[0] ?? '') ? commandModules[args[0]!]! : null;
+  const commands = await Promise.all(named ? [named()] : Object.values(commandModules).map((load) => load()));
+  const { default: yargs } = await import('yargs');
   let status: number = EXIT.OK;
   let ran: CapflowCommand | null = null;
   let failed = false;
@@ -31,7 +49,7 @@ export async function main(args: string[]): Promise<number> {
     .recommendCommands()
     .help()
     .alias('h', 'help')
-    .version()
+    .version(packageVersion())
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .fail((msg, err) => {
       failed = true;
@@ -73,7 +91,7 @@ function invokedDirectly(): boolean {
 
 if (invokedDirectly()) {
   watchStdout();
-  main(hideBin(process.argv)).then((code) => {
+  main(process.argv.slice(2)).then((code) => {
     // Stopped by a signal (cleaned up): end by it, whatever is still open (a stdin that never ended).
     const sig = stopSignalReceived();
     if (sig) endBySignal(sig);

@@ -201,7 +201,7 @@ async function main(): Promise<void> {
     let startRun = NaN;
     if (want('startup')) {
       const tiny = join(dir, 'one.pcap');
-      generate('plain', tiny, 1);
+      generate('plain', tiny, 25);
       const v: number[] = [];
       const r: number[] = [];
       for (let i = 0; i < 2 * reps + 1; i++) {
