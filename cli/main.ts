@@ -22,10 +22,17 @@ const commandModules: Record<string, () => Promise<CapflowCommand>> = {
   'merge-summaries': async () => (await import('./commands/merge-summaries.js')).mergeSummariesCommand,
 };
 
-/** The package version, as `--version` prints it. */
+/** The package version, as `--version` prints it (from dist/cli/ or, in tests, from cli/). */
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  for (const rel of ['../../package.json', '../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'capflow' && pkg.version) return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
 }
 
 /** Run the CLI with `args` (without node and script); resolves to the exit status. */
