@@ -64,7 +64,7 @@ describe.skipIf(!haveBuild)('start-up loads only what the command needs', () => 
 
       const help = runLogged(dir, ['--help']);
       expect(help.status).toBe(0);
-      for (const c of ['run', 'diff', 'info', 'nic', 'replay', 'extcap']) expect(help.stdout).toContain(`capflow ${c} `);
+      for (const c of ['run', 'diff', 'info', 'nic', 'replay', 'extcap', 'merge-summaries']) expect(help.stdout).toContain(`capflow ${c} `);
       const typo = runLogged(dir, ['rnu', input]);
       expect(typo.status).toBe(2);
       expect(typo.stderr).toContain('Did you mean run?');
