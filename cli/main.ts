@@ -63,6 +63,12 @@ export async function main(args: string[]): Promise<number> {
       if (err) throw err;
       io.err(`capflow: ${msg}\nRun "capflow --help" for usage.\n`);
     });
+  // yargs renders the whole help text (word-wrapping every description) each time a command runs,
+  // only to cache it for a later showHelp() that capflow never calls: on a short run that was a
+  // large share of the start-up. Help asked for with --help is rendered as before.
+  (parser as unknown as { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } } })
+    .getInternalMethods()
+    .getUsageInstance().cacheHelpMessage = () => {};
   for (const c of commands) {
     parser = parser.command(c.command, c.describe, c.builder, async (argv) => {
       ran = c;

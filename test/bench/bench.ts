@@ -10,6 +10,8 @@
  *                                          #   startup memory tunnel-key batch
  *   npm run bench -- --only batch --batch-files 40 --batch-size 25M   # batch: --jobs 2 against 1
  *   npm run bench -- --record              # store this run as the previous figures (previous.json)
+ *   npm run bench -- --before OLD/dist/cli/main.js   # every capflow case also with an older build,
+ *                                          #   in the same rounds: before/after from one run
  *
  * Every measured run is a separate process (capflow, editcap, the minimal Node copy in
  * baseline-copy.mjs), timed from spawn to exit, so start-up and file I/O count as a user sees them;
@@ -52,6 +54,8 @@ const reps = Math.max(1, Number(argValue('--reps') ?? process.env.CAPFLOW_BENCH_
 const only = argValue('--only')?.split(',');
 const keep = args.includes('--keep');
 const record = args.includes('--record');
+/** Another build's CLI (dist/cli/main.js of an older checkout) measured side by side. */
+const beforeCli = argValue('--before');
 const want = (k: string): boolean => !only || only.includes(k);
 const batchFiles = Number(argValue('--batch-files') ?? 20);
 const batchSize = parseSize(argValue('--batch-size') ?? '50M');
@@ -106,7 +110,7 @@ interface Case {
   runs: Run[];
 }
 
-const capflow = (extra: string[]) => (input: string, output: string): [string, string[]] => [process.execPath, [cli, 'run', input, '-o', output, ...extra]];
+const capflow = (extra: string[], build = cli) => (input: string, output: string): [string, string[]] => [process.execPath, [build, 'run', input, '-o', output, ...extra]];
 
 function cases(): Case[] {
   const all: Omit<Case, 'runs'>[] = [];
@@ -142,7 +146,18 @@ function cases(): Case[] {
     if (c.ref) needed.add(c.ref);
   }
   if (want('copy') || want('encap') || want('mpls')) needed.add('copy');
-  return all.filter((c) => needed.has(c.id)).map((c) => ({ ...c, runs: [] }));
+  const chosen = all.filter((c) => needed.has(c.id)).map((c) => ({ ...c, runs: [] as Run[] }));
+  if (!beforeCli) return chosen;
+  // The same capflow cases with the older build, each right after its own.
+  const withBefore: Case[] = [];
+  for (const c of chosen) {
+    withBefore.push(c);
+    const extra = c.cmd('IN', 'OUT')[1];
+    if (extra[0] !== cli) continue;
+    const rest = extra.slice(extra.indexOf('OUT') + 1);
+    withBefore.push({ ...c, id: `${c.id}@before`, label: `${c.label} (before)`, cmd: capflow(rest, beforeCli), ref: c.id, runs: [] });
+  }
+  return withBefore;
 }
 
 interface Previous {
@@ -204,14 +219,28 @@ async function main(): Promise<void> {
       generate('plain', tiny, 25);
       const v: number[] = [];
       const r: number[] = [];
+      const bv: number[] = [];
+      const br: number[] = [];
+      const out = join(dir, 'one-out.pcap');
       for (let i = 0; i < 2 * reps + 1; i++) {
         v.push(timed(process.execPath, [cli, '--version']).seconds);
-        const out = join(dir, 'one-out.pcap');
         r.push(timed(process.execPath, [cli, 'run', tiny, '-o', out]).seconds);
         rmSync(out, { force: true });
+        if (beforeCli) {
+          bv.push(timed(process.execPath, [beforeCli, '--version']).seconds);
+          br.push(timed(process.execPath, [beforeCli, 'run', tiny, '-o', out]).seconds);
+          rmSync(out, { force: true });
+        }
       }
+      // Bare Node start-up in the same rounds: the floor under both.
+      const bare = median(Array.from({ length: 2 * reps + 1 }, () => timed(process.execPath, ['-e', '0']).seconds));
       startVersion = median(v);
       startRun = median(r);
+      seconds['startup-node'] = bare;
+      if (beforeCli) {
+        seconds['startup-version@before'] = median(bv);
+        seconds['startup-run@before'] = median(br);
+      }
     }
 
     for (let round = 0; round < reps; round++) {
@@ -344,7 +373,9 @@ async function main(): Promise<void> {
   if (!Number.isNaN(seconds['startup-version'] ?? NaN)) {
     const pv = prev?.seconds['startup-version'];
     const pr = prev?.seconds['startup-run'];
-    console.log(`start-up: capflow --version ${(seconds['startup-version']! * 1000).toFixed(0)} ms${pv ? ` (previous ${(pv * 1000).toFixed(0)} ms)` : ''}, run on a one-packet file ${(seconds['startup-run']! * 1000).toFixed(0)} ms${pr ? ` (previous ${(pr * 1000).toFixed(0)} ms)` : ''}`);
+    const ms = (k: string): string => `${((seconds[k] ?? NaN) * 1000).toFixed(0)} ms`;
+    console.log(`start-up: capflow --version ${ms('startup-version')}${pv ? ` (previous ${(pv * 1000).toFixed(0)} ms)` : ''}, run on a one-packet file ${ms('startup-run')}${pr ? ` (previous ${(pr * 1000).toFixed(0)} ms)` : ''}; node -e 0 ${ms('startup-node')}`);
+    if (beforeCli) console.log(`start-up of the --before build: --version ${ms('startup-version@before')}, run on a one-packet file ${ms('startup-run@before')}`);
   }
   for (const [k, v] of Object.entries(ratios)) {
     const p = prev?.ratios[k];
