@@ -40,7 +40,7 @@ export async function main(args: string[]): Promise<number> {
   // `capflow --version` needs nothing else (yargs alone takes longer to load than the answer).
   if (args.length === 1 && args[0] === '--version') {
     io.out(`${packageVersion()}\n`);
-    return EXIT.OK;
+    return settled(EXIT.OK, null);
   }
   const named = Object.hasOwn(commandModules, args[0] ?? '') ? commandModules[args[0]!]! : null;
   const commands = await Promise.all(named ? [named()] : Object.values(commandModules).map((load) => load()));
@@ -81,14 +81,18 @@ export async function main(args: string[]): Promise<number> {
     io.err(`capflow: ${(e as Error).message}\n`);
     return EXIT.USAGE;
   }
-  // A report that did not reach stdout is trouble, not success (nor "different" for diff).
+  return settled(failed ? EXIT.USAGE : status, ran);
+}
+
+/** The exit status once stdout has settled: a report that did not reach stdout is trouble, not success (nor "different" for diff). */
+async function settled(status: number, ran: CapflowCommand | null): Promise<number> {
   const stdoutFailure = await settleStdout();
   if (stdoutFailure && status !== EXIT_BROKEN_PIPE) {
     if (isBrokenPipe(stdoutFailure)) return EXIT_BROKEN_PIPE;
     io.err(`capflow: ${stdoutFailureMessage(stdoutFailure)}\n`);
-    return (ran as CapflowCommand | null)?.outputFailureStatus ?? EXIT.FAILED;
+    return ran?.outputFailureStatus ?? EXIT.FAILED;
   }
-  return failed ? EXIT.USAGE : status;
+  return status;
 }
 
 /** True when this module is the program (node dist/cli/main.js, or the `capflow` bin link npm makes). */
