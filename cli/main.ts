@@ -1,25 +1,50 @@
 #!/usr/bin/env node
 /** capflow command line: parse, dispatch to a command module, set the exit status. */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import type { CapflowCommand } from './command.js';
 import { EXIT, io } from './command.js';
-import { runCommand } from './commands/run.js';
-import { diffCommand } from './commands/diff.js';
-import { nicCommand } from './commands/nic.js';
-import { infoCommand } from './commands/info.js';
-import { replayCommand } from './commands/replay.js';
-import { extcapCommand } from './commands/extcap.js';
-import { mergeSummariesCommand } from './commands/merge-summaries.js';
 import { EXIT_BROKEN_PIPE, isBrokenPipe, settleStdout, stdoutFailureMessage, watchStdout } from './stdout.js';
 import { endBySignal, stopSignalReceived } from './signals.js';
 
-const commands: CapflowCommand[] = [runCommand, diffCommand, infoCommand, nicCommand, replayCommand, extcapCommand, mergeSummariesCommand];
+/**
+ * Command modules by name, in the order help lists them. Start-up: only the command being run is
+ * loaded (with what it imports: zod, the stages, the pcap engine...); all of them only when the
+ * first argument names none (help, a typo to suggest a command for).
+ */
+const commandModules: Record<string, () => Promise<CapflowCommand>> = {
+  run: async () => (await import('./commands/run.js')).runCommand,
+  diff: async () => (await import('./commands/diff.js')).diffCommand,
+  info: async () => (await import('./commands/info.js')).infoCommand,
+  nic: async () => (await import('./commands/nic.js')).nicCommand,
+  replay: async () => (await import('./commands/replay.js')).replayCommand,
+  extcap: async () => (await import('./commands/extcap.js')).extcapCommand,
+  'merge-summaries': async () => (await import('./commands/merge-summaries.js')).mergeSummariesCommand,
+};
+
+/** The package version, as `--version` prints it (from dist/cli/ or, in tests, from cli/). */
+function packageVersion(): string {
+  for (const rel of ['../../package.json', '../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'capflow' && pkg.version) return pkg.version;
+    } catch {
+      // not at this level
+    }
+  }
+  return 'unknown';
+}
 
 /** Run the CLI with `args` (without node and script); resolves to the exit status. */
 export async function main(args: string[]): Promise<number> {
+  // `capflow --version` needs nothing else (yargs alone takes longer to load than the answer).
+  if (args.length === 1 && args[0] === '--version') {
+    io.out(`${packageVersion()}\n`);
+    return settled(EXIT.OK, null);
+  }
+  const named = Object.hasOwn(commandModules, args[0] ?? '') ? commandModules[args[0]!]! : null;
+  const commands = await Promise.all(named ? [named()] : Object.values(commandModules).map((load) => load()));
+  const { default: yargs } = await import('yargs');
   let status: number = EXIT.OK;
   let ran: CapflowCommand | null = null;
   let failed = false;
@@ -31,13 +56,19 @@ export async function main(args: string[]): Promise<number> {
     .recommendCommands()
     .help()
     .alias('h', 'help')
-    .version()
+    .version(packageVersion())
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .fail((msg, err) => {
       failed = true;
       if (err) throw err;
       io.err(`capflow: ${msg}\nRun "capflow --help" for usage.\n`);
     });
+  // yargs renders the whole help text (word-wrapping every description) each time a command runs,
+  // only to cache it for a later showHelp() that capflow never calls: on a short run that was a
+  // large share of the start-up. Help asked for with --help is rendered as before.
+  (parser as unknown as { getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } } })
+    .getInternalMethods()
+    .getUsageInstance().cacheHelpMessage = () => {};
   for (const c of commands) {
     parser = parser.command(c.command, c.describe, c.builder, async (argv) => {
       ran = c;
@@ -50,14 +81,18 @@ export async function main(args: string[]): Promise<number> {
     io.err(`capflow: ${(e as Error).message}\n`);
     return EXIT.USAGE;
   }
-  // A report that did not reach stdout is trouble, not success (nor "different" for diff).
+  return settled(failed ? EXIT.USAGE : status, ran);
+}
+
+/** The exit status once stdout has settled: a report that did not reach stdout is trouble, not success (nor "different" for diff). */
+async function settled(status: number, ran: CapflowCommand | null): Promise<number> {
   const stdoutFailure = await settleStdout();
   if (stdoutFailure && status !== EXIT_BROKEN_PIPE) {
     if (isBrokenPipe(stdoutFailure)) return EXIT_BROKEN_PIPE;
     io.err(`capflow: ${stdoutFailureMessage(stdoutFailure)}\n`);
-    return (ran as CapflowCommand | null)?.outputFailureStatus ?? EXIT.FAILED;
+    return ran?.outputFailureStatus ?? EXIT.FAILED;
   }
-  return failed ? EXIT.USAGE : status;
+  return status;
 }
 
 /** True when this module is the program (node dist/cli/main.js, or the `capflow` bin link npm makes). */
@@ -73,7 +108,7 @@ function invokedDirectly(): boolean {
 
 if (invokedDirectly()) {
   watchStdout();
-  main(hideBin(process.argv)).then((code) => {
+  main(process.argv.slice(2)).then((code) => {
     // Stopped by a signal (cleaned up): end by it, whatever is still open (a stdin that never ended).
     const sig = stopSignalReceived();
     if (sig) endBySignal(sig);

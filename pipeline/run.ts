@@ -82,7 +82,14 @@ export async function runCapture(opts: RunOptions): Promise<RunSummary> {
   try {
     for (let i = 0; i < opts.inputs.length; i++) {
       const file = opts.inputs[i]!;
-      const reader = await untilAborted(openCapture(file, { name: file === '-' ? '<stdin>' : file, strict: opts.strict ?? false, onWarning: warn }), signal);
+      // Each batch is processed and written (copied into the writer's buffers) before the next
+      // is read, and no stage keeps a packet: the reader can reuse its read buffers. Not yet with
+      // stdout: its output's end() does not wait for the last write's error (ENOSPC), which the
+      // zero-copy writes happen to surface before the summary is printed.
+      const reader = await untilAborted(
+        openCapture(file, { name: file === '-' ? '<stdin>' : file, strict: opts.strict ?? false, onWarning: warn, recycleChunks: opts.output !== '-' }),
+        signal,
+      );
       readers.push(reader);
       if (!writer) {
         const byName = opts.output === '-' ? null : formatFromPath(opts.output);

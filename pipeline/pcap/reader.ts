@@ -3,13 +3,17 @@
  * iterable of byte chunks.
  *
  * Streaming with constant memory: each chunk of the input is parsed synchronously and one batch
- * is yielded per chunk. Files are read with one read ahead (the next chunk is being read while
- * the caller processes the current one), into a fresh buffer per read.
+ * is yielded per chunk. Files are read ahead (the next chunks are being read while the caller
+ * processes the current one), each into a fresh buffer, or, with `recycleChunks`, into a small
+ * ring of buffers that are reused (a fresh buffer per read costs more than the read itself: the
+ * kernel must map and fault in new pages every time).
  *
  * Ownership (zero-copy): a packet's `buf` is the input chunk itself, with the frame at
- * [head, tail) and `floor` at the start of its record header (see Packet). The reader never
- * writes to or reuses a chunk once its records are handed out, so packets stay valid for as long
- * as they are referenced, and a packet keeps its chunk alive. A source given to
+ * [head, tail) and `floor` at the start of its record header (see Packet). By default the reader
+ * never writes to or reuses a chunk once its records are handed out, so packets stay valid for as
+ * long as they are referenced, and a packet keeps its chunk alive. With `recycleChunks` (the run
+ * loop) a batch's packets are valid only until the next batch is asked for: its chunk is then
+ * read into again, and such chunks are never offered to writers for zero-copy output. A source given to
  * readCaptureFromStream hands its chunks over the same way: it must never modify or reuse a
  * chunk after yielding it (Node streams allocate a new buffer per chunk); a source that recycles
  * its buffers must set `copyRecords`. Only a record that straddles two chunks is assembled in a
@@ -44,6 +48,13 @@ export interface ReadOptions {
    * packets that reference the input chunk. Needed only for a source that reuses its buffers.
    */
   copyRecords?: boolean;
+  /**
+   * The caller is done with a batch's packets, and every byte they reference, when it asks for
+   * the next batch (or abandons the iteration): a file's read buffers are then reused. For a
+   * consumer that writes or drops each packet before going on, like the run loop; not for one
+   * that keeps packets.
+   */
+  recycleChunks?: boolean;
 }
 
 /**
@@ -63,6 +74,8 @@ export class CaptureReader {
   private eof = false;
   private iterating = false;
   private closed = false;
+  /** Chunks fed since the last batch was handed out, given back to `recycle` at the next step. */
+  private readonly fedChunks: Uint8Array[] = [];
 
   /** @internal use openCapture / readCaptureFromStream. */
   constructor(
@@ -70,8 +83,10 @@ export class CaptureReader {
     private readonly ctx: ParseContext,
     private readonly gzip: boolean,
     zeroCopy: boolean,
+    /** Takes back a chunk the source may read into again (recycleChunks), else null. */
+    private readonly recycle: ((chunk: Uint8Array) => void) | null = null,
   ) {
-    this.framer = new Framer(ctx, zeroCopy);
+    this.framer = new Framer(ctx, zeroCopy, recycle === null);
   }
 
   get format(): 'pcap' | 'pcapng' {
@@ -122,6 +137,8 @@ export class CaptureReader {
       while (this.pending.length > 0) yield this.pending.shift()!;
       if (this.pendingError !== null) throw this.pendingError;
       while (!this.eof) {
+        // The caller is done with what was yielded before (recycleChunks).
+        this.recycleFed();
         const out: Packet[] = [];
         try {
           await this.step(out);
@@ -141,6 +158,7 @@ export class CaptureReader {
     if (this.closed) return;
     this.closed = true;
     this.eof = true;
+    this.fedChunks.length = 0;
     try {
       await this.source.return?.();
     } catch {
@@ -166,6 +184,7 @@ export class CaptureReader {
       return;
     }
     const before = out.length;
+    if (this.recycle !== null) this.fedChunks.push(r.value);
     try {
       this.framer.feed(r.value, out);
     } catch (err) {
@@ -175,6 +194,12 @@ export class CaptureReader {
       this.bytesRead = this.framer.fed;
       this.packetsRead += out.length - before;
     }
+  }
+
+  private recycleFed(): void {
+    if (this.recycle === null) return;
+    for (const c of this.fedChunks) this.recycle(c);
+    this.fedChunks.length = 0;
   }
 }
 
@@ -199,8 +224,10 @@ class Framer {
 
   constructor(
     private readonly ctx: ParseContext,
-    /** Packets may reference the chunks fed (they are never reused). */
+    /** Packets may reference the chunks fed. */
     private readonly zeroCopy: boolean,
+    /** ...and the chunks are never reused: writers may output their bytes without a copy. */
+    private readonly markChunks: boolean,
   ) {}
 
   feed(chunk: Uint8Array, out: Packet[]): void {
@@ -225,7 +252,7 @@ class Framer {
     const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const end = chunk.length;
     const zeroCopy = this.zeroCopy;
-    if (zeroCopy) markReadChunk(chunk);
+    if (zeroCopy && this.markChunks) markReadChunk(chunk);
     while (pos < end) {
       const r = this.parseAt(chunk, dv, pos, end, base + pos, out, zeroCopy);
       if (r <= 0) {
@@ -287,7 +314,8 @@ class Framer {
 export async function openCapture(path: string, opts: ReadOptions): Promise<CaptureReader> {
   if (path === '-') return readCaptureFromStream(process.stdin, opts);
   const fh = await open(path, 'r');
-  return readCaptureFromStream({ [Symbol.asyncIterator]: () => new FileChunks(fh, READ_CHUNK_SIZE) }, opts);
+  const chunks = new FileChunks(fh, READ_CHUNK_SIZE, opts.recycleChunks === true);
+  return openReader({ [Symbol.asyncIterator]: () => chunks }, opts, opts.recycleChunks === true ? chunks : null);
 }
 
 /** Reads a file input keeps in flight ahead of the caller (regular files; pipes get one). */
@@ -296,8 +324,9 @@ export const READ_AHEAD = 4;
 /**
  * A file's bytes as chunks, read ahead: reads of the next chunks are issued before the current
  * one is returned, so they proceed (in the thread pool, in parallel for a regular file) while the
- * caller works. Every read gets a new buffer (never pooled, never reused), which the consumer
- * owns. Regular files are read at explicit positions, READ_AHEAD chunks ahead; anything else
+ * caller works. Every read gets a new buffer, which the consumer owns, unless `pooled`: then
+ * buffers given back with recycle() are read into again (at most READ_AHEAD + 2 are kept).
+ * Regular files are read at explicit positions, READ_AHEAD chunks ahead; anything else
  * (FIFO, character device) sequentially, one chunk ahead.
  */
 class FileChunks implements AsyncIterator<Uint8Array> {
@@ -308,11 +337,20 @@ class FileChunks implements AsyncIterator<Uint8Array> {
   private depth = 1;
   private started = false;
   private done = false;
+  /** Buffers the consumer gave back (pooled). */
+  private readonly pool: ArrayBuffer[] = [];
 
   constructor(
     private readonly fh: FileHandle,
     private readonly size: number,
+    private readonly pooled = false,
   ) {}
+
+  /** Give back a chunk this source returned: its bytes may be overwritten by a later read. */
+  recycle(chunk: Uint8Array): void {
+    const ab = chunk.buffer as ArrayBuffer;
+    if (this.pooled && ab.byteLength === this.size && this.pool.length < READ_AHEAD + 2 && !this.pool.includes(ab)) this.pool.push(ab);
+  }
 
   async next(): Promise<IteratorResult<Uint8Array>> {
     if (this.done) return { done: true, value: undefined };
@@ -363,7 +401,8 @@ class FileChunks implements AsyncIterator<Uint8Array> {
 
   /** One chunk from `at` (-1: the file position), full unless the input ends; null at its end. */
   private async read(at: number): Promise<Uint8Array | null> {
-    const buf = Buffer.allocUnsafeSlow(this.size);
+    const pooled = this.pool.pop();
+    const buf = pooled !== undefined ? Buffer.from(pooled, 0, this.size) : Buffer.allocUnsafeSlow(this.size);
     let n = 0;
     while (n < buf.length) {
       const { bytesRead } = await this.fh.read(buf, n, buf.length - n, at < 0 ? null : at + n);
@@ -380,6 +419,11 @@ class FileChunks implements AsyncIterator<Uint8Array> {
  * modify or reuse it afterwards (or set `copyRecords`).
  */
 export async function readCaptureFromStream(stream: AsyncIterable<Uint8Array>, opts: ReadOptions): Promise<CaptureReader> {
+  return openReader(stream, opts, null);
+}
+
+/** `recycler`: the file source whose chunks are reused (recycleChunks), used unless the input is gzip. */
+async function openReader(stream: AsyncIterable<Uint8Array>, opts: ReadOptions, recycler: FileChunks | null): Promise<CaptureReader> {
   const ctx: ParseContext = {
     file: opts.name,
     strict: opts.strict ?? false,
@@ -409,7 +453,9 @@ export async function readCaptureFromStream(stream: AsyncIterable<Uint8Array>, o
   } else {
     source = prepend(head, it);
   }
-  const reader = new CaptureReader(source, ctx, gzip, opts.copyRecords !== true);
+  // Compressed input: zlib holds on to the chunks it is given, so they are never reused.
+  const recycle = recycler !== null && !gzip ? (c: Uint8Array) => recycler.recycle(c) : null;
+  const reader = new CaptureReader(source, ctx, gzip, opts.copyRecords !== true, recycle);
   await reader.open();
   return reader;
 }

@@ -1,125 +1,182 @@
 /**
- * npm run bench: throughput and memory of capflow on synthetic captures generated here (nothing
- * large is kept in git). Every measured run is a separate `node dist/cli/main.js` process, so the
- * numbers include start-up and file I/O exactly as a user sees them; peak RSS comes from the
- * child's own resource usage. editcap runs on the same file when installed, side by side.
+ * npm run bench: capflow's speed and memory against references run side by side, on generated
+ * inputs (generate.ts: deterministic, nothing large kept in git), with each goal of the speed
+ * issue printed with whether it holds.
  *
- *   npm run bench                  # 256 MiB inputs
- *   npm run bench -- --mib 1024    # 1 GiB inputs (the constant-memory check)
- *   npm run bench -- --only passthrough,gso
- *   npm run bench -- --reps 5          # passthrough and editcap alternated 5 times, best of each
- *   npm run bench -- --only batch      # a batch of 20 files of 50 MB: --jobs 2 against --jobs 1
- *   npm run bench -- --only batch --batch-files 40 --batch-mib 25
+ *   npm run bench                          # 1 GB inputs (decimal), 3 interleaved rounds
+ *   npm run bench -- --size 200M           # smaller inputs while iterating (or CAPFLOW_BENCH_SIZE=200M)
+ *   npm run bench -- --reps 5              # rounds (or CAPFLOW_BENCH_REPS)
+ *   npm run bench -- --only copy,gso       # case groups: copy decap encap mpls gso fragment checksum
+ *                                          #   startup memory tunnel-key batch
+ *   npm run bench -- --only batch --batch-files 40 --batch-size 25M   # batch: --jobs 2 against 1
+ *   npm run bench -- --record              # store this run as the previous figures (previous.json)
+ *   npm run bench -- --before OLD/dist/cli/main.js   # every capflow case also with an older build,
+ *                                          #   in the same rounds: before/after from one run
  *
- * Inputs are fsync'ed after generation so their writeback does not land in the first measured
- * run; every output is a new file (both tools pay the same page-cache costs).
+ * Every measured run is a separate process (capflow, editcap, the minimal Node copy in
+ * baseline-copy.mjs), timed from spawn to exit, so start-up and file I/O count as a user sees them;
+ * peak RSS is the child's ru_maxrss (GNU time when installed, else a hook in Node children).
+ * The machine may be shared and noisy: every round runs all cases one after the other
+ * (interleaved), each figure is the median over rounds, and each ratio is the median of the
+ * per-round ratios of runs made side by side. Inputs are fsync'ed after generation; every output is
+ * a new file, removed right after its run; the inputs are removed at the end (--keep keeps them).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, openSync, writeSync, closeSync, existsSync, fsyncSync } from 'node:fs';
-import { tmpdir, cpus, totalmem } from 'node:os';
+import { mkdtempSync, rmSync, existsSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir, cpus, totalmem, loadavg } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { craftFrame, craftVxlan } from '../../pipeline/craft.js';
+import { generate, type InputKind } from './generate.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
 const cli = join(root, 'dist', 'cli', 'main.js');
-const rssHook = join(root, 'test', 'bench', 'rss-hook.mjs');
+const rssHook = join(here, 'rss-hook.mjs');
+const baselineCopy = join(here, 'baseline-copy.mjs');
+const previousFile = join(here, 'previous.json');
 
 const args = process.argv.slice(2);
-const mib = Number(argValue('--mib') ?? 256);
-const only = argValue('--only')?.split(',');
-const keep = args.includes('--keep');
-const reps = Math.max(1, Number(argValue('--reps') ?? 3));
-const batchFiles = Number(argValue('--batch-files') ?? 20);
-const batchMib = Number(argValue('--batch-mib') ?? 50);
-
 function argValue(name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-interface Result {
-  name: string;
+/** "1G", "200M", "500k", "1e9": decimal units. */
+export function parseSize(s: string): number {
+  const m = /^(\d+(?:\.\d+)?(?:e\d+)?)\s*([kmg]?)b?$/i.exec(s.trim());
+  if (!m) throw new Error(`bench: bad size "${s}" (examples: 1G, 200M)`);
+  const mult = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Math.round(Number(m[1]) * mult);
+}
+
+const size = parseSize(argValue('--size') ?? process.env.CAPFLOW_BENCH_SIZE ?? '1G');
+const reps = Math.max(1, Number(argValue('--reps') ?? process.env.CAPFLOW_BENCH_REPS ?? 3));
+const only = argValue('--only')?.split(',');
+const keep = args.includes('--keep');
+const record = args.includes('--record');
+/** Another build's CLI (dist/cli/main.js of an older checkout) measured side by side. */
+const beforeCli = argValue('--before');
+const want = (k: string): boolean => !only || only.includes(k);
+const batchFiles = Number(argValue('--batch-files') ?? 20);
+const batchSize = parseSize(argValue('--batch-size') ?? '50M');
+const hasTime = spawnSync('/usr/bin/time', ['-f', '%M', 'true']).status === 0;
+const hasEditcap = spawnSync('editcap', ['-h']).status === 0;
+
+interface Run {
   seconds: number;
-  mbPerSec: number;
-  pps: number;
-  peakRssMb: number;
+  rssMb: number;
 }
 
-/** Write a pcap (µs, LE) of `frames` repeated until `bytes`; returns the packet count. */
-function writeSynthetic(path: string, frames: Uint8Array[], bytes: number): number {
-  const fd = openSync(path, 'w');
-  const hdr = Buffer.alloc(24);
-  hdr.writeUInt32LE(0xa1b2c3d4, 0);
-  hdr.writeUInt16LE(2, 4);
-  hdr.writeUInt16LE(4, 6);
-  hdr.writeUInt32LE(262144, 16);
-  hdr.writeUInt32LE(1, 20);
-  writeSync(fd, hdr);
-  const chunk = Buffer.alloc(8 << 20);
-  let used = 0;
-  let written = 24;
-  let n = 0;
-  while (written < bytes) {
-    const f = frames[n % frames.length]!;
-    if (used + 16 + f.length > chunk.length) {
-      writeSync(fd, chunk, 0, used);
-      used = 0;
-    }
-    chunk.writeUInt32LE(1_763_700_000 + Math.floor(n / 100_000), used);
-    chunk.writeUInt32LE((n % 100_000) * 10, used + 4);
-    chunk.writeUInt32LE(f.length, used + 8);
-    chunk.writeUInt32LE(f.length, used + 12);
-    chunk.set(f, used + 16);
-    used += 16 + f.length;
-    written += 16 + f.length;
-    n++;
+/** Run a command to completion: wall seconds and peak RSS (MB). stdout goes to /dev/null. */
+function timed(cmd: string, cmdArgs: string[]): Run {
+  let file = cmd;
+  let argv = cmdArgs;
+  if (hasTime) {
+    file = '/usr/bin/time';
+    argv = ['-f', 'capflow-peak-rss-kb=%M', cmd, ...cmdArgs];
+  } else if (cmd === process.execPath) {
+    argv = ['--import', rssHook, ...cmdArgs];
   }
-  writeSync(fd, chunk, 0, used);
-  fsyncSync(fd);
-  closeSync(fd);
-  return n;
+  const devnull = openSync('/dev/null', 'w');
+  try {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync(file, argv, { stdio: ['ignore', devnull, 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (r.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(' ')} failed (${r.status}): ${r.stderr}`);
+    const m = /capflow-peak-rss-kb=(\d+)/.exec(r.stderr ?? '');
+    return { seconds, rssMb: m ? Number(m[1]) / 1024 : NaN };
+  } finally {
+    closeSync(devnull);
+  }
 }
 
-/** Run a command, returning wall seconds and the child's peak RSS (MB). */
-function timed(cmd: string, cmdArgs: string[], env: Record<string, string> = {}): { seconds: number; rssMb: number; cpuSeconds: number; stdout: string } {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, cmdArgs, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`${cmd} ${cmdArgs.join(' ')} failed (${r.status}): ${r.stderr}`);
-  const m = /capflow-peak-rss-kb=(\d+)/.exec(r.stderr ?? '');
-  const cpu = /capflow-cpu-us=(\d+)/.exec(r.stderr ?? '');
-  return { seconds, rssMb: m ? Number(m[1]) / 1024 : NaN, cpuSeconds: cpu ? Number(cpu[1]) / 1e6 : NaN, stdout: r.stdout };
+function median(xs: number[]): number {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** One capflow run (a fresh output file, removed afterwards so its writeback does not pile up). */
-function capflowOnce(name: string, input: string, output: string, extra: string[], packets: number, bytes: number): Result {
-  rmSync(output, { force: true });
-  const { seconds, rssMb } = timed(process.execPath, ['--import', rssHook, cli, 'run', input, '-o', output, ...extra]);
-  rmSync(output, { force: true });
-  return { name, seconds, mbPerSec: bytes / 1e6 / seconds, pps: packets / seconds, peakRssMb: rssMb };
+interface Case {
+  id: string;
+  group: string;
+  label: string;
+  input: InputKind;
+  /** The command, given the input path and a fresh output path. */
+  cmd: (input: string, output: string) => [string, string[]];
+  outExt: string;
+  /** The case this one is compared with (a ratio per round). */
+  ref?: string;
+  runs: Run[];
 }
 
-/** Best of `reps` runs: every comparison in the report is best against best. */
-function capflow(name: string, input: string, output: string, extra: string[], packets: number, bytes: number): Result {
-  let r: Result | null = null;
-  for (let i = 0; i < reps; i++) r = best(r, capflowOnce(name, input, output, extra, packets, bytes));
-  return r!;
+const capflow = (extra: string[], build = cli) => (input: string, output: string): [string, string[]] => [process.execPath, [build, 'run', input, '-o', output, ...extra]];
+
+function cases(): Case[] {
+  const all: Omit<Case, 'runs'>[] = [];
+  all.push({ id: 'copy', group: 'copy', label: 'plain copy (run IN -o OUT)', input: 'plain', outExt: 'pcap', cmd: capflow([]), ref: 'editcap' });
+  if (hasEditcap) all.push({ id: 'editcap', group: 'copy', label: 'editcap -F pcap IN OUT', input: 'plain', outExt: 'pcap', cmd: (i, o) => ['editcap', ['-F', 'pcap', i, o]] });
+  all.push({ id: 'node-copy', group: 'copy', label: 'minimal Node reader+writer', input: 'plain', outExt: 'pcap', cmd: (i, o) => [process.execPath, [baselineCopy, i, o]] });
+  all.push({ id: 'copy-ng', group: 'copy', label: 'plain copy to pcapng', input: 'plain', outExt: 'pcapng', cmd: capflow([]), ref: 'copy' });
+  all.push({
+    id: 'encap',
+    group: 'encap',
+    label: 'tunnel-key + vxlan-encap',
+    input: 'plain',
+    outExt: 'pcap',
+    ref: 'copy',
+    cmd: capflow([
+      '--stage', 'tunnel-key:rules=[{match: {ipDst: 203.0.113.0/24}, set: {vni: 42, dst: 192.0.2.2}}]',
+      '--stage', 'vxlan-encap:src=192.0.2.1,outerEth.src=02:00:00:00:00:01,outerEth.dst=02:00:00:00:00:02',
+      '--stage', 'gso:mtu=9000',
+    ]),
+  });
+  all.push({ id: 'mpls', group: 'mpls', label: 'mpls-push (one label)', input: 'plain', outExt: 'pcap', ref: 'copy', cmd: capflow(['--stage', 'mpls-push:labels=[{label: 100, ttl: 64}]']) });
+  all.push({ id: 'copy-vxlan', group: 'decap', label: 'plain copy, VXLAN input', input: 'vxlan', outExt: 'pcap', cmd: capflow([]) });
+  all.push({ id: 'copy-vxlan-ng', group: 'decap', label: 'plain copy, VXLAN input, to pcapng', input: 'vxlan', outExt: 'pcapng', cmd: capflow([]), ref: 'copy-vxlan' });
+  all.push({ id: 'decap', group: 'decap', label: 'vxlan-decap to pcapng (metadata)', input: 'vxlan', outExt: 'pcapng', cmd: capflow(['--stage', 'vxlan-decap']), ref: 'copy-vxlan-ng' });
+  all.push({ id: 'fragment', group: 'fragment', label: 'gso: ip_fragment 1564 -> MTU 1500', input: 'vxlan', outExt: 'pcap', cmd: capflow(['--stage', 'gso']), ref: 'copy-vxlan' });
+  all.push({ id: 'checksum', group: 'checksum', label: 'gso: checksum.fix (outer + inner)', input: 'vxlan', outExt: 'pcap', cmd: capflow(['--stage', 'gso:mtu=9000,checksum.fix=true']), ref: 'copy-vxlan' });
+  all.push({ id: 'copy-tso', group: 'gso', label: 'plain copy, TSO input', input: 'tso', outExt: 'pcap', cmd: capflow([]) });
+  all.push({ id: 'gso', group: 'gso', label: 'gso wire view, NIC none, mss auto', input: 'tso', outExt: 'pcap', cmd: capflow(['--nic', 'none', '--view', 'wire', '--stage', 'gso']), ref: 'copy-tso' });
+  // Copies other cases are compared with run whenever their group does.
+  const needed = new Set<string>();
+  for (const c of all) if (want(c.group)) {
+    needed.add(c.id);
+    if (c.ref) needed.add(c.ref);
+  }
+  if (want('copy') || want('encap') || want('mpls')) needed.add('copy');
+  const chosen = all.filter((c) => needed.has(c.id)).map((c) => ({ ...c, runs: [] as Run[] }));
+  if (!beforeCli) return chosen;
+  // The same capflow cases with the older build, each right after its own.
+  const withBefore: Case[] = [];
+  for (const c of chosen) {
+    withBefore.push(c);
+    const extra = c.cmd('IN', 'OUT')[1];
+    if (extra[0] !== cli) continue;
+    const rest = extra.slice(extra.indexOf('OUT') + 1);
+    withBefore.push({ ...c, id: `${c.id}@before`, label: `${c.label} (before)`, cmd: capflow(rest, beforeCli), ref: c.id, runs: [] });
+  }
+  return withBefore;
 }
 
-/** The faster of two results (peak RSS: the larger seen). */
-function best(a: Result | null, b: Result): Result {
-  if (a === null) return b;
-  const r = a.seconds <= b.seconds ? { ...a } : { ...b };
-  r.peakRssMb = Math.max(a.peakRssMb, b.peakRssMb);
-  return r;
+interface Previous {
+  date: string;
+  machine: string;
+  size: number;
+  seconds: Record<string, number>;
+  ratios: Record<string, number>;
 }
 
-function fmt(r: Result): string {
-  return `${r.name.padEnd(44)} ${r.seconds.toFixed(2).padStart(7)} s ${r.mbPerSec.toFixed(0).padStart(6)} MB/s ${(r.pps / 1e3).toFixed(0).padStart(6)} kpps ${Number.isNaN(r.peakRssMb) ? '   -' : r.peakRssMb.toFixed(0).padStart(4)} MB RSS`;
+function loadPrevious(): Previous | null {
+  try {
+    return JSON.parse(readFileSync(previousFile, 'utf8')) as Previous;
+  } catch {
+    return null;
+  }
 }
 
-const want = (k: string) => !only || only.includes(k);
+const machine = `${cpus()[0]?.model?.trim() ?? 'cpu'} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
 
 async function main(): Promise<void> {
   if (!existsSync(cli)) {
@@ -127,151 +184,211 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const dir = mkdtempSync(join(tmpdir(), 'capflow-bench-'));
-  const results: Result[] = [];
-  const notes: string[] = [];
-  console.log(`capflow bench: ${mib} MiB inputs, node ${process.version}, ${cpus()[0]?.model ?? 'cpu'} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`);
+  const cleanup = (): void => {
+    if (!keep) rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
+  const prev = loadPrevious();
+  console.log(`capflow bench: ${(size / 1e9).toFixed(2)} GB inputs, ${reps} interleaved rounds; ${machine}; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  if (!hasEditcap) console.log('(editcap not installed: no editcap reference)');
+  const goals: { goal: string; value: string; holds: boolean }[] = [];
+  const rows: string[] = [];
+  const seconds: Record<string, number> = {};
+  const ratios: Record<string, number> = {};
   try {
-    const bytes = mib * 2 ** 20;
-    // MTU-sized TCP frames (1514 bytes).
-    const mtuFrames = [0, 1, 2, 3].map((i) =>
-      craftFrame({ ip: { src: '203.0.113.1', dst: '203.0.113.2', id: i }, l4: { kind: 'tcp', srcPort: 40000 + i, dstPort: 5001, seq: i * 1448, flags: 0x10 }, payload: 1460 }),
-    );
-    const plain = join(dir, 'mtu.pcap');
-    const nPlain = writeSynthetic(plain, mtuFrames, bytes);
-    const plainBytes = statSync(plain).size;
+    const list = cases();
+    const inputs = new Map<InputKind, { path: string; bytes: number; packets: number }>();
+    const kinds = new Set<InputKind>(list.map((c) => c.input));
+    if (want('memory')) kinds.add('plain');
+    for (const k of kinds) {
+      const path = join(dir, `${k}.pcap`);
+      const t0 = Date.now();
+      const g = generate(k, path, size);
+      inputs.set(k, { path, ...g });
+      console.log(`generated ${k}.pcap: ${g.packets} packets, ${(g.bytes / 1e6).toFixed(0)} MB in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    }
 
-    if (want('passthrough')) {
-      const info = timed(process.execPath, ['--import', rssHook, cli, 'info', plain]);
-      results.push({ name: 'read only (capflow info)', seconds: info.seconds, mbPerSec: plainBytes / 1e6 / info.seconds, pps: nPlain / info.seconds, peakRssMb: info.rssMb });
-      // Start-up: the same command on a one-packet capture (module loading, argument parsing).
-      const tiny = join(dir, 'tiny.pcap');
-      writeSynthetic(tiny, mtuFrames, 25);
-      let startup = Infinity;
-      for (let i = 0; i < reps; i++) startup = Math.min(startup, timed(process.execPath, [cli, 'run', tiny, '-o', join(dir, `tiny-out-${i}.pcap`)]).seconds);
-      const hasEditcap = spawnSync('editcap', ['-h']).status === 0;
-      // Side by side: capflow and editcap alternate, each on a new output file; best of `reps`.
-      let pass: Result | null = null;
-      let er: Result | null = null;
-      for (let i = 0; i < reps; i++) {
-        pass = best(pass, capflowOnce('passthrough pcap -> pcap', plain, join(dir, 'out.pcap'), [], nPlain, plainBytes));
-        if (hasEditcap) {
-          const out = join(dir, 'editcap.pcap');
+    // Start-up: `--version` and a run on a one-packet capture, interleaved, median of 2·reps+1.
+    let startVersion = NaN;
+    let startRun = NaN;
+    if (want('startup')) {
+      const tiny = join(dir, 'one.pcap');
+      generate('plain', tiny, 25);
+      const v: number[] = [];
+      const r: number[] = [];
+      const bv: number[] = [];
+      const br: number[] = [];
+      const out = join(dir, 'one-out.pcap');
+      for (let i = 0; i < 2 * reps + 1; i++) {
+        v.push(timed(process.execPath, [cli, '--version']).seconds);
+        r.push(timed(process.execPath, [cli, 'run', tiny, '-o', out]).seconds);
+        rmSync(out, { force: true });
+        if (beforeCli) {
+          bv.push(timed(process.execPath, [beforeCli, '--version']).seconds);
+          br.push(timed(process.execPath, [beforeCli, 'run', tiny, '-o', out]).seconds);
           rmSync(out, { force: true });
-          const e = timed('editcap', ['-F', 'pcap', plain, out]);
-          er = best(er, { name: 'editcap -F pcap (same file)', seconds: e.seconds, mbPerSec: plainBytes / 1e6 / e.seconds, pps: nPlain / e.seconds, peakRssMb: NaN });
         }
       }
-      results.push(pass!);
-      results.push(capflow('passthrough pcap -> pcapng', plain, join(dir, 'out.pcapng'), [], nPlain, plainBytes));
-      const net = pass!.seconds - startup;
-      notes.push(`capflow start-up (run on a 1-packet file): ${(startup * 1000).toFixed(0)} ms; passthrough without it: ${(plainBytes / 1e6 / net).toFixed(0)} MB/s`);
-      if (er) {
-        results.push(er);
-        notes.push(`passthrough vs editcap (best of ${reps} each, alternated): capflow ${(er.seconds / pass!.seconds).toFixed(2)}x faster (target >= 1.5x)`);
-      } else notes.push('editcap not installed: no side-by-side comparison');
+      // Bare Node start-up in the same rounds: the floor under both.
+      const bare = median(Array.from({ length: 2 * reps + 1 }, () => timed(process.execPath, ['-e', '0']).seconds));
+      startVersion = median(v);
+      startRun = median(r);
+      seconds['startup-node'] = bare;
+      if (beforeCli) {
+        seconds['startup-version@before'] = median(bv);
+        seconds['startup-run@before'] = median(br);
+      }
     }
 
-    if (want('vxlan')) {
-      // Inner frames sized so the encapsulated frame is 1514 bytes.
-      const fixed = [0, 1, 2, 3].map((i) =>
-        craftFrame({ ip: { src: '198.51.100.1', dst: '198.51.100.2', id: i }, l4: { kind: 'tcp', srcPort: 40000 + i, dstPort: 80, flags: 0x10 }, payload: 1464 - 54 }),
-      );
-      const vx = fixed.map((f, i) => craftVxlan(f, { ip: { src: '192.0.2.10', dst: '192.0.2.1', id: i }, srcPort: 49152 + i, vni: 42 }));
-      const vxIn = join(dir, 'vxlan.pcap');
-      const nVx = writeSynthetic(vxIn, vx, bytes);
-      const vxBytes = statSync(vxIn).size;
-      const base = capflow('passthrough (VXLAN input)', vxIn, join(dir, 'vx-pass.pcap'), [], nVx, vxBytes);
-      results.push(base);
-      const decap = capflow('vxlan-decap (collect metadata) -> pcapng', vxIn, join(dir, 'vx-decap.pcapng'), ['--stage', 'vxlan-decap'], nVx, vxBytes);
-      results.push(decap);
-      const decapPcapng = capflow('passthrough (VXLAN input) -> pcapng', vxIn, join(dir, 'vx-pass.pcapng'), [], nVx, vxBytes);
-      results.push(decapPcapng);
-      notes.push(`vxlan-decap cost: ${(decap.seconds / decapPcapng.seconds).toFixed(2)}x passthrough to pcapng (target <= 1.2x)`);
-      const innerIn = join(dir, 'inner.pcap');
-      const nInner = writeSynthetic(innerIn, fixed, bytes);
-      const innerBytes = statSync(innerIn).size;
-      const ibase = capflow('passthrough (inner frames)', innerIn, join(dir, 'in-pass.pcap'), [], nInner, innerBytes);
-      results.push(ibase);
-      const encap = capflow('tunnel-key + vxlan-encap', innerIn, join(dir, 'in-encap.pcap'), [
-        '--stage', 'tunnel-key:rules=[{match: {ipDst: 198.51.100.0/24}, set: {vni: 42, dst: 192.0.2.2}}]',
-        '--stage', 'vxlan-encap:src=192.0.2.1,outerEth.src=02:00:00:00:00:01,outerEth.dst=02:00:00:00:00:02',
-        '--stage', 'gso:mtu=9000',
-      ], nInner, innerBytes);
-      results.push(encap);
-      notes.push(`vxlan-encap cost: ${(encap.seconds / ibase.seconds).toFixed(2)}x passthrough (target <= 1.2x)`);
+    for (let round = 0; round < reps; round++) {
+      process.stdout.write(`round ${round + 1}/${reps}:`);
+      for (const c of list) {
+        const inp = inputs.get(c.input)!;
+        const out = join(dir, `out-${c.id}.${c.outExt}`);
+        rmSync(out, { force: true });
+        const [cmd, a] = c.cmd(inp.path, out);
+        c.runs.push(timed(cmd, a));
+        rmSync(out, { force: true });
+        process.stdout.write(` ${c.id} ${c.runs.at(-1)!.seconds.toFixed(2)}`);
+      }
+      process.stdout.write('\n');
     }
 
-    if (want('gso')) {
-      const supers = [0, 1].map((i) =>
-        craftFrame({ ip: { src: '203.0.113.1', dst: '203.0.113.2', id: i }, l4: { kind: 'tcp', srcPort: 40000 + i, dstPort: 5001, seq: i * 65000, flags: 0x18 }, payload: 62000 }),
+    const byId = new Map(list.map((c) => [c.id, c]));
+    const ratioOf = (id: string, ref: string): number => {
+      const a = byId.get(id);
+      const b = byId.get(ref);
+      if (!a || !b) return NaN;
+      return median(a.runs.map((r, i) => r.seconds / b.runs[i]!.seconds));
+    };
+    rows.push('| case | input | median s | MB/s | ratio to | × | peak RSS | previous s | speed-up |');
+    rows.push('|---|---|---|---|---|---|---|---|---|');
+    for (const c of list) {
+      const inp = inputs.get(c.input)!;
+      const s = median(c.runs.map((r) => r.seconds));
+      const rss = Math.max(...c.runs.map((r) => r.rssMb));
+      seconds[c.id] = s;
+      const ref = c.ref && byId.has(c.ref) ? c.ref : undefined;
+      const ratio = ref ? ratioOf(c.id, ref) : NaN;
+      if (ref) ratios[`${c.id}/${ref}`] = ratio;
+      const p = prev?.seconds[c.id];
+      rows.push(
+        `| ${c.label} | ${c.input} | ${s.toFixed(2)} | ${(inp.bytes / 1e6 / s).toFixed(0)} | ${ref ?? ''} | ${ref ? ratio.toFixed(2) : ''} | ${Number.isNaN(rss) ? '–' : `${rss.toFixed(0)} MB`} | ${p !== undefined ? p.toFixed(2) : '–'} | ${p !== undefined ? `${(p / s).toFixed(2)}×` : '–'} |`,
       );
-      const sIn = join(dir, 'tso.pcap');
-      const nS = writeSynthetic(sIn, supers, bytes);
-      const sBytes = statSync(sIn).size;
-      const pass = capflow('passthrough (TSO super-packets)', sIn, join(dir, 'tso-pass.pcap'), ['--stage', 'gso:mtu=65535'], nS, sBytes);
-      results.push(pass);
-      const wire = capflow('gso wire view, nic none (TCP, all checksums)', sIn, join(dir, 'tso-wire.pcap'), ['--nic', 'none', '--view', 'wire', '--stage', 'gso:mss=1448'], nS, sBytes);
-      results.push(wire);
-      notes.push(`TCP GSO wire view: ${wire.mbPerSec.toFixed(0)} MB/s of input (target >= 500), ${(wire.seconds / pass.seconds).toFixed(2)}x passthrough (target <= 2x)`);
     }
+    if (byId.has('node-copy')) ratios['copy/node-copy'] = ratioOf('copy', 'node-copy');
+    if (byId.has('editcap') && byId.has('node-copy')) ratios['node-copy/editcap'] = ratioOf('node-copy', 'editcap');
+
+    const goal = (name: string, value: number, fmt: (v: number) => string, holds: (v: number) => boolean): void => {
+      if (Number.isNaN(value)) return;
+      goals.push({ goal: name, value: fmt(value), holds: holds(value) });
+    };
+    const x = (v: number): string => `${v.toFixed(2)}×`;
+    goal('plain copy ≤ 0.67× editcap', ratios['copy/editcap'] ?? NaN, x, (v) => v <= 0.67);
+    goal('plain copy ≤ 1.1× minimal Node reader+writer', ratios['copy/node-copy'] ?? NaN, x, (v) => v <= 1.1);
+    if (byId.has('copy')) goal('plain copy peak RSS < 200 MB', Math.max(...byId.get('copy')!.runs.map((r) => r.rssMb)), (v) => `${v.toFixed(0)} MB`, (v) => v < 200);
+    goal('vxlan-decap ≤ 1.2× plain copy (same input, pcapng)', ratios['decap/copy-vxlan-ng'] ?? NaN, x, (v) => v <= 1.2);
+    goal('tunnel-key + encap ≤ 1.2× plain copy', ratios['encap/copy'] ?? NaN, x, (v) => v <= 1.2);
+    goal('mpls-push ≤ 1.2× plain copy', ratios['mpls/copy'] ?? NaN, x, (v) => v <= 1.2);
+    if (byId.has('gso')) goal('gso wire view ≥ 500 MB/s of input', inputs.get('tso')!.bytes / 1e6 / seconds['gso']!, (v) => `${v.toFixed(0)} MB/s`, (v) => v >= 500);
+    goal('gso wire view ≤ 2× plain copy', ratios['gso/copy-tso'] ?? NaN, x, (v) => v <= 2);
+    goal('ip_fragment ≤ 2× plain copy', ratios['fragment/copy-vxlan'] ?? NaN, x, (v) => v <= 2);
+    goal('checksum repair ≤ 2× plain copy', ratios['checksum/copy-vxlan'] ?? NaN, x, (v) => v <= 2);
+    const ms = (v: number): string => `${(v * 1000).toFixed(0)} ms`;
+    goal('start-up of capflow --version ≤ 150 ms', startVersion, ms, (v) => v <= 0.15);
+    goal('start-up of a run on a one-packet file ≤ 150 ms', startRun, ms, (v) => v <= 0.15);
+    if (!Number.isNaN(startVersion)) seconds['startup-version'] = startVersion;
+    if (!Number.isNaN(startRun)) seconds['startup-run'] = startRun;
 
     if (want('tunnel-key')) {
-      try {
-        const mod = (await import('./tunnel-key-bench.js')) as { benchTunnelKey: (rules: number, packets: number) => { nsPerPacket: number } };
-        const small = mod.benchTunnelKey(10, 1_000_000);
-        const large = mod.benchTunnelKey(100_000, 1_000_000);
-        notes.push(`tunnel-key: ${small.nsPerPacket.toFixed(0)} ns/packet with 10 rules, ${large.nsPerPacket.toFixed(0)} ns/packet with 100000 ipDst rules (${(large.nsPerPacket / small.nsPerPacket).toFixed(2)}x, target <= 2x)`);
-      } catch (e) {
-        notes.push(`tunnel-key bench unavailable: ${(e as Error).message}`);
+      const mod = await import('./tunnel-key-bench.js');
+      const small: number[] = [];
+      const large: number[] = [];
+      for (let i = 0; i < reps; i++) {
+        small.push(mod.benchTunnelKey(10, 1_000_000).nsPerPacket);
+        large.push(mod.benchTunnelKey(100_000, 1_000_000).nsPerPacket);
       }
+      const r = median(large.map((l, i) => l / small[i]!));
+      ratios['tunnel-key 100k/10 rules'] = r;
+      goal(`100,000 tunnel-key rules ≤ 1.1× ten rules (${median(small).toFixed(0)} vs ${median(large).toFixed(0)} ns/packet)`, r, x, (v) => v <= 1.1);
+    }
+
+    if (want('memory')) {
+      // The same file streamed once and ten times into one output on stdout (/dev/null): the
+      // 10× input passes through the same code with nothing on disk.
+      const p = inputs.get('plain')!.path;
+      const once = timed(process.execPath, [cli, 'run', p, '-o', '-']);
+      const ten = timed(process.execPath, [cli, 'run', ...Array<string>(10).fill(p), '-o', '-']);
+      const r = ten.rssMb / once.rssMb;
+      ratios['memory 10×/1×'] = r;
+      goal(
+        `flat memory: peak RSS for ${((10 * size) / 1e9).toFixed(1)} GB within ±10 % of ${(size / 1e9).toFixed(1)} GB (${once.rssMb.toFixed(0)} → ${ten.rssMb.toFixed(0)} MB, ${((10 * inputs.get('plain')!.bytes) / 1e6 / ten.seconds).toFixed(0)} MB/s)`,
+        r,
+        x,
+        (v) => v >= 0.9 && v <= 1.1,
+      );
     }
 
     if (want('batch')) {
-      // A batch: `batchFiles` files of `batchMib` MiB, --jobs 1 and --jobs 2 alternated, best of each.
-      const frames = [0, 1, 2, 3].map((i) =>
-        craftFrame({ ip: { src: '203.0.113.1', dst: '203.0.113.2', id: i }, l4: { kind: 'tcp', srcPort: 40000 + i, dstPort: 5001, seq: i * 1448, flags: 0x10 }, payload: 1460 }),
-      );
-      const inputs: string[] = [];
-      let packets = 0;
+      // A batch of `batchFiles` plain files: --jobs 1 and --jobs 2 interleaved, medians.
+      const files: string[] = [];
       let total = 0;
       for (let i = 0; i < batchFiles; i++) {
         const f = join(dir, `batch-${String(i).padStart(2, '0')}.pcap`);
-        packets += writeSynthetic(f, frames, batchMib * 2 ** 20);
-        total += statSync(f).size;
-        inputs.push(f);
+        total += generate('plain', f, batchSize).bytes;
+        files.push(f);
       }
-      // CPU time (user + system, all threads) next to wall time: on a busy machine the wall-clock
-      // ratio says little, the CPU cost of the extra worker still shows.
-      const cpu = new Map<number, number>();
-      const once = (jobs: number): Result => {
-        const out = join(dir, `batch-out-${jobs}`);
-        rmSync(out, { recursive: true, force: true });
-        const t = timed(process.execPath, ['--import', rssHook, cli, 'run', ...inputs, '--out-dir', out, '--jobs', String(jobs), '--no-progress']);
-        rmSync(out, { recursive: true, force: true });
-        cpu.set(jobs, Math.min(cpu.get(jobs) ?? Infinity, t.cpuSeconds));
-        return { name: `batch ${batchFiles} x ${batchMib} MiB, --jobs ${jobs}`, seconds: t.seconds, mbPerSec: total / 1e6 / t.seconds, pps: packets / t.seconds, peakRssMb: t.rssMb };
-      };
-      let one: Result | null = null;
-      let two: Result | null = null;
+      const runs: Record<number, Run[]> = { 1: [], 2: [] };
       for (let i = 0; i < reps; i++) {
-        one = best(one, once(1));
-        two = best(two, once(2));
+        for (const jobs of [1, 2]) {
+          const out = join(dir, `batch-out-${jobs}`);
+          rmSync(out, { recursive: true, force: true });
+          runs[jobs]!.push(timed(process.execPath, [cli, 'run', ...files, '--out-dir', out, '--jobs', String(jobs), '--no-progress']));
+          rmSync(out, { recursive: true, force: true });
+        }
       }
-      results.push(one!, two!);
-      notes.push(
-        `batch --jobs 2: ${(one!.seconds / two!.seconds).toFixed(2)}x the throughput of --jobs 1 (target >= 1.7x); ` +
-          `CPU time ${cpu.get(1)!.toFixed(2)} s with 1 job, ${cpu.get(2)!.toFixed(2)} s with 2; ` +
-          `peak RSS ${one!.peakRssMb.toFixed(0)} MB with 1 job, ${two!.peakRssMb.toFixed(0)} MB with 2 (${(two!.peakRssMb / 2).toFixed(0)} MB per job; target < 200 MB per job)`,
-      );
-      for (const f of inputs) rmSync(f, { force: true });
+      for (const f of files) rmSync(f, { force: true });
+      const speedup = median(runs[1]!.map((r, i) => r.seconds / runs[2]![i]!.seconds));
+      ratios['batch jobs1/jobs2'] = speedup;
+      const rss1 = Math.max(...runs[1]!.map((r) => r.rssMb));
+      const rss2 = Math.max(...runs[2]!.map((r) => r.rssMb));
+      const label = `batch ${batchFiles} × ${(batchSize / 1e6).toFixed(0)} MB`;
+      rows.push(`| ${label}, --jobs 1 | plain | ${median(runs[1]!.map((r) => r.seconds)).toFixed(2)} | ${(total / 1e6 / median(runs[1]!.map((r) => r.seconds))).toFixed(0)} | | | ${rss1.toFixed(0)} MB | | |`);
+      rows.push(`| ${label}, --jobs 2 | plain | ${median(runs[2]!.map((r) => r.seconds)).toFixed(2)} | ${(total / 1e6 / median(runs[2]!.map((r) => r.seconds))).toFixed(0)} | jobs 1 | ${(1 / speedup).toFixed(2)} | ${rss2.toFixed(0)} MB | | |`);
+      goal('batch --jobs 2 ≥ 1.7× the throughput of --jobs 1', speedup, x, (v) => v >= 1.7);
+      goal('batch peak RSS < 200 MB per job', rss2 / 2, (v) => `${v.toFixed(0)} MB`, (v) => v < 200);
     }
   } finally {
-    if (!keep) rmSync(dir, { recursive: true, force: true });
+    cleanup();
+  }
+
+  console.log('');
+  console.log(`${machine}; \`npm run bench -- --size ${args.includes('--size') || process.env.CAPFLOW_BENCH_SIZE ? (size / 1e9).toFixed(2) + 'G' : '1G'} --reps ${reps}\`${prev ? `; previous figures: ${prev.date} (${(prev.size / 1e9).toFixed(2)} GB)` : ''}`);
+  console.log('');
+  for (const r of rows) console.log(r);
+  console.log('');
+  if (!Number.isNaN(seconds['startup-version'] ?? NaN)) {
+    const pv = prev?.seconds['startup-version'];
+    const pr = prev?.seconds['startup-run'];
+    const ms = (k: string): string => `${((seconds[k] ?? NaN) * 1000).toFixed(0)} ms`;
+    console.log(`start-up: capflow --version ${ms('startup-version')}${pv ? ` (previous ${(pv * 1000).toFixed(0)} ms)` : ''}, run on a one-packet file ${ms('startup-run')}${pr ? ` (previous ${(pr * 1000).toFixed(0)} ms)` : ''}; node -e 0 ${ms('startup-node')}`);
+    if (beforeCli) console.log(`start-up of the --before build: --version ${ms('startup-version@before')}, run on a one-packet file ${ms('startup-run@before')}`);
+  }
+  for (const [k, v] of Object.entries(ratios)) {
+    const p = prev?.ratios[k];
+    console.log(`ratio ${k}: ${v.toFixed(2)}${p !== undefined ? ` (previous ${p.toFixed(2)})` : ''}`);
   }
   console.log('');
-  for (const r of results) console.log(fmt(r));
-  console.log('');
-  for (const n of notes) console.log(`- ${n}`);
+  console.log('goals:');
+  for (const g of goals) console.log(`  [${g.holds ? 'holds' : 'NOT MET'}] ${g.goal}: ${g.value}`);
+  if (record) {
+    const data: Previous = { date: new Date().toISOString().slice(0, 16) + 'Z', machine, size, seconds, ratios };
+    writeFileSync(previousFile, `${JSON.stringify(data, null, 2)}\n`);
+    console.log(`\nrecorded as the previous figures in ${previousFile}`);
+  }
 }
 
 await main();

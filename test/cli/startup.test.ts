@@ -1,0 +1,75 @@
+/**
+ * Start-up loads only what the command needs: `capflow --version` answers without the argument
+ * parser or the validation library, and `capflow run` loads no other command's module. Checked on
+ * the built binary through a module-resolution hook (test/helpers/module-log.mjs), never by timing.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { buildPcap, frame } from '../helpers/pcap-build.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const built = join(root, 'dist', 'cli', 'main.js');
+const hook = join(root, 'test', 'helpers', 'module-log.mjs');
+const haveBuild = existsSync(built);
+if (!haveBuild && process.env.CI === 'true') throw new Error('dist/ is missing: npm install builds it (prepare)');
+if (!haveBuild) console.warn('[start-up tests skipped] dist/ is not built (npm run build)');
+const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** Run the built CLI with the module log on; returns the result and the modules resolved. */
+function runLogged(dir: string, args: string[]): { status: number | null; stdout: string; stderr: string; modules: string[] } {
+  const log = join(dir, `modules-${Math.random().toString(36).slice(2)}.log`);
+  writeFileSync(log, '');
+  const r = spawnSync(process.execPath, ['--import', hook, built, ...args], { encoding: 'utf8', env: { ...process.env, CAPFLOW_MODULE_LOG: log } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, modules: readFileSync(log, 'utf8').split('\n').filter(Boolean) };
+}
+
+const fromPackage = (modules: string[], name: string): string[] => modules.filter((m) => m.includes(`/node_modules/${name}/`));
+const commandModules = (modules: string[]): string[] =>
+  modules.filter((m) => m.includes('/dist/cli/commands/')).map((m) => m.replace(/.*\/dist\/cli\/commands\//, ''));
+
+describe.skipIf(!haveBuild)('start-up loads only what the command needs', () => {
+  it('capflow --version prints the package version without loading yargs or zod', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'capflow-startup-'));
+    try {
+      const r = runLogged(dir, ['--version']);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toBe(`${version}\n`);
+      expect(r.modules.some((m) => m.endsWith('/dist/cli/main.js'))).toBe(true);
+      expect(fromPackage(r.modules, 'yargs')).toEqual([]);
+      expect(fromPackage(r.modules, 'zod')).toEqual([]);
+      expect(commandModules(r.modules)).toEqual([]);
+      // Through yargs (another argument next to it) the same version.
+      const viaYargs = runLogged(dir, ['run', '--version']);
+      expect(viaYargs.status).toBe(0);
+      expect(viaYargs.stdout.trim()).toBe(version);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('capflow run loads the run command only; help and typos still see every command', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'capflow-startup-'));
+    try {
+      const input = join(dir, 'one.pcap');
+      writeFileSync(input, buildPcap({ le: true, records: [{ sec: 1_700_000_000, frac: 0, data: frame(100, 1) }] }));
+      const out = join(dir, 'out.pcap');
+      const r = runLogged(dir, ['run', input, '-o', out]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(existsSync(out)).toBe(true);
+      expect(commandModules(r.modules)).toEqual(['run.js']);
+
+      const help = runLogged(dir, ['--help']);
+      expect(help.status).toBe(0);
+      for (const c of ['run', 'diff', 'info', 'nic', 'replay', 'extcap', 'merge-summaries']) expect(help.stdout).toContain(`capflow ${c} `);
+      const typo = runLogged(dir, ['rnu', input]);
+      expect(typo.status).toBe(2);
+      expect(typo.stderr).toContain('Did you mean run?');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
