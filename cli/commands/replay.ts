@@ -37,7 +37,7 @@ export const replayCommand: CapflowCommand = {
       const linkBps = argv.linkSpeed !== undefined ? parseLinkSpeed(String(argv.linkSpeed)) : undefined;
       const { runReplay } = await import('../../pipeline/replay/replay.js');
       const summary = await runReplay({
-        input: argv.input === '' || argv.input === true ? '-' : String(argv.input), // yargs turns a lone '-' into ''
+        input: String(argv.input),
         to: String(argv.to),
         config,
         rate,

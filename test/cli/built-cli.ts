@@ -1,0 +1,53 @@
+/**
+ * Spawn the BUILT capflow (dist/cli/main.js) the way a user runs it: real argv, real stdin pipe,
+ * real exit status. Tests of CLI behaviour use this rather than calling main() in-process.
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const builtCli = resolve(repoRoot, 'dist', 'cli', 'main.js');
+export const samplesDir = resolve(repoRoot, 'samples');
+export const haveBuild = existsSync(builtCli);
+if (!haveBuild && process.env.CI === 'true') throw new Error('dist/ is missing: npm install builds it (prepare)');
+if (!haveBuild) console.warn('[built CLI tests skipped] dist/ is not built (npm run build)');
+
+export interface SpawnOptions {
+  cwd?: string;
+  /** Bytes written to the child's stdin through a pipe (then closed). */
+  input?: Uint8Array | string;
+  env?: Record<string, string>;
+}
+
+export interface Spawned {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  stdoutBytes: Buffer;
+}
+
+/** Run `capflow ARGS...` and wait for it. */
+export function capflow(args: string[], o: SpawnOptions = {}): Spawned {
+  const r: SpawnSyncReturns<Buffer> = spawnSync(process.execPath, [builtCli, ...args], {
+    cwd: o.cwd,
+    input: o.input ?? '',
+    env: { ...process.env, CAPFLOW_DEBUG: '', ...o.env },
+    maxBuffer: 256 << 20,
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), stdoutBytes: r.stdout };
+}
+
+/** Run a shell pipeline in which `capflow` is the built CLI (e.g. `cat f | capflow run - -o x`). */
+export function shell(script: string, o: SpawnOptions = {}): Spawned {
+  const r = spawnSync('sh', ['-c', `capflow() { "${process.execPath}" "${builtCli}" "$@"; }\n${script}`], {
+    cwd: o.cwd,
+    input: o.input ?? '',
+    env: { ...process.env, CAPFLOW_DEBUG: '', ...o.env },
+    maxBuffer: 256 << 20,
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), stdoutBytes: r.stdout };
+}
