@@ -33,6 +33,10 @@ export interface Progress {
   file: string;
   packetsIn: number;
   bytesIn: number;
+  /** Bytes of the file read so far as stored (compressed for gzip): what a progress bar counts. */
+  sourceBytes: number;
+  /** The last report of this file: it has been read to its end. */
+  done: boolean;
 }
 
 export interface RunOptions {
@@ -158,21 +162,29 @@ async function runOne(
 
   const out: Packet[] = [];
   let lastProgress = 0;
-  for await (const batch of abortable(reader.batches(), opts.signal)) {
-    out.length = 0;
-    for (let i = 0; i < batch.length; i++) pipeline.process(batch[i]!, out);
-    if (!writeAll(out, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
-    if (opts.onProgress) {
-      const now = Date.now();
-      if (now - lastProgress > 250) {
-        lastProgress = now;
-        opts.onProgress({ file, packetsIn: pipeline.counters.packetsIn, bytesIn: pipeline.counters.bytesIn });
+  const progress = (done: boolean): void =>
+    opts.onProgress?.({ file, packetsIn: pipeline.counters.packetsIn, bytesIn: pipeline.counters.bytesIn, sourceBytes: reader.sourceBytesRead, done });
+  try {
+    for await (const batch of abortable(reader.batches(), opts.signal)) {
+      out.length = 0;
+      for (let i = 0; i < batch.length; i++) pipeline.process(batch[i]!, out);
+      if (!writeAll(out, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
+      if (opts.onProgress) {
+        const now = Date.now();
+        if (now - lastProgress > 100) {
+          lastProgress = now;
+          progress(false);
+        }
       }
     }
+    out.length = 0;
+    pipeline.flush(out);
+    if (!writeAll(out, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
+    progress(true);
+  } finally {
+    // Once per input, with counts: "x.pcap: 12 packets without tunnel metadata passed through ..."
+    pipeline.reportWarnings(file === '-' ? '<stdin>' : file);
   }
-  out.length = 0;
-  pipeline.flush(out);
-  if (!writeAll(out, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
   return pipeline.takeCounters();
 }
 
@@ -188,7 +200,7 @@ function writeAll(
   for (let i = 0; i < out.length; i++) {
     const p = out[i]!;
     if (format === 'pcap' && hasMetadata(p)) {
-      pipeline.warnOnce('pcap-metadata', 'warning: pcap output cannot carry per-packet metadata (tunnel info, GSO notes); write .pcapng to keep it');
+      pipeline.warnOnce('pcap-metadata', 'carry metadata (tunnel info, GSO notes) that pcap output cannot hold; write .pcapng to keep it');
     }
     if (!writer.write(p, outIface(p), format === 'pcapng' ? outputComments(p) : null)) ok = false;
   }

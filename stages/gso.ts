@@ -127,7 +127,7 @@ export class GsoStage implements Stage {
       const r = this.fixer.fix(pkt);
       if (r === 'truncated') {
         this.stats.fixSkippedTruncated++;
-        ctx.warnOnce('gso-fix-truncated', 'gso checksum.fix: truncated captures skipped (their checksums cannot be computed)');
+        ctx.warnOnce('gso-fix-truncated', 'snaplen-truncated: checksums not fixed (gso checksum.fix cannot compute them)');
       } else if (r === 'fixed') this.stats.fixed++;
     }
     if (pkt.gsoSize === 0 && !pkt.encapsulation) this.env.superPackets?.mark(pkt, pkt.head);
@@ -234,7 +234,7 @@ export class GsoStage implements Stage {
 
   private passTruncated(pkt: Packet, ctx: StageContext): void {
     this.stats.truncatedPassed++;
-    ctx.warnOnce('gso-truncated', 'gso: a super-packet or over-MTU packet is snaplen-truncated and cannot be segmented or fragmented: passed unchanged');
+    ctx.warnOnce('gso-truncated', 'over the MTU but snaplen-truncated passed unchanged (gso cannot segment or fragment them)');
     pkt.note('gso not applied: capture truncated');
     pkt.gsoSize = pkt.gsoType = pkt.gsoSegs = 0;
     ctx.emit(pkt);

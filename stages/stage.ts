@@ -13,7 +13,10 @@ export interface StageContext {
   emit(pkt: Packet): void;
   /** Drop the packet, counted under `reason` (stable lower-case words joined by '-'). */
   drop(pkt: Packet, reason: string): void;
-  /** Print a warning once per distinct key (rate limited, like the kernel's net_ratelimit). */
+  /**
+   * Count this packet under a warning `key`: the runner prints each key once per input with its
+   * packet count, "FILE: N packets MESSAGE", so `message` reads after "N packets".
+   */
   warnOnce(key: string, message: string): void;
 }
 

@@ -1,14 +1,16 @@
 /** capflow run IN... -o OUT | --out-dir DIR (the batch: ../run-batch.ts) */
+import { statSync } from 'node:fs';
 import type { CapflowCommand } from '../command.js';
 import { EXIT, io } from '../command.js';
 import { withPipelineOptions, pipelineSourceFromArgs } from '../options.js';
 import { reportError } from '../errors.js';
 import { batchArgs, pipelineDependencies, runBatchCommand } from '../run-batch.js';
 import { resolveSource } from '../../pipeline/batch/executor.js';
-import { runCapture, RunStopped, type RunSummary, type CaptureFormat } from '../../pipeline/run.js';
+import { runCapture, RunStopped, type RunSummary, type CaptureFormat, type Progress } from '../../pipeline/run.js';
 import { ConfigError } from '../../pipeline/config-error.js';
 import { classifyOutput, closedStdoutError, stdoutClosed } from '../../pipeline/pcap/output.js';
 import { signalStatus, stopSignals, type StopSignals } from '../signals.js';
+import { ProgressBar } from '../progress.js';
 
 export const runCommand: CapflowCommand = {
   command: 'run <inputs..>',
@@ -50,15 +52,16 @@ export const runCommand: CapflowCommand = {
           batch,
         );
       }
-      const onProgress = showProgress
-        ? (p: { file: string; packetsIn: number; bytesIn: number }) =>
-            io.err(`\r${p.file}: ${p.packetsIn} packets, ${(p.bytesIn / 1e6).toFixed(1)} MB   `)
-        : undefined;
-      const onWarning = (m: string) => io.err(`${showProgress ? '\n' : ''}capflow: ${m}\n`);
+      const bar = showProgress ? new ProgressBar({ write: io.err, columns: process.stderr.columns }) : null;
+      const onProgress = bar ? inputProgress(bar, inputs) : undefined;
+      const onWarning = (m: string) => (bar ? bar.log(`capflow: ${m}`) : io.err(`capflow: ${m}\n`));
       stop = stopSignals();
       const summaries: RunSummary[] = [];
-      summaries.push(await runCapture({ inputs, output: argv.output, format, config, strict: argv.strict, onWarning, onProgress, signal: stop.signal }));
-      if (showProgress) io.err('\n');
+      try {
+        summaries.push(await runCapture({ inputs, output: argv.output, format, config, strict: argv.strict, onWarning, onProgress, signal: stop.signal }));
+      } finally {
+        bar?.done();
+      }
       if (argv.json && argv.output !== '-') io.out(`${JSON.stringify(jsonSummary(summaries), null, 2)}\n`);
       else if (!argv.json) for (const s of summaries) io.err(textSummary(s));
       return EXIT.OK;
@@ -80,6 +83,33 @@ function stoppedSummary(e: RunStopped): string {
   const inPlace = s.output === '-' || classifyOutput(s.output).kind !== 'file';
   const fate = inPlace ? 'what was written before the stop stays (written in place)' : `${s.output} not written (temporary removed)`;
   return `${s.output}: stopped by ${e.reason} after ${s.packetsIn} in, ${s.forwarded} forwarded, ${s.dropped} dropped, ${s.packetsOut} out; ${fate}\n`;
+}
+
+/** Drive the bar from the runner's per-file reports: bytes of all inputs, `file k/N`. */
+function inputProgress(bar: ProgressBar, inputs: string[]): (p: Progress) => void {
+  const sizes = inputs.map(storedSize);
+  const bytesTotal = sizes.every((n) => n !== null) ? sizes.reduce((a: number, n) => a + n!, 0) : null;
+  let filesDone = 0;
+  let bytesBefore = 0;
+  return (p) => {
+    const bytesDone = bytesBefore + p.sourceBytes;
+    if (p.done) {
+      filesDone++;
+      bytesBefore = bytesDone;
+    }
+    bar.update({ filesDone, filesTotal: inputs.length, file: p.done ? undefined : p.file === '-' ? '<stdin>' : p.file, bytesDone, bytesTotal });
+  };
+}
+
+/** Size of a regular file; null for stdin, a FIFO or a device (no total: no percent, no ETA). */
+function storedSize(input: string): number | null {
+  if (input === '-') return null;
+  try {
+    const st = statSync(input);
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
+  }
 }
 
 export function jsonSummary(summaries: RunSummary[]) {

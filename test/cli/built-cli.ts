@@ -51,3 +51,34 @@ export function shell(script: string, o: SpawnOptions = {}): Spawned {
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), stdoutBytes: r.stdout };
 }
+
+const PTY_RUNNER = `
+import fcntl, os, pty, struct, sys, termios
+pid, fd = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', 24, int(sys.argv[1]), 0, 0))
+    os.execvp(sys.argv[2], sys.argv[2:])
+out = b''
+while True:
+    try:
+        d = os.read(fd, 65536)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+_, st = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.waitstatus_to_exitcode(st))
+`;
+
+/** Run capflow on a pseudo-terminal (stdin, stdout and stderr) of `columns` columns; what it printed. */
+export function capflowOnTerminal(args: string[], o: { cwd?: string; columns?: number } = {}): Spawned {
+  const r = spawnSync('python3', ['-c', PTY_RUNNER, String(o.columns ?? 100), process.execPath, builtCli, ...args], {
+    cwd: o.cwd,
+    env: { ...process.env, CAPFLOW_DEBUG: '', TERM: 'xterm' },
+    maxBuffer: 64 << 20,
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), stdoutBytes: r.stdout };
+}
