@@ -83,3 +83,20 @@ describe.skipIf(!haveBuild)('capflow run through a pipe', () => {
     expect(r.stderr.split(WARNING).length - 1).toBe(2);
   });
 });
+
+describe.skipIf(!haveBuild)('the README quick start', () => {
+  it('prints nothing the README does not show and explain', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { repoRoot } = await import('./built-cli.js');
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    const cmd = 'npx capflow run samples/vxlan-mixed.pcapng --pipeline samples/reencap.yaml -o out.pcapng';
+    expect(readme).toContain(cmd);
+    const out = join(dir, 'qs');
+    mkdirSync(out);
+    const r = capflow(['run', 'samples/vxlan-mixed.pcapng', '--pipeline', 'samples/reencap.yaml', '-o', join(out, 'out.pcapng')], { cwd: repoRoot });
+    expect(r.status).toBe(0);
+    const lines = r.stderr.trim().split('\n').map((l) => l.replace(join(out, 'out.pcapng'), 'out.pcapng'));
+    expect(lines).toHaveLength(2);
+    for (const l of lines) expect(readme, l).toContain(`\n${l}\n`);
+  });
+});
