@@ -226,9 +226,41 @@ function canonical(p: string): string {
   }
 }
 
-/** Output path for an input in --out-dir mode: same base name, extension kept. */
-export function outputPathFor(input: string, outDir: string): string {
-  return join(outDir, input === '-' ? 'stdin.pcapng' : basename(input));
+/**
+ * Output path for an input in --out-dir mode: the input's base name (`-`: stdin.pcapng). With a
+ * `format`, the extension says it: x.pcap → x.pcapng, x.pcap.gz → x.pcapng.gz, trace → trace.pcapng.
+ */
+export function outputPathFor(input: string, outDir: string, format?: CaptureFormat): string {
+  const name = input === '-' ? 'stdin.pcapng' : basename(input);
+  return join(outDir, format ? withFormatExtension(name, format) : name);
+}
+
+function withFormatExtension(name: string, format: CaptureFormat): string {
+  const gz = /\.gz$/i.test(name);
+  const stem = (gz ? name.slice(0, -3) : name).replace(/\.(pcapng|pcap|cap)$/i, '');
+  return `${stem}.${format}${gz ? '.gz' : ''}`;
+}
+
+/**
+ * The output of every input in --out-dir mode, checked before anything is read or written: two
+ * inputs that would share an output (a/x.pcap and b/x.pcap) or an output that would replace one
+ * of the inputs are refused (ConfigError, exit 2), naming the inputs.
+ */
+export function outDirPlan(inputs: string[], outDir: string, format?: CaptureFormat): { input: string; output: string }[] {
+  const plan = inputs.map((input) => ({ input, output: outputPathFor(input, outDir, format) }));
+  const byOutput = new Map<string, string>();
+  const inputPaths = new Map(inputs.filter((i) => i !== '-').map((i) => [canonical(i), i]));
+  for (const { input, output } of plan) {
+    const key = canonical(output);
+    const earlier = byOutput.get(key);
+    if (earlier !== undefined) {
+      throw new ConfigError(`run --out-dir: ${earlier} and ${input} would both be written to ${output}; give inputs with different names (or run them into different directories)`);
+    }
+    byOutput.set(key, input);
+    const overwritten = inputPaths.get(key);
+    if (overwritten !== undefined) throw new ConfigError(`run --out-dir: the output of ${input} would replace the input ${overwritten} (${output})`);
+  }
+  return plan;
 }
 
 export { LINKTYPE };
