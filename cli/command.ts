@@ -22,3 +22,11 @@ export const io = {
   out: (s: string) => writeStdout(s),
   err: (s: string) => void process.stderr.write(s),
 };
+
+/**
+ * The "Examples:" block of a command's --help, one command line per example with its
+ * explanation indented below (yargs' .example() squeezes both into two narrow columns).
+ */
+export function examples(list: [command: string, what: string][]): string {
+  return `Examples:\n${list.map(([c, w]) => `  ${c}\n      ${w}`).join('\n')}`;
+}

@@ -1,15 +1,27 @@
 /** capflow info FILE [--json] */
 import type { CapflowCommand } from '../command.js';
-import { EXIT, io } from '../command.js';
+import { EXIT, examples, io } from '../command.js';
 import { reportError } from '../errors.js';
 import { captureInfo, type CaptureInfo } from '../../pipeline/info.js';
+
+const EXAMPLES = examples([
+  ['capflow info samples/tso-host.pcap', 'packets, flows, super-packets and the MSS gso would use per flow'],
+  ['capflow info --json capture.pcapng.gz', 'the same as JSON (VNIs, label stacks, per-flow MSS)'],
+  ['tcpdump -w - -c 1000 -i eth0 | capflow info --mtu 9000 -', 'from stdin, super-packets counted against a 9000-byte MTU'],
+]);
 
 export const infoCommand: CapflowCommand = {
   command: 'info <file>',
   describe: 'summary of a capture: format, link types, packets, time span, tunnels, MPLS, super-packets and their auto MSS',
   builder: (y) =>
     y
-      .positional('file', { type: 'string', describe: 'capture file (pcap, pcapng, optionally gzip); - for stdin' })
+      .usage(
+        `$0 info FILE [options]\n\n` +
+          `Summary of a capture: format, link types, packets, time span, tunnels, MPLS, super-packets and their auto MSS.\n` +
+          `FILE: a capture (pcap, pcapng, optionally gzip); - for stdin`,
+      )
+      .string('file')
+      .epilogue(EXAMPLES)
       .option('json', { type: 'boolean', default: false, describe: 'JSON output' })
       .option('mtu', { type: 'number', default: 1500, describe: 'egress MTU for the gso super-packet rule (mss auto)' })
       .option('vxlan-port', { type: 'number', array: true, describe: 'UDP ports taken as VXLAN (default 4789 8472)' })

@@ -1,7 +1,7 @@
 /** capflow run IN... -o OUT | --out-dir DIR (the batch: ../run-batch.ts) */
 import { statSync } from 'node:fs';
 import type { CapflowCommand } from '../command.js';
-import { EXIT, io } from '../command.js';
+import { EXIT, examples, io } from '../command.js';
 import { withPipelineOptions, pipelineSourceFromArgs } from '../options.js';
 import { reportError } from '../errors.js';
 import { batchArgs, pipelineDependencies, runBatchCommand } from '../run-batch.js';
@@ -11,6 +11,13 @@ import { ConfigError } from '../../pipeline/config-error.js';
 import { classifyOutput, closedStdoutError, stdoutClosed } from '../../pipeline/pcap/output.js';
 import { signalStatus, stopSignals, type StopSignals } from '../signals.js';
 import { ProgressBar } from '../progress.js';
+import { stageNames } from '../../stages/registry.js';
+
+const EXAMPLES = examples([
+  ['capflow run samples/vxlan-mixed.pcapng --pipeline samples/reencap.yaml -o out.pcapng', 'decapsulate, map each VNI to a new tunnel, encapsulate again'],
+  ['capflow run samples/tso-host.pcap --stage gso:mss=1000 --nic none --view wire -o wire.pcap', 'segment TSO super-packets in software, as a NIC without offloads gets them'],
+  ['capflow run a.pcap b.pcap.gz --out-dir out/ --format pcapng', 'one output per input: out/a.pcapng, out/b.pcapng.gz'],
+]);
 
 export const runCommand: CapflowCommand = {
   command: 'run <inputs..>',
@@ -18,7 +25,18 @@ export const runCommand: CapflowCommand = {
   builder: (y) =>
     withPipelineOptions(
       y
-        .positional('inputs', { type: 'string', array: true, describe: 'input captures (pcap, pcapng, optionally gzip); - for stdin' })
+        .usage(
+          `$0 run IN... (-o OUT | --out-dir DIR) [options]\n\n` +
+            `Stream each input capture through the pipeline and write the result.\n` +
+            `IN: input captures (pcap, pcapng, optionally gzip); - for stdin`,
+        )
+        .string('inputs')
+        .epilogue(
+          `${EXAMPLES}\n\n` +
+            `Stages: ${stageNames().join(', ')}.\n` +
+            `Add them with --stage NAME[:key=value,...] or list them in a pipeline file (--pipeline).\n` +
+            `Their options and kernel counterparts: README, sections "Stages" and "The pipeline file".`,
+        )
         .option('output', { alias: 'o', type: 'string', describe: 'output capture (.pcap, .pcapng, .gz); - for stdout' })
         .option('out-dir', { type: 'string', describe: 'write one output per input into this directory' })
         .option('format', { choices: ['pcap', 'pcapng'] as const, describe: 'output format (default: from the output name, else the input\'s)' })
@@ -36,7 +54,7 @@ export const runCommand: CapflowCommand = {
   run: async (argv) => {
     let stop: StopSignals | null = null;
     try {
-      const inputs = (argv.inputs as unknown[]).map(String);
+      const inputs = ([] as unknown[]).concat(argv.inputs ?? []).map(String);
       const source = pipelineSourceFromArgs(argv);
       const config = resolveSource(source);
       if (!argv.output && !argv.outDir) throw new ConfigError('run: give -o OUT (one output) or --out-dir DIR (one output per input)');
