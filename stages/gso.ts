@@ -27,7 +27,7 @@
  * the behaviours the kernel allows it).
  */
 import { z } from 'zod';
-import { udpPort } from '../pipeline/option-schemas.js';
+import { mssOption, udpPort } from '../pipeline/option-schemas.js';
 import { defineStage, type Stage, type StageContext, type StageEnv } from './stage.js';
 import { CSUM, GSO, NO_OFFSET, type Packet } from '../pipeline/packet.js';
 import { EgressLayout } from '../pipeline/gso/layout.js';
@@ -46,7 +46,7 @@ import * as ipv6 from '../pipeline/wire/ipv6.js';
 export const gsoOptions = z
   .object({
     /** gso_size for captured super-packets: `auto` (see describeMssRule) or a number of bytes. */
-    mss: z.union([z.literal('auto'), z.number().int().min(1).max(65535)]).default('auto'),
+    mss: mssOption.default('auto'),
     /** Egress MTU (IP bytes); default: the NIC profile's. */
     mtu: z.number().int().min(68).max(65535).optional(),
     /** Non-GSO packets longer than the MTU: kernel (fragment IPv4 without DF, drop the rest) | drop | ignore. */
