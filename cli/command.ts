@@ -17,11 +17,35 @@ export interface CapflowCommand {
 /** Exit statuses of the contract. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
 
+const toStdout = (s: string): void => writeStdout(s);
+
 /** Streams the CLI writes to; tests swap them. */
 export const io = {
-  out: (s: string) => writeStdout(s),
+  out: toStdout,
   err: (s: string) => void process.stderr.write(s),
 };
+
+/**
+ * Write to stdout and wait while the pipe is full, so that a long report (diff --max 0) is never
+ * queued in memory. Resolves on 'drain', or when stdout fails or closes (the error is reported
+ * where the stream's errors are).
+ */
+export async function writeOut(s: string): Promise<void> {
+  if (io.out !== toStdout) return io.out(s);
+  writeStdout(s);
+  if (!process.stdout.writableNeedDrain || process.stdout.destroyed) return;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      process.stdout.off('drain', done);
+      process.stdout.off('error', done);
+      process.stdout.off('close', done);
+      resolve();
+    };
+    process.stdout.on('drain', done);
+    process.stdout.on('error', done);
+    process.stdout.on('close', done);
+  });
+}
 
 /**
  * The "Examples:" block of a command's --help, one command line per example with its

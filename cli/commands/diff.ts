@@ -6,7 +6,7 @@
  * corrupt). So 1 always means "compared, and different", never "could not compare".
  */
 import type { CapflowCommand } from '../command.js';
-import { EXIT, examples, io } from '../command.js';
+import { EXIT, examples, io, writeOut } from '../command.js';
 import { describeFields } from '../../pipeline/diff/fields.js';
 
 const EPILOGUE = `Fields (--ignore takes these; prefix outer./inner. to pick one side of a VXLAN tunnel, [i] for one
@@ -56,18 +56,36 @@ export const diffCommand: CapflowCommand = {
       io.err(`capflow: diff: --vxlan-port: expected port numbers 0-65535\n`);
       return EXIT.USAGE;
     }
-    const { diffCaptures, diffJson, formatDiff } = await import('../../pipeline/diff/index.js');
+    const { diffCaptures, streamReport } = await import('../../pipeline/diff/index.js');
     try {
-      const result = await diffCaptures(String(argv.expected), String(argv.actual), {
+      // The report is written as differences are found (bounded memory with --max 0); -q needs
+      // only the verdict.
+      const report = argv.json || !argv.quiet ? streamReport(argv.json === true, writeOut) : null;
+      const expected = String(argv.expected);
+      const actual = String(argv.actual);
+      if (expected === '-' && actual === '-') throw new Error('EXPECTED and ACTUAL cannot both be stdin');
+      let begun = false;
+      const result = await diffCaptures(expected, actual, {
         ignore: ((argv.ignore as unknown[] | undefined) ?? []).map(String),
         unordered: argv.unordered === true,
-        max,
+        max: report ? max : 1,
         ...(ports ? { vxlanPorts: ports } : {}),
         strict: argv.strict === true,
         onWarning: (m) => io.err(`capflow: ${m}\n`),
+        ...(report
+          ? {
+              onDifferences: async (ds) => {
+                if (!begun) await report.begin();
+                begun = true;
+                await report.differences(ds);
+              },
+            }
+          : {}),
       });
-      if (argv.json) io.out(`${JSON.stringify(diffJson(result), null, 2)}\n`);
-      else if (!argv.quiet) io.out(formatDiff(result));
+      if (report) {
+        if (!begun) await report.begin();
+        await report.end(result);
+      }
       return result.equal ? EXIT.OK : EXIT.FAILED;
     } catch (e) {
       const err = e as Error;

@@ -82,3 +82,19 @@ export function capflowOnTerminal(args: string[], o: { cwd?: string; columns?: n
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), stdoutBytes: r.stdout };
 }
+
+const RSS_RUNNER = `
+import resource, subprocess, sys
+with open(sys.argv[1], 'wb') as out:
+    r = subprocess.run(sys.argv[2:], stdout=out, stderr=subprocess.PIPE)
+sys.stderr.buffer.write(r.stderr)
+print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+`;
+
+/** Run capflow with stdout into `outFile`; its exit status and peak RSS in kB (getrusage of the child). */
+export function capflowPeakRss(args: string[], outFile: string): { status: number; maxRssKb: number; stderr: string } {
+  const r = spawnSync('python3', ['-c', RSS_RUNNER, outFile, process.execPath, builtCli, ...args], { encoding: 'utf8', env: { ...process.env, CAPFLOW_DEBUG: '' } });
+  if (r.error) throw r.error;
+  const [status, rss] = r.stdout.trim().split(/\s+/).map(Number);
+  return { status: status!, maxRssKb: rss!, stderr: r.stderr };
+}
