@@ -52,8 +52,8 @@ describe('the progress line', () => {
 
 describe.skipIf(!haveBuild || python.skip)(`capflow run on a terminal${python.label}`, () => {
   it('draws the bar with file k/N and prints each warning once per file, named and counted', () => {
-    const out = join(dir, 'tty-out');
-    const r = capflowOnTerminal(['run', join(dir, 'a', 'first.pcapng'), join(dir, 'b', 'second.pcapng'), '--pipeline', pipeline, '--out-dir', out]);
+    const out = join(dir, 'tty-out.pcapng');
+    const r = capflowOnTerminal(['run', join(dir, 'a', 'first.pcapng'), join(dir, 'b', 'second.pcapng'), '--pipeline', pipeline, '-o', out]);
     expect(r.status, r.stdout).toBe(0);
     const text = r.stdout;
     expect(text).toMatch(/\[#+-*\] +\d+%  [\d.]+ kB\/[\d.]+ kB  [\d.]+ kB\/s  ETA \d+:\d\d  file 1\/2/);
@@ -63,7 +63,7 @@ describe.skipIf(!haveBuild || python.skip)(`capflow run on a terminal${python.la
       expect(text.split(line).length - 1, line).toBe(1);
     }
     // The bar is cleared before the summary lines.
-    expect(text).toMatch(/\r\x1b\[K\S*first\.pcapng: 12 in/);
+    expect(text).toMatch(/\r\x1b\[K\S*tty-out\.pcapng: 24 in/);
   });
 
   it('--no-progress on a terminal: no bar', () => {
