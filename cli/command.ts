@@ -26,25 +26,13 @@ export const io = {
 };
 
 /**
- * Write to stdout and wait while the pipe is full, so that a long report (diff --max 0) is never
+ * Write a piece of a long report to stdout (diff streams its report through this).
  * queued in memory. Resolves on 'drain', or when stdout fails or closes (the error is reported
  * where the stream's errors are).
  */
 export async function writeOut(s: string): Promise<void> {
   if (io.out !== toStdout) return io.out(s);
   writeStdout(s);
-  if (!process.stdout.writableNeedDrain || process.stdout.destroyed) return;
-  await new Promise<void>((resolve) => {
-    const done = (): void => {
-      process.stdout.off('drain', done);
-      process.stdout.off('error', done);
-      process.stdout.off('close', done);
-      resolve();
-    };
-    process.stdout.on('drain', done);
-    process.stdout.on('error', done);
-    process.stdout.on('close', done);
-  });
 }
 
 /**
