@@ -17,8 +17,28 @@ export interface CapflowCommand {
 /** Exit statuses of the contract. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
 
+const toStdout = (s: string): void => writeStdout(s);
+
 /** Streams the CLI writes to; tests swap them. */
 export const io = {
-  out: (s: string) => writeStdout(s),
+  out: toStdout,
   err: (s: string) => void process.stderr.write(s),
 };
+
+/**
+ * Write a piece of a long report to stdout (diff streams its report through this).
+ * queued in memory. Resolves on 'drain', or when stdout fails or closes (the error is reported
+ * where the stream's errors are).
+ */
+export async function writeOut(s: string): Promise<void> {
+  if (io.out !== toStdout) return io.out(s);
+  writeStdout(s);
+}
+
+/**
+ * The "Examples:" block of a command's --help, one command line per example with its
+ * explanation indented below (yargs' .example() squeezes both into two narrow columns).
+ */
+export function examples(list: [command: string, what: string][]): string {
+  return `Examples:\n${list.map(([c, w]) => `  ${c}\n      ${w}`).join('\n')}`;
+}

@@ -35,6 +35,22 @@ function packageVersion(): string {
   return 'unknown';
 }
 
+/** A rejected command line: thrown from yargs' fail hook so that no command handler runs. */
+class UsageError extends Error {}
+
+/**
+ * yargs-parser reads a lone `-` as an empty short-option group and drops it (a positional `-`
+ * becomes '' or vanishes from an array). It is swapped for this token before parsing and back
+ * to '-' before validation, so `-` means stdin/stdout in every command and option.
+ */
+const STDIO_TOKEN = '\u0000capflow-stdio\u0000';
+
+function restoreStdio(v: unknown): unknown {
+  if (v === STDIO_TOKEN) return '-';
+  if (Array.isArray(v)) return v.map(restoreStdio);
+  return v;
+}
+
 /** Run the CLI with `args` (without node and script); resolves to the exit status. */
 export async function main(args: string[]): Promise<number> {
   // `capflow --version` needs nothing else (yargs alone takes longer to load than the answer).
@@ -47,8 +63,7 @@ export async function main(args: string[]): Promise<number> {
   const { default: yargs } = await import('yargs');
   let status: number = EXIT.OK;
   let ran: CapflowCommand | null = null;
-  let failed = false;
-  let parser = yargs(args)
+  let parser = yargs(args.map((a) => (a === '-' ? STDIO_TOKEN : a)))
     .scriptName('capflow')
     .usage('$0 <command> [options]')
     .strict()
@@ -58,10 +73,13 @@ export async function main(args: string[]): Promise<number> {
     .alias('h', 'help')
     .version(packageVersion())
     .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .middleware((argv) => {
+      for (const k of Object.keys(argv)) (argv as Record<string, unknown>)[k] = restoreStdio(argv[k]);
+    }, true)
     .fail((msg, err) => {
-      failed = true;
-      if (err) throw err;
-      io.err(`capflow: ${msg}\nRun "capflow --help" for usage.\n`);
+      // Throwing (instead of printing and returning) is what stops yargs before the handler:
+      // a usage error must not open an input, create an output or send a packet.
+      throw err ?? new UsageError(msg);
     });
   // yargs renders the whole help text (word-wrapping every description) each time a command runs,
   // only to cache it for a later showHelp() that capflow never calls: on a short run that was a
@@ -78,10 +96,11 @@ export async function main(args: string[]): Promise<number> {
   try {
     await parser.parseAsync();
   } catch (e) {
-    io.err(`capflow: ${(e as Error).message}\n`);
+    if (e instanceof UsageError) io.err(`capflow: ${e.message}\nRun "capflow --help" for usage.\n`);
+    else io.err(`capflow: ${(e as Error).message}\n`);
     return EXIT.USAGE;
   }
-  return settled(failed ? EXIT.USAGE : status, ran);
+  return settled(status, ran);
 }
 
 /** The exit status once stdout has settled: a report that did not reach stdout is trouble, not success (nor "different" for diff). */

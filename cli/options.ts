@@ -23,7 +23,8 @@ type PipelineArgs = { pipeline?: string; stage?: (string | number)[]; nic?: stri
 /** The pipeline as read (files parsed, not yet validated): plain data a batch worker can rebuild from. */
 export function pipelineSourceFromArgs(argv: PipelineArgs): PipelineSource {
   const doc = argv.pipeline ? readPipelineFile(argv.pipeline) : {};
-  const extra = (argv.stage ?? []).map((s) => parseStageSpec(String(s)));
+  const specs = (argv.stage ?? []).map(String);
+  const extra = specs.map((s) => parseStageSpec(s));
   const source = argv.pipeline ?? '--stage';
-  return { doc, source, overrides: { nic: argv.nic, view: argv.view as View | undefined, extraStages: extra } };
+  return { doc, source, overrides: { nic: argv.nic, view: argv.view as View | undefined, extraStages: extra, extraSpecs: specs } };
 }

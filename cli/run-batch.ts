@@ -11,7 +11,7 @@ import { EXIT, io } from './command.js';
 import { reportError } from './errors.js';
 import { terminalBatchProgress } from './batch-progress.js';
 import { ConfigError } from '../pipeline/config-error.js';
-import { outputPathFor, type CaptureFormat, type RunSummary } from '../pipeline/run.js';
+import { outDirPlan, type CaptureFormat, type RunSummary } from '../pipeline/run.js';
 import { parseShard, selectShard, shardFromEnvironment, type Shard } from '../pipeline/batch/shard.js';
 import { isUpToDate } from '../pipeline/batch/freshness.js';
 import { runBatch, type FileResult } from '../pipeline/batch/run-batch.js';
@@ -77,6 +77,9 @@ export interface BatchContext {
 }
 
 export async function runBatchCommand(ctx: BatchContext, args: BatchArgs): Promise<number> {
+  // Every input's output, checked over the whole batch (all shards) before anything is written:
+  // two inputs never share an output, none replaces an input.
+  const outputs = outDirPlan(ctx.inputs, ctx.outDir, ctx.format).map((p) => p.output);
   const picked = args.shard ? selectShard(ctx.inputs, args.shard, args.root) : ctx.inputs.map((input, index) => ({ input, index }));
   mkdirSync(ctx.outDir, { recursive: true });
 
@@ -87,7 +90,7 @@ export async function runBatchCommand(ctx: BatchContext, args: BatchArgs): Promi
   const previous = args.skipExisting && args.summary ? previousSummary(args.summary) : new Map<string, CarriedInput>();
   const carried = new Map<number, CarriedInput>();
   for (const { input, index } of picked) {
-    const job = { index, input, output: outputPathFor(input, ctx.outDir) };
+    const job = { index, input, output: outputs[index]! };
     if (args.skipExisting && isUpToDate(job.output, input, ctx.dependencies)) {
       results.push({ job, status: 'skipped' });
       const before = previous.get(carryKey(input, job.output));

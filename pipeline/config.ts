@@ -198,8 +198,13 @@ const GSO_STAGE = 'gso';
 export interface ResolveOverrides {
   nic?: string | undefined;
   view?: View | undefined;
-  /** Extra stages from --stage, appended after the file's stages. */
+  /**
+   * Extra stages from --stage, after the file's stages (before its closing egress: a file that ends
+   * with `gso` keeps it last, unless a --stage gso replaces it).
+   */
   extraStages?: Record<string, unknown>[];
+  /** How each extra stage was written (`--stage gso:mss=abc`), to name it in errors. */
+  extraSpecs?: string[];
 }
 
 /** Validate a pipeline document (plus CLI overrides) into a PipelineConfig. */
@@ -207,12 +212,36 @@ export function resolvePipeline(doc: PipelineDocument, source: string, overrides
   rejectPrototypeKeys(doc, source);
   overrides.extraStages?.forEach((s) => rejectPrototypeKeys(s, '--stage'));
   const merged: PipelineDocument = Object.assign(Object.create(null) as PipelineDocument, doc);
-  if (overrides.extraStages?.length) {
-    const existing = Array.isArray(merged.stages) ? (merged.stages as unknown[]) : [];
-    merged.stages = [...existing, ...overrides.extraStages];
+  const fileStages = Array.isArray(doc.stages) ? (doc.stages as unknown[]) : [];
+  // Where each merged stage came from: an index into the file's stages, or a --stage spec.
+  let origins: (number | string)[] = fileStages.map((_, i) => i);
+  const extras = overrides.extraStages ?? [];
+  if (extras.length) {
+    const specs = extras.map((e, i) => `--stage ${overrides.extraSpecs?.[i] ?? String(e.stage)}`);
+    const last = fileStages.at(-1) as { stage?: unknown } | undefined;
+    const endsWithEgress = last?.stage === 'gso';
+    if (endsWithEgress && extras.some((e) => e.stage === 'gso')) {
+      // The command line's egress replaces the file's.
+      merged.stages = [...fileStages.slice(0, -1), ...extras];
+      origins = [...origins.slice(0, -1), ...specs];
+    } else if (endsWithEgress) {
+      merged.stages = [...fileStages.slice(0, -1), ...extras, last];
+      origins = [...origins.slice(0, -1), ...specs, fileStages.length - 1];
+    } else {
+      merged.stages = [...fileStages, ...extras];
+      origins = [...origins, ...specs];
+    }
   }
   const top = topLevel.safeParse(merged);
   if (!top.success) throw configErrorFromZod(source, [], top.error);
+  const where = (i: number): { source: string; path: (string | number)[] } => {
+    const o = origins[i] ?? i;
+    return typeof o === 'string' ? { source: o, path: [] } : { source, path: ['stages', o] };
+  };
+  const label = (i: number, key: string): string => {
+    const w = where(i);
+    return `${w.source}: ${w.path.length ? `${formatPath(w.path)}.${key}` : key}`;
+  };
 
   if (top.data.stages.length > MAX_STAGES) {
     throw new ConfigError(`${source}: stages: ${top.data.stages.length} stages, at most ${MAX_STAGES} per pipeline`);
@@ -225,10 +254,10 @@ export function resolvePipeline(doc: PipelineDocument, source: string, overrides
     const { stage: name, ...rest } = raw;
     if (name === GSO_STAGE) {
       // The older spelling of the egress: the last stage, with the egress options.
-      if (i !== last) throw new ConfigError(`${source}: stages[${i}].stage: "gso" is the NIC egress and must be the last stage (or write it as the top-level egress:)`);
-      if (egress) throw new ConfigError(`${source}: stages[${i}].stage: "gso" and a top-level egress: both configure the NIC egress; keep one`);
+      if (i !== last) throw new ConfigError(`${label(i, 'stage')}: "gso" is the NIC egress and must be the last stage (or write it as the top-level egress:)`);
+      if (egress) throw new ConfigError(`${label(i, 'stage')}: "gso" and a top-level egress: both configure the NIC egress; keep one`);
       const parsed = gsoStageOptions.safeParse(rest);
-      if (!parsed.success) throw configErrorFromZod(source, ['stages', i], parsed.error);
+      if (!parsed.success) throw configErrorFromZod(where(i).source, where(i).path, parsed.error);
       const { vxlanPorts: ports, ...opts } = parsed.data;
       if (ports && vxlanPorts) throw new ConfigError(`${source}: stages[${i}].vxlanPorts: the top-level vxlanPorts is given too; keep one`);
       vxlanPorts ??= ports;
@@ -237,13 +266,13 @@ export function resolvePipeline(doc: PipelineDocument, source: string, overrides
     }
     const entry = stageEntry(name);
     if (!entry) {
-      throw new ConfigError(`${source}: stages[${i}].stage: unknown stage "${name}" (expected one of: ${[...stageNames(), GSO_STAGE].join(', ')})`);
+      throw new ConfigError(`${label(i, 'stage')}: unknown stage "${name}" (expected one of: ${[...stageNames(), GSO_STAGE].join(', ')})`);
     }
     if (!entry.definition) {
-      throw new ConfigError(`${source}: stages[${i}].stage: stage "${name}" is not implemented yet`);
+      throw new ConfigError(`${label(i, 'stage')}: stage "${name}" is not implemented yet`);
     }
     const parsed = entry.definition.options.safeParse(rest);
-    if (!parsed.success) throw configErrorFromZod(source, ['stages', i], parsed.error);
+    if (!parsed.success) throw configErrorFromZod(where(i).source, where(i).path, parsed.error);
     stages.push({ name, definition: entry.definition, options: parsed.data });
   });
 

@@ -38,7 +38,7 @@ import { checksumHelp } from './gso/checksum-help.js';
 import { fragmentIpv4 } from './gso/fragment.js';
 import { ChecksumFixer } from './gso/checksum-fix.js';
 import { SuperPackets } from './gso/classify.js';
-import { udpPort } from './option-schemas.js';
+import { mssOption, udpPort } from './option-schemas.js';
 import type { NicProfile } from './nic/profile.js';
 import { formatGsoNote } from './gso/notes.js';
 import { decideTx } from './nic/decide.js';
@@ -65,7 +65,10 @@ export interface PacketContext {
   drop(pkt: Packet, reason: string): void;
   /** Count bytes after the IP datagram (padding, a trailer) cut before segmenting or fragmenting. */
   countTrailer?(bytes: number): void;
-  /** Print a warning once per distinct key (rate limited, like the kernel's net_ratelimit). */
+  /**
+   * Count this packet under a warning `key`: the runner prints each key once per input with its
+   * packet count, "FILE: N packets MESSAGE", so `message` reads after "N packets".
+   */
   warnOnce(key: string, message: string): void;
 }
 
@@ -83,14 +86,6 @@ export interface EgressView {
   mark(pkt: Packet, off: number, outerLen?: number): boolean;
 }
 
-const mssOption = z.union([
-  z.literal('auto'),
-  z
-    .number()
-    .int()
-    .min(MIN_GSO_MSS, `mss is at least ${MIN_GSO_MSS}: the kernel's smallest TCP MSS (tcp_min_snd_mss); no socket builds a GSO packet with a smaller gso_size`)
-    .max(65535),
-]);
 
 /** The top-level `egress:` of a pipeline file. */
 export const egressOptions = z
@@ -209,7 +204,7 @@ export class Egress {
       const r = this.fixer.fix(pkt);
       if (r === 'truncated') {
         this.stats.fixSkippedTruncated++;
-        ctx.warnOnce('gso-fix-truncated', 'gso checksum.fix: truncated captures skipped (their checksums cannot be computed)');
+        ctx.warnOnce('gso-fix-truncated', 'snaplen-truncated: checksums not fixed (gso checksum.fix cannot compute them)');
       } else if (r === 'fixed') this.stats.fixed++;
     }
     const atSize = !this.mtuGiven && this.atCapturedSize(pkt);
@@ -358,7 +353,7 @@ export class Egress {
 
   private passTruncated(pkt: Packet, ctx: PacketContext): void {
     this.stats.truncatedPassed++;
-    ctx.warnOnce('gso-truncated', 'gso: a super-packet or over-MTU packet is snaplen-truncated and cannot be segmented or fragmented: passed unchanged');
+    ctx.warnOnce('gso-truncated', 'over the MTU but snaplen-truncated passed unchanged (gso cannot segment or fragment them)');
     pkt.note('gso not applied: capture truncated');
     pkt.gsoSize = pkt.gsoType = pkt.gsoSegs = 0;
     ctx.emit(pkt);

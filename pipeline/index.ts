@@ -52,7 +52,7 @@ export {
 } from './config.js';
 export { ConfigError } from './config-error.js';
 export { Pipeline, type PipelineOptions, type Counters } from './pipeline.js';
-export { runCapture, outputPathFor, type RunOptions, type RunSummary, type InputSummary, type Progress, type CaptureFormat } from './run.js';
+export { runCapture, outputPathFor, outDirPlan, type RunOptions, type RunSummary, type InputSummary, type Progress, type CaptureFormat } from './run.js';
 export type { Stage, StageContext, StageDefinition, StageEnv, View } from '../stages/stage.js';
 export { defineStage } from '../stages/stage.js';
 

@@ -70,7 +70,7 @@ export class Pipeline {
   private readonly enter: (p: Packet) => void;
   private out: Packet[] = [];
   private droppedNow = false;
-  private readonly warned = new Set<string>();
+  private readonly warned = new Map<string, { message: string; count: number }>();
   private readonly onWarning: (message: string) => void;
   private readonly linkSrc: Uint8Array | null;
   private readonly linkDst: Uint8Array | null;
@@ -122,10 +122,23 @@ export class Pipeline {
     }
   }
 
+  /**
+   * Count a packet a stage warns about. The warning is printed once per input, with the count,
+   * by reportWarnings(); `message` reads after "N packets" ("without tunnel metadata passed
+   * through unencapsulated (vxlan-encap)").
+   */
   warnOnce(key: string, message: string): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.onWarning(message);
+    const w = this.warned.get(key);
+    if (w) w.count++;
+    else this.warned.set(key, { message, count: 1 });
+  }
+
+  /** Print the warnings counted since the last call, naming `file`, and start counting anew. */
+  reportWarnings(file: string): void {
+    for (const { message, count } of this.warned.values()) {
+      this.onWarning(`${file}: ${count} packet${count === 1 ? '' : 's'} ${message}`);
+    }
+    this.warned.clear();
   }
 
   /** Run one input packet through every stage; returns the packets that leave (0..n), in `out`. */

@@ -33,6 +33,10 @@ export interface Progress {
   file: string;
   packetsIn: number;
   bytesIn: number;
+  /** Bytes of the file read so far as stored (compressed for gzip): what a progress bar counts. */
+  sourceBytes: number;
+  /** The last report of this file: it has been read to its end. */
+  done: boolean;
 }
 
 export interface RunOptions {
@@ -168,29 +172,37 @@ async function runOne(
 
   const out: Packet[] = [];
   let lastProgress = 0;
-  for await (const batch of abortable(reader.batches(), opts.signal)) {
+  const progress = (done: boolean): void =>
+    opts.onProgress?.({ file, packetsIn: pipeline.counters.packetsIn, bytesIn: pipeline.counters.bytesIn, sourceBytes: reader.sourceBytesRead, done });
+  try {
+    for await (const batch of abortable(reader.batches(), opts.signal)) {
+      out.length = 0;
+      for (let i = 0; i < batch.length; i++) {
+        pipeline.process(batch[i]!, out);
+        // One packet may leave as thousands of segments (mss 48 on a 64 KB super-packet): write
+        // them out, with the writer's backpressure, before taking the next input packet.
+        if (out.length >= STREAM_OUT_PACKETS) {
+          if (!writeAll(out, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
+          out.length = 0;
+        }
+      }
+      if (!writeAll(out, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
+      if (opts.onProgress) {
+        const now = Date.now();
+        if (now - lastProgress > 100) {
+          lastProgress = now;
+          progress(false);
+        }
+      }
+    }
     out.length = 0;
-    for (let i = 0; i < batch.length; i++) {
-      pipeline.process(batch[i]!, out);
-      // One packet may leave as thousands of segments (mss 48 on a 64 KB super-packet): write
-      // them out, with the writer's backpressure, before taking the next input packet.
-      if (out.length >= STREAM_OUT_PACKETS) {
-        if (!writeAll(out, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
-        out.length = 0;
-      }
-    }
+    pipeline.flush(out);
     if (!writeAll(out, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
-    if (opts.onProgress) {
-      const now = Date.now();
-      if (now - lastProgress > 250) {
-        lastProgress = now;
-        opts.onProgress({ file, packetsIn: pipeline.counters.packetsIn, bytesIn: pipeline.counters.bytesIn });
-      }
-    }
+    progress(true);
+  } finally {
+    // Once per input, with counts: "x.pcap: 12 packets without tunnel metadata passed through ..."
+    pipeline.reportWarnings(file === '-' ? '<stdin>' : file);
   }
-  out.length = 0;
-  pipeline.flush(out);
-  if (!writeAll(out, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
   return pipeline.takeCounters();
 }
 
@@ -206,7 +218,7 @@ function writeAll(
   for (let i = 0; i < out.length; i++) {
     const p = out[i]!;
     if (format === 'pcap' && hasMetadata(p)) {
-      pipeline.warnOnce('pcap-metadata', 'warning: pcap output cannot carry per-packet metadata (tunnel info, GSO notes); write .pcapng to keep it');
+      pipeline.warnOnce('pcap-metadata', 'carry metadata (tunnel info, GSO notes) that pcap output cannot hold; write .pcapng to keep it');
     }
     if (!writer.write(p, outIface(p), format === 'pcapng' ? outputComments(p) : null)) ok = false;
   }
@@ -232,9 +244,41 @@ function canonical(p: string): string {
   }
 }
 
-/** Output path for an input in --out-dir mode: same base name, extension kept. */
-export function outputPathFor(input: string, outDir: string): string {
-  return join(outDir, input === '-' ? 'stdin.pcapng' : basename(input));
+/**
+ * Output path for an input in --out-dir mode: the input's base name (`-`: stdin.pcapng). With a
+ * `format`, the extension says it: x.pcap → x.pcapng, x.pcap.gz → x.pcapng.gz, trace → trace.pcapng.
+ */
+export function outputPathFor(input: string, outDir: string, format?: CaptureFormat): string {
+  const name = input === '-' ? 'stdin.pcapng' : basename(input);
+  return join(outDir, format ? withFormatExtension(name, format) : name);
+}
+
+function withFormatExtension(name: string, format: CaptureFormat): string {
+  const gz = /\.gz$/i.test(name);
+  const stem = (gz ? name.slice(0, -3) : name).replace(/\.(pcapng|pcap|cap)$/i, '');
+  return `${stem}.${format}${gz ? '.gz' : ''}`;
+}
+
+/**
+ * The output of every input in --out-dir mode, checked before anything is read or written: two
+ * inputs that would share an output (a/x.pcap and b/x.pcap) or an output that would replace one
+ * of the inputs are refused (ConfigError, exit 2), naming the inputs.
+ */
+export function outDirPlan(inputs: string[], outDir: string, format?: CaptureFormat): { input: string; output: string }[] {
+  const plan = inputs.map((input) => ({ input, output: outputPathFor(input, outDir, format) }));
+  const byOutput = new Map<string, string>();
+  const inputPaths = new Map(inputs.filter((i) => i !== '-').map((i) => [canonical(i), i]));
+  for (const { input, output } of plan) {
+    const key = canonical(output);
+    const earlier = byOutput.get(key);
+    if (earlier !== undefined) {
+      throw new ConfigError(`run --out-dir: ${earlier} and ${input} would both be written to ${output}; give inputs with different names (or run them into different directories)`);
+    }
+    byOutput.set(key, input);
+    const overwritten = inputPaths.get(key);
+    if (overwritten !== undefined) throw new ConfigError(`run --out-dir: the output of ${input} would replace the input ${overwritten} (${output})`);
+  }
+  return plan;
 }
 
 export { LINKTYPE };

@@ -190,7 +190,7 @@ export function pushLabels(pkt: Packet, plan: PushPlan, ctx: StageContext): bool
       ttl = DEFAULT_TTL;
       ctx.warnOnce(
         'mpls-push-ttl-not-captured',
-        `mpls-push: ttl inherit: the ${onStack ? 'top label' : 'IP header'} of some packets was not captured (snaplen); used TTL ${DEFAULT_TTL}`,
+        `whose ${onStack ? 'top label' : 'IP header'} was not captured (snaplen) got TTL ${DEFAULT_TTL} (mpls-push ttl: inherit)`,
       );
     }
   }

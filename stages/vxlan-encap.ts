@@ -148,7 +148,6 @@ export const vxlanEncap = defineStage({
     /** IPv4 ID counters per (src, dst) pair, keyed by the pair's hash (like the kernel's ident buckets). */
     const ids = new Map<number, number>();
     const pairKey = new Uint8Array(8);
-    let warnedNoMetadata = false;
 
     function nextIpId(srcAddr: Uint8Array, dstAddr: Uint8Array, segs: number): number {
       for (let i = 0; i < 4; i++) {
@@ -165,10 +164,7 @@ export const vxlanEncap = defineStage({
       const t = pkt.tunnel;
       if (!t) {
         if (o.requireMetadata) return ctx.drop(pkt, 'no-tunnel-metadata');
-        if (!warnedNoMetadata) {
-          warnedNoMetadata = true;
-          ctx.warnOnce('vxlan-encap-no-metadata', 'vxlan-encap: packets without tunnel metadata pass through unencapsulated');
-        }
+        ctx.warnOnce('vxlan-encap-no-metadata', 'without tunnel metadata passed through unencapsulated (vxlan-encap)');
         return ctx.emit(pkt);
       }
       const v6 = t.ipv6;

@@ -2,25 +2,39 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { PROFILE_FILE_LIMIT, readBoundedTextFile } from '../../pipeline/config-file.js';
 import type { CapflowCommand } from '../command.js';
-import { EXIT, io } from '../command.js';
+import { EXIT, examples, io } from '../command.js';
 import { reportError } from '../errors.js';
 import { builtinProfiles, loadProfile, profileToJson, ProfileError } from '../../pipeline/nic/profile.js';
 import { featureNames } from '../../pipeline/nic/features.js';
 import { importEthtool } from '../../pipeline/nic/ethtool-import.js';
 import { ConfigError } from '../../pipeline/config-error.js';
 
+const EXAMPLES = examples([
+  ['capflow nic show ixgbe --json > my-nic.json', 'a starting point for a custom profile: edit it, then --nic my-nic.json'],
+  ['ethtool -k eth0 | capflow nic import - -o eth0.json', 'the profile of a real interface'],
+  ['capflow nic list', 'the built-in profiles'],
+]);
+
 export const nicCommand: CapflowCommand = {
   command: 'nic <action> [target]',
   describe: 'NIC offload profiles: list, show NAME|FILE, import ETHTOOL_K_OUTPUT',
   builder: (y) =>
     y
-      .positional('action', { choices: ['list', 'show', 'import'] as const, describe: 'what to do' })
-      .positional('target', { type: 'string', describe: 'profile name or file (show), saved `ethtool -k IFACE` output (import)' })
+      .usage(
+        `$0 nic list | nic show NAME|FILE | nic import ETHTOOL_K_OUTPUT [--name N] [-o FILE]\n\n` +
+          `NIC offload profiles: list the built-in ones, show one (as --nic takes it), or make one from the\n` +
+          `output of \`ethtool -k IFACE\` (a file, or - for stdin).`,
+      )
+      .string(['action', 'target'])
+      .epilogue(EXAMPLES)
       .option('name', { type: 'string', describe: 'import: name of the new profile (default: the interface name in the output)' })
       .option('output', { alias: 'o', type: 'string', describe: 'import: write the profile JSON here instead of stdout' })
       .option('json', { type: 'boolean', default: false, describe: 'list/show: JSON output' }),
   run: async (argv) => {
     try {
+      if (!['list', 'show', 'import'].includes(String(argv.action))) {
+        throw new ConfigError(`nic: ${String(argv.action)}: expected list, show or import`);
+      }
       switch (argv.action) {
         case 'list':
           return list(argv.json);

@@ -1,11 +1,17 @@
 /** capflow replay IN [pipeline options] --to DEST [--speed X|--pps N|--mbps N|--topspeed] [--loop N] */
 import type { CapflowCommand } from '../command.js';
-import { EXIT, io } from '../command.js';
+import { EXIT, examples, io } from '../command.js';
 import { withPipelineOptions, pipelineFromArgs } from '../options.js';
 import { reportError } from '../errors.js';
 import { signalStatus, stopSignals } from '../signals.js';
 import type { ReplaySummary } from '../../pipeline/replay/replay.js';
 import { formatBitRate, parseLinkSpeed, rateFromOptions } from '../../pipeline/replay/rate.js';
+
+const EXAMPLES = examples([
+  ['capflow replay in.pcapng --pipeline p.yaml --to - | wireshark -k -i -', 'watch the output live, at the captured pace'],
+  ['capflow replay in.pcapng --nic ixgbe --to iface:eth1 --pps 10000', 'send out of an interface (AF_PACKET, root)'],
+  ['capflow replay in.pcap --to out.pcap --topspeed --link-speed 10G', 're-time: back-to-back at 10 Gbit/s'],
+]);
 
 export const replayCommand: CapflowCommand = {
   command: 'replay <input>',
@@ -13,7 +19,13 @@ export const replayCommand: CapflowCommand = {
   builder: (y) =>
     withPipelineOptions(
       y
-        .positional('input', { type: 'string', describe: 'input capture (pcap, pcapng, optionally gzip); - for stdin' })
+        .usage(
+          `$0 replay IN [pipeline options] --to DEST [--speed X|--pps N|--mbps N|--topspeed] [--loop N]\n\n` +
+            `Run the pipeline and send its output paced in time: to a live pcap stream (-, FIFO), a file, or an interface.\n` +
+            `IN: the input capture (pcap, pcapng, optionally gzip); - for stdin`,
+        )
+        .string('input')
+        .epilogue(EXAMPLES)
         .option('to', { type: 'string', nargs: 1, demandOption: true, describe: 'destination: - (stdout) or a FIFO (live pcap stream), a file (re-timed capture), iface:NAME (AF_PACKET)' })
         .option('speed', { alias: ['x', 'multiplier'], type: 'number', describe: 'replay at X times the captured speed (default 1)' })
         .option('pps', { type: 'number', describe: 'packets per second, regardless of the timestamps' })
@@ -37,7 +49,7 @@ export const replayCommand: CapflowCommand = {
       const linkBps = argv.linkSpeed !== undefined ? parseLinkSpeed(String(argv.linkSpeed)) : undefined;
       const { runReplay } = await import('../../pipeline/replay/replay.js');
       const summary = await runReplay({
-        input: argv.input === '' || argv.input === true ? '-' : String(argv.input), // yargs turns a lone '-' into ''
+        input: String(argv.input),
         to: String(argv.to),
         config,
         rate,

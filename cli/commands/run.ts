@@ -1,14 +1,23 @@
 /** capflow run IN... -o OUT | --out-dir DIR (the batch: ../run-batch.ts) */
+import { statSync } from 'node:fs';
 import type { CapflowCommand } from '../command.js';
-import { EXIT, io } from '../command.js';
+import { EXIT, examples, io } from '../command.js';
 import { withPipelineOptions, pipelineSourceFromArgs } from '../options.js';
 import { reportError } from '../errors.js';
 import { batchArgs, pipelineDependencies, runBatchCommand } from '../run-batch.js';
 import { resolveSource } from '../../pipeline/batch/executor.js';
-import { runCapture, RunStopped, type RunSummary, type CaptureFormat } from '../../pipeline/run.js';
+import { runCapture, RunStopped, type RunSummary, type CaptureFormat, type Progress } from '../../pipeline/run.js';
 import { ConfigError } from '../../pipeline/config-error.js';
 import { classifyOutput, closedStdoutError, stdoutClosed } from '../../pipeline/pcap/output.js';
 import { signalStatus, stopSignals, type StopSignals } from '../signals.js';
+import { ProgressBar } from '../progress.js';
+import { stageNames } from '../../stages/registry.js';
+
+const EXAMPLES = examples([
+  ['capflow run samples/vxlan-mixed.pcapng --pipeline samples/reencap.yaml -o out.pcapng', 'decapsulate, map each VNI to a new tunnel, encapsulate again'],
+  ['capflow run samples/tso-host.pcap --stage gso:mss=1000 --nic none --view wire -o wire.pcap', 'segment TSO super-packets in software, as a NIC without offloads gets them'],
+  ['capflow run a.pcap b.pcap.gz --out-dir out/ --format pcapng', 'one output per input: out/a.pcapng, out/b.pcapng.gz'],
+]);
 
 export const runCommand: CapflowCommand = {
   command: 'run <inputs..>',
@@ -16,7 +25,18 @@ export const runCommand: CapflowCommand = {
   builder: (y) =>
     withPipelineOptions(
       y
-        .positional('inputs', { type: 'string', array: true, describe: 'input captures (pcap, pcapng, optionally gzip); - for stdin' })
+        .usage(
+          `$0 run IN... (-o OUT | --out-dir DIR) [options]\n\n` +
+            `Stream each input capture through the pipeline and write the result.\n` +
+            `IN: input captures (pcap, pcapng, optionally gzip); - for stdin`,
+        )
+        .string('inputs')
+        .epilogue(
+          `${EXAMPLES}\n\n` +
+            `Stages: ${stageNames().join(', ')}.\n` +
+            `Add them with --stage NAME[:key=value,...] or list them in a pipeline file (--pipeline).\n` +
+            `Their options and kernel counterparts: README, sections "Stages" and "The pipeline file".`,
+        )
         .option('output', { alias: 'o', type: 'string', describe: 'output capture (.pcap, .pcapng, .gz); - for stdout' })
         .option('out-dir', { type: 'string', describe: 'write one output per input into this directory' })
         .option('format', { choices: ['pcap', 'pcapng'] as const, describe: 'output format (default: from the output name, else the input\'s)' })
@@ -34,7 +54,7 @@ export const runCommand: CapflowCommand = {
   run: async (argv) => {
     let stop: StopSignals | null = null;
     try {
-      const inputs = (argv.inputs as unknown[]).map(String);
+      const inputs = ([] as unknown[]).concat(argv.inputs ?? []).map(String);
       const source = pipelineSourceFromArgs(argv);
       const config = resolveSource(source);
       if (!argv.output && !argv.outDir) throw new ConfigError('run: give -o OUT (one output) or --out-dir DIR (one output per input)');
@@ -50,15 +70,16 @@ export const runCommand: CapflowCommand = {
           batch,
         );
       }
-      const onProgress = showProgress
-        ? (p: { file: string; packetsIn: number; bytesIn: number }) =>
-            io.err(`\r${p.file}: ${p.packetsIn} packets, ${(p.bytesIn / 1e6).toFixed(1)} MB   `)
-        : undefined;
-      const onWarning = (m: string) => io.err(`${showProgress ? '\n' : ''}capflow: ${m}\n`);
+      const bar = showProgress ? new ProgressBar({ write: io.err, columns: process.stderr.columns }) : null;
+      const onProgress = bar ? inputProgress(bar, inputs) : undefined;
+      const onWarning = (m: string) => (bar ? bar.log(`capflow: ${m}`) : io.err(`capflow: ${m}\n`));
       stop = stopSignals();
       const summaries: RunSummary[] = [];
-      summaries.push(await runCapture({ inputs, output: argv.output, format, config, strict: argv.strict, onWarning, onProgress, signal: stop.signal }));
-      if (showProgress) io.err('\n');
+      try {
+        summaries.push(await runCapture({ inputs, output: argv.output, format, config, strict: argv.strict, onWarning, onProgress, signal: stop.signal }));
+      } finally {
+        bar?.done();
+      }
       if (argv.json && argv.output !== '-') io.out(`${JSON.stringify(jsonSummary(summaries), null, 2)}\n`);
       else if (!argv.json) for (const s of summaries) io.err(textSummary(s));
       return EXIT.OK;
@@ -80,6 +101,33 @@ function stoppedSummary(e: RunStopped): string {
   const inPlace = s.output === '-' || classifyOutput(s.output).kind !== 'file';
   const fate = inPlace ? 'what was written before the stop stays (written in place)' : `${s.output} not written (temporary removed)`;
   return `${s.output}: stopped by ${e.reason} after ${s.packetsIn} in, ${s.forwarded} forwarded, ${s.dropped} dropped, ${s.packetsOut} out; ${fate}\n`;
+}
+
+/** Drive the bar from the runner's per-file reports: bytes of all inputs, `file k/N`. */
+function inputProgress(bar: ProgressBar, inputs: string[]): (p: Progress) => void {
+  const sizes = inputs.map(storedSize);
+  const bytesTotal = sizes.every((n) => n !== null) ? sizes.reduce((a: number, n) => a + n!, 0) : null;
+  let filesDone = 0;
+  let bytesBefore = 0;
+  return (p) => {
+    const bytesDone = bytesBefore + p.sourceBytes;
+    if (p.done) {
+      filesDone++;
+      bytesBefore = bytesDone;
+    }
+    bar.update({ filesDone, filesTotal: inputs.length, file: p.done ? undefined : p.file === '-' ? '<stdin>' : p.file, bytesDone, bytesTotal });
+  };
+}
+
+/** Size of a regular file; null for stdin, a FIFO or a device (no total: no percent, no ETA). */
+function storedSize(input: string): number | null {
+  if (input === '-') return null;
+  try {
+    const st = statSync(input);
+    return st.isFile() ? st.size : null;
+  } catch {
+    return null;
+  }
 }
 
 export function jsonSummary(summaries: RunSummary[]) {

@@ -18,7 +18,8 @@ import { openCapture } from '../pcap/reader.js';
 import { PacketComparer, type PacketMeta, packetComments } from './compare.js';
 import { parseIgnore } from './fields.js';
 import { DEFAULT_VXLAN_PORTS } from './layout.js';
-import { DiffCollector, type DiffResult } from './result.js';
+import { DiffCollector, type Difference, type DiffResult } from './result.js';
+import { ALIGN_WINDOW, firstCommon } from './align.js';
 
 /** A capture to compare: a file path ('-' = stdin; pcap, pcapng, optionally gzip), or packets. */
 export type PacketSource = string | Iterable<Packet> | AsyncIterable<Packet>;
@@ -35,6 +36,12 @@ export interface DiffOptions {
   /** Reading: a truncated last record is an error instead of a warning. */
   strict?: boolean;
   onWarning?: (message: string) => void;
+  /**
+   * Receive the listed differences as they are found, in order (awaited: a slow consumer slows
+   * the comparison down); the result's `differences` is then empty. For reports of any length in
+   * bounded memory (`capflow diff --max 0`).
+   */
+  onDifferences?: (listed: Difference[]) => void | Promise<void>;
 }
 
 export const DEFAULT_MAX_DIFFERENCES = 20;
@@ -54,7 +61,7 @@ const BATCH = 1024;
 export async function diffCaptures(expected: PacketSource, actual: PacketSource, options: DiffOptions = {}): Promise<DiffResult> {
   const rules = parseIgnore(options.ignore ?? []);
   if (expected === '-' && actual === '-') throw new TypeError('EXPECTED and ACTUAL cannot both be stdin');
-  const sink = new DiffCollector(options.max ?? DEFAULT_MAX_DIFFERENCES);
+  const sink = new DiffCollector(options.max ?? DEFAULT_MAX_DIFFERENCES, options.onDifferences);
   const E = await openSource(expected, 'EXPECTED', options);
   let A: OpenedSource;
   try {
@@ -69,58 +76,120 @@ export async function diffCaptures(expected: PacketSource, actual: PacketSource,
   const cmp = new PacketComparer({ rules, vxlanPorts: options.vxlanPorts ?? DEFAULT_VXLAN_PORTS, comments: pcapSide === null });
   try {
     const packets = options.unordered ? await diffUnordered(E, A, cmp, sink) : await diffOrdered(E, A, cmp, sink);
+    await sink.drain();
     return sink.result(packets, notes);
   } finally {
     await Promise.allSettled([E.batches.return?.(), A.batches.return?.()]);
   }
 }
 
-async function diffOrdered(E: OpenedSource, A: OpenedSource, cmp: PacketComparer, sink: DiffCollector) {
-  let eb: Packet[] = [];
-  let ab: Packet[] = [];
-  let ei = 0;
-  let ai = 0;
-  let eDone = false;
-  let aDone = false;
-  let eNo = 0;
-  let aNo = 0;
-  for (;;) {
-    if (ei === eb.length && !eDone) {
-      const r = await E.batches.next();
-      if (r.done) eDone = true;
-      else {
-        eb = r.value;
-        ei = 0;
-      }
-      continue;
-    }
-    if (ai === ab.length && !aDone) {
-      const r = await A.batches.next();
-      if (r.done) aDone = true;
-      else {
-        ab = r.value;
-        ai = 0;
-      }
-      continue;
-    }
-    const eLeft = eb.length - ei;
-    const aLeft = ab.length - ai;
-    if (eLeft > 0 && aLeft > 0) {
-      // The synchronous core: compare as many pairs as both batches hold.
-      const n = Math.min(eLeft, aLeft);
-      for (let k = 0; k < n; k++) {
-        if (cmp.compare(eb[ei + k]!, ab[ai + k]!, ++eNo, undefined, sink) > 0) sink.packetsDiffering++;
-        ++aNo;
-      }
-      ei += n;
-      ai += n;
-    } else if (eLeft > 0) {
-      for (; ei < eb.length; ei++) unmatched(eb[ei]!, ++eNo, 'missing', cmp, sink);
-    } else if (aLeft > 0) {
-      for (; ai < ab.length; ai++) unmatched(ab[ai]!, ++aNo, 'extra', cmp, sink);
-    } else break;
+/** One side of the ordered diff: packets read but not yet aligned, with their identity hashes. */
+class AlignQueue {
+  packets: Packet[] = [];
+  keys: number[] = [];
+  head = 0;
+  /** Packets taken (aligned) so far: the number of the next one is taken + 1. */
+  taken = 0;
+  done = false;
+
+  constructor(
+    readonly src: OpenedSource,
+    private readonly identity: (p: Packet) => number,
+  ) {}
+
+  get available(): number {
+    return this.packets.length - this.head;
   }
-  return { expected: eNo, actual: aNo };
+
+  /** Read until ALIGN_WINDOW packets are waiting (or the input ends). */
+  async fill(): Promise<void> {
+    while (!this.done && this.available < ALIGN_WINDOW) {
+      const r = await this.src.batches.next();
+      if (r.done) {
+        this.done = true;
+        break;
+      }
+      if (this.head > 0) {
+        // Drop what was taken (packets must not be kept alive: they hold their input chunks).
+        this.packets = this.packets.slice(this.head);
+        this.keys = this.keys.slice(this.head);
+        this.head = 0;
+      }
+      for (const p of r.value) {
+        this.packets.push(p);
+        this.keys.push(this.identity(p));
+      }
+    }
+  }
+
+  /** Can more be read before the window is full? */
+  get short(): boolean {
+    return !this.done && this.available < ALIGN_WINDOW;
+  }
+
+  take(): Packet {
+    const p = this.packets[this.head]!;
+    this.packets[this.head++] = undefined as unknown as Packet;
+    this.taken++;
+    return p;
+  }
+}
+
+/** The first s > 0 with equal packets s places after both heads, within `limit`; 0 if none. */
+function sameAfter(e: AlignQueue, a: AlignQueue, limit: number): number {
+  for (let s = 1; s < limit; s++) if (e.keys[e.head + s] === a.keys[a.head + s]) return s;
+  return 0;
+}
+
+/** In file order, aligned (align.ts): pairs compared, packets on one side only reported missing / extra. */
+async function diffOrdered(E: OpenedSource, A: OpenedSource, cmp: PacketComparer, sink: DiffCollector) {
+  const scratch = { buf: new Uint8Array(2048) };
+  const identity = (p: Packet): number => hash53(scratch.buf, cmp.maskedFrame(p, scratch));
+  const e = new AlignQueue(E, identity);
+  const a = new AlignQueue(A, identity);
+  const pair = (): void => {
+    const aNo = a.taken + 1;
+    const eNo = e.taken + 1;
+    if (cmp.compare(e.take(), a.take(), eNo, aNo === eNo ? undefined : aNo, sink) > 0) sink.packetsDiffering++;
+  };
+  for (;;) {
+    // Both windows are as full as the inputs allow: an empty side has ended.
+    await e.fill();
+    await a.fill();
+    if (e.available === 0 && a.available === 0) break;
+    if (e.available > 0 && a.available > 0) {
+      if (e.keys[e.head] === a.keys[a.head]) {
+        // Equal heads, the common case: paired without looking further (until a window runs short).
+        do pair();
+        while (e.available > 0 && a.available > 0 && e.keys[e.head] === a.keys[a.head] && !(e.short || a.short));
+      } else {
+        const n = Math.min(e.available, ALIGN_WINDOW);
+        const m = Math.min(a.available, ALIGN_WINDOW);
+        // Changed packets in place (the sequences meet again after s pairs) cost s; the edit
+        // script's way costs max(del, ins). On a tie, or with repeated packets (where the
+        // script may pair a packet with a copy of its neighbour), changed in place wins.
+        const s = sameAfter(e, a, Math.min(n, m));
+        let del = s;
+        let ins = s;
+        if (s !== 1) {
+          ({ del, ins } = firstCommon(e.keys, e.head, n, a.keys, a.head, m));
+          if (s > 0 && s <= Math.max(del, ins)) del = ins = s;
+        }
+        // In order, a deleted and an inserted packet are one changed packet; the surplus is
+        // missing in ACTUAL (deleted) or extra in ACTUAL (inserted).
+        const changed = Math.min(del, ins);
+        for (let i = 0; i < changed; i++) pair();
+        for (let i = changed; i < del; i++) unmatched(e.take(), e.taken, 'missing', cmp, sink);
+        for (let i = changed; i < ins; i++) unmatched(a.take(), a.taken, 'extra', cmp, sink);
+      }
+    } else if (e.available > 0) {
+      while (e.available > 0) unmatched(e.take(), e.taken, 'missing', cmp, sink);
+    } else {
+      while (a.available > 0) unmatched(a.take(), a.taken, 'extra', cmp, sink);
+    }
+    await sink.drain();
+  }
+  return { expected: e.taken, actual: a.taken };
 }
 
 /** A packet on one side only. */
@@ -224,14 +293,19 @@ async function diffUnordered(E: OpenedSource, A: OpenedSource, cmp: PacketCompar
       const n = cmp.compareMeta(index.meta(i), p, index.comments[i] ?? null, keep ? packetComments(p) : null, i + 1, i + 1 === aNo ? undefined : aNo, sink);
       if (n > 0) sink.packetsDiffering++;
     }
+    await sink.drain();
   }
 
   // EXPECTED packets nobody matched, in order; summaries for the listed ones need their bytes.
   const missing: number[] = [];
   for (let i = 0; i < index.size; i++) if (!index.matchedFlags[i]) missing.push(i);
-  const listed = sink.max === 0 ? missing.length : Math.max(0, Math.min(missing.length, sink.max - sink.differences.length));
+  const listed = sink.max === 0 ? missing.length : Math.max(0, Math.min(missing.length, sink.max - sink.listed));
   const summaries = await summariesOf(E, new Set(missing.slice(0, listed)), cmp);
-  for (const i of missing) unmatched(null, i + 1, 'missing', cmp, sink, summaries.get(i) ?? '(not kept: EXPECTED was read once)');
+  for (let n = 0; n < missing.length; n++) {
+    const i = missing[n]!;
+    unmatched(null, i + 1, 'missing', cmp, sink, summaries.get(i) ?? '(not kept: EXPECTED was read once)');
+    if ((n & 1023) === 1023) await sink.drain();
+  }
   return { expected: index.size, actual: aNo };
 }
 

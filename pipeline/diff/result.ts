@@ -36,7 +36,7 @@ export interface DiffResult {
   equal: boolean;
   /** Packets read from each side. */
   packets: { expected: number; actual: number };
-  /** Differences in the order found, at most `max` of them. */
+  /** Differences in the order found, at most `max` of them (empty when they were streamed: `onDifferences`). */
   differences: Difference[];
   /** Every difference found, listed or not. */
   total: number;
@@ -50,22 +50,41 @@ export interface DiffResult {
   notes: string[];
 }
 
-/** Collects up to `max` differences (0 = no limit) and counts the rest. */
+/**
+ * Collects up to `max` differences (0 = no limit) and counts the rest. With a `stream` callback
+ * the listed differences are handed to it as they are found (drain(), at packet boundaries) and
+ * not kept: memory stays bounded however many there are.
+ */
 export class DiffCollector {
+  /** Listed differences (with a stream: only those not handed over yet). */
   readonly differences: Difference[] = [];
+  /** Differences listed so far (kept or streamed). */
+  listed = 0;
   total = 0;
   packetsDiffering = 0;
 
-  constructor(readonly max: number) {}
+  constructor(
+    readonly max: number,
+    private readonly stream?: (listed: Difference[]) => void | Promise<void>,
+  ) {}
 
   /** Room for another listed difference. */
   get room(): boolean {
-    return this.max === 0 || this.differences.length < this.max;
+    return this.max === 0 || this.listed < this.max;
   }
 
   add(d: Difference): void {
     this.total++;
-    if (this.room) this.differences.push(d);
+    if (this.room) {
+      this.differences.push(d);
+      this.listed++;
+    }
+  }
+
+  /** Hand the differences listed since the last call to the stream (no-op without one). */
+  async drain(): Promise<void> {
+    if (!this.stream || this.differences.length === 0) return;
+    await this.stream(this.differences.splice(0));
   }
 
   /** Count differences that are not listed (found after the list is full). */
@@ -79,8 +98,8 @@ export class DiffCollector {
       packets,
       differences: this.differences,
       total: this.total,
-      truncated: this.total > this.differences.length,
-      omitted: this.total - this.differences.length,
+      truncated: this.total > this.listed,
+      omitted: this.total - this.listed,
       packetsDiffering: this.packetsDiffering,
       notes,
     };

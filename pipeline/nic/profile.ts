@@ -253,5 +253,11 @@ export function loadProfile(nameOrPath: string): NicProfile {
   } catch (e) {
     throw new ProfileError(nameOrPath, '', 'expected valid JSON', (e as Error).message);
   }
+  if (doc !== null && typeof doc === 'object' && !Array.isArray(doc)) {
+    // `capflow nic show NAME --json` adds what it derived (the feature sets after
+    // netdev_fix_features, notes): a starting point for a custom profile. They are derived again.
+    const { effective: _effective, notes: _notes, ...profile } = doc as Record<string, unknown>;
+    doc = profile;
+  }
   return parseProfile(doc, nameOrPath);
 }

@@ -67,6 +67,12 @@ export const READ_CHUNK_SIZE = 1 << 20;
 export class CaptureReader {
   /** Bytes parsed so far (decompressed). */
   bytesRead = 0;
+  /** Bytes taken from the source so far, as stored (compressed for a gzip input): for progress. */
+  get sourceBytesRead(): number {
+    return this.sourceCount.bytes;
+  }
+  /** @internal */
+  sourceCount = { bytes: 0 };
   packetsRead = 0;
   private readonly framer: Framer;
   private pending: Packet[][] = [];
@@ -430,6 +436,7 @@ async function openReader(stream: AsyncIterable<Uint8Array>, opts: ReadOptions, 
     warn: opts.onWarning ?? (() => {}),
   };
   const it = stream[Symbol.asyncIterator]();
+  const sourceCount = { bytes: 0 };
   // Peek at the first two bytes for the gzip magic, without losing what was read.
   const head: Uint8Array[] = [];
   let n = 0;
@@ -446,16 +453,17 @@ async function openReader(stream: AsyncIterable<Uint8Array>, opts: ReadOptions, 
   if (first === 0x1f && second === 0x8b) {
     gzip = true;
     const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-    pipeline(Readable.from(prepend(head, it), { objectMode: false }), gunzip, () => {
+    pipeline(Readable.from(prepend(head, it, sourceCount), { objectMode: false }), gunzip, () => {
       // errors surface through the gunzip iterator
     });
     source = gunzip[Symbol.asyncIterator]();
   } else {
-    source = prepend(head, it);
+    source = prepend(head, it, sourceCount);
   }
   // Compressed input: zlib holds on to the chunks it is given, so they are never reused.
   const recycle = recycler !== null && !gzip ? (c: Uint8Array) => recycler.recycle(c) : null;
   const reader = new CaptureReader(source, ctx, gzip, opts.copyRecords !== true, recycle);
+  reader.sourceCount = sourceCount;
   await reader.open();
   return reader;
 }
@@ -468,12 +476,16 @@ function byteAt(chunks: Uint8Array[], i: number): number {
   return -1;
 }
 
-async function* prepend(head: Uint8Array[], rest: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+async function* prepend(head: Uint8Array[], rest: AsyncIterator<Uint8Array>, count: { bytes: number }): AsyncGenerator<Uint8Array> {
   try {
-    for (const c of head) if (c.length > 0) yield c;
+    for (const c of head) {
+      count.bytes += c.length;
+      if (c.length > 0) yield c;
+    }
     for (;;) {
       const r = await rest.next();
       if (r.done) return;
+      count.bytes += r.value.length;
       if (r.value.length > 0) yield r.value;
     }
   } finally {

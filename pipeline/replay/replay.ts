@@ -178,6 +178,7 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
   }
 
   function summary(rate: RateReport): ReplaySummary {
+    pipeline.reportWarnings(o.input === '-' ? '<stdin>' : o.input);
     const c = pipeline.takeCounters();
     const s = dest.stats;
     const errors = Object.values(s.errors).reduce((a, b) => a + b, 0);

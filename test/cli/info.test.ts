@@ -62,8 +62,8 @@ describe('capflow info', () => {
     expect(await gsoSuperPackets('samples/tso-host.pcap')).toBe(2);
   });
 
-  it('samples/tso-host.pcap text: super-packets, the auto MSS per flow and the rule', async () => {
-    const r = await runCli(['info', 'samples/tso-host.pcap']);
+  it('samples/tso-host.pcap text: super-packets, the auto MSS per flow and (--verbose) the rule', async () => {
+    const r = await runCli(['info', 'samples/tso-host.pcap', '--verbose']);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Packets:         6\n');
     expect(r.stdout).toContain('Super-packets:   2 TCP, 0 UDP larger than MTU 1500 (largest frame 20066 bytes)');

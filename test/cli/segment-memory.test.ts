@@ -62,7 +62,7 @@ describe('segments stream out', () => {
   it('mss 1 is refused with exit 2 and the kernel\'s reason, before any output', async () => {
     const r = await capflow(['run', join(root, 'samples/tso-host.pcap'), '-o', '-', '--stage', 'gso:mss=1']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain("stages[0].mss: mss is at least 48: the kernel's smallest TCP MSS (tcp_min_snd_mss)");
+    expect(r.stderr).toContain("mss: expected a number 48..65535 or auto (48 is the kernel's smallest TCP MSS, tcp_min_snd_mss)");
     expect(r.stderr).toContain('stdout bytes: 0');
   });
 });

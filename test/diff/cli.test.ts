@@ -67,12 +67,20 @@ describe('capflow diff', () => {
       const a = join(dir, 'a.pcapng');
       await writeCapture(e, [{ frame: tcpFrame({ seq: 1 }) }, { frame: tcpFrame({ seq: 2 }) }, { frame: udpFrame() }]);
       await writeCapture(a, [{ frame: tcpFrame({ seq: 2 }) }, { frame: tcpFrame({ seq: 1 }) }, { frame: udpFrame() }]);
-      const r = await runCli(['diff', e, a, '--json', '--max', '2', '--ignore', 'timestamp']);
+      // Aligned, two swapped packets are one that moved: missing at #1, extra at ACTUAL #2.
+      const r = await runCli(['diff', e, a, '--json', '--max', '1', '--ignore', 'timestamp']);
       expect(r.status).toBe(1);
       const doc = JSON.parse(r.stdout);
-      expect(doc).toMatchObject({ equal: false, packets: { expected: 3, actual: 3 }, truncated: true, omitted: 2, total: 4 });
+      expect(doc).toMatchObject({ equal: false, packets: { expected: 3, actual: 3 }, truncated: true, omitted: 1, total: 2 });
       expect(doc.differences).toEqual([
-        { packet: 1, kind: 'field', field: 'tcp.seq', expected: '1', actual: '2', offset: 38 },
+        { packet: 1, kind: 'missing', field: 'packet', expected: '10.0.0.1 → 10.0.0.2 tcp 40000 → 80, 66 bytes', actual: '(missing)' },
+      ]);
+      const changed = join(dir, 'c.pcapng');
+      await writeCapture(changed, [{ frame: tcpFrame({ seq: 3 }) }, { frame: tcpFrame({ seq: 2 }) }, { frame: udpFrame() }]);
+      const f = JSON.parse((await runCli(['diff', e, changed, '--json', '--max', '2', '--ignore', 'timestamp'])).stdout);
+      expect(f).toMatchObject({ truncated: false, total: 2 });
+      expect(f.differences).toEqual([
+        { packet: 1, kind: 'field', field: 'tcp.seq', expected: '1', actual: '3', offset: 38 },
         expect.objectContaining({ packet: 1, field: 'tcp.checksum' }),
       ]);
       const u = await runCli(['diff', e, a, '--unordered', '--ignore', 'timestamp', '--json']);
