@@ -15,8 +15,9 @@ import { extcapCommand } from './commands/extcap.js';
 import { mergeSummariesCommand } from './commands/merge-summaries.js';
 import { EXIT_BROKEN_PIPE, isBrokenPipe, settleStdout, stdoutFailureMessage, watchStdout } from './stdout.js';
 import { endBySignal, stopSignalReceived } from './signals.js';
+import { wiresharkCommand } from './commands/wireshark.js';
 
-const commands: CapflowCommand[] = [runCommand, diffCommand, infoCommand, nicCommand, replayCommand, extcapCommand, mergeSummariesCommand];
+const commands: CapflowCommand[] = [runCommand, diffCommand, infoCommand, nicCommand, replayCommand, extcapCommand, mergeSummariesCommand, wiresharkCommand];
 
 /** Run the CLI with `args` (without node and script); resolves to the exit status. */
 export async function main(args: string[]): Promise<number> {
