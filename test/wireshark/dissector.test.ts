@@ -14,7 +14,7 @@ import { GSO, Packet } from '../../pipeline/packet.js';
 import { parseIp } from '../../pipeline/wire/ip-address.js';
 import { createFileWriter } from '../../pipeline/pcap/writer.js';
 import { readPackets } from '../../pipeline/pcap/reader.js';
-import { REPO, buildGate, capflow, cleanHome, tsharkFields, tsharkLua } from './wireshark-helpers.js';
+import { REPO, SLOW, buildGate, capflow, cleanHome, tsharkFields, tsharkLua } from './wireshark-helpers.js';
 
 const tshark = toolGate('tshark');
 const build = buildGate();
@@ -30,7 +30,7 @@ const TUNNEL_FIELDS = [
 const GSO_FIELDS = ['capflow.gso.type', 'capflow.gso.size', 'capflow.gso.segs'] as const;
 const ALL_FIELDS = [...TUNNEL_FIELDS, ...GSO_FIELDS, 'capflow.note', '_ws.expert.message'] as const;
 
-describe.skipIf(tshark.skip)(`capflow dissector in tshark${tshark.label}`, () => {
+describe.skipIf(tshark.skip)(`capflow dissector in tshark${tshark.label}`, SLOW, () => {
   it('loads with -X lua_script and registers every documented field', () => {
     const r = tsharkLua(home, ['-G', 'fields']);
     expect(r.status, r.stderr).toBe(0);

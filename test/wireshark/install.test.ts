@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toolGate } from '../cli/cli-helpers.js';
 import { defaultFolders, foldersFromTshark } from '../../pipeline/wireshark/folders.js';
-import { LUA, REPO, buildGate, capflow, cleanHome, envWithHome, withoutRootNotice } from './wireshark-helpers.js';
+import { LUA, REPO, SLOW, buildGate, capflow, cleanHome, envWithHome, withoutRootNotice } from './wireshark-helpers.js';
 
 const tshark = toolGate('tshark');
 const build = buildGate();
@@ -64,7 +64,7 @@ describe('the personal folders', () => {
   });
 });
 
-describe.skipIf(build.skip)(`capflow wireshark install without tshark${build.label}`, () => {
+describe.skipIf(build.skip)(`capflow wireshark install without tshark${build.label}`, SLOW, () => {
   it('falls back to the documented folders, says so, and uninstalls from the same', () => {
     const home = newHome();
     const env = envWithHome(home);
@@ -88,7 +88,7 @@ describe.skipIf(build.skip)(`capflow wireshark install without tshark${build.lab
   });
 });
 
-describe.skipIf(tshark.skip || build.skip)(`capflow wireshark install with Debian's tshark${tshark.label}${build.label}`, () => {
+describe.skipIf(tshark.skip || build.skip)(`capflow wireshark install with Debian's tshark${tshark.label}${build.label}`, SLOW, () => {
   const home = newHome();
   const env = envWithHome(home);
   const extcap = join(home, '.config', 'wireshark', 'extcap', 'capflow'); // Wireshark 4.0's personal extcap folder
@@ -140,7 +140,7 @@ describe.skipIf(tshark.skip || build.skip)(`capflow wireshark install with Debia
   });
 });
 
-describe.skipIf(tshark.skip || build.skip)(`tshark with capflow installed${tshark.label}${build.label}`, () => {
+describe.skipIf(tshark.skip || build.skip)(`tshark with capflow installed${tshark.label}${build.label}`, SLOW, () => {
   const home = newHome();
   const decap = join(home, 'decap.yaml');
   beforeAll(() => {

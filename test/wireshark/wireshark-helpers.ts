@@ -9,6 +9,12 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BUILT = join(REPO, 'dist', 'cli', 'main.js');
 export const LUA = join(REPO, 'pipeline', 'wireshark', 'capflow.lua');
 
+/**
+ * Tests that start tshark: a generous per-test timeout, only a guard against a hang (tshark
+ * alone takes seconds to start on a busy machine; nothing here asserts on time).
+ */
+export const SLOW = { timeout: 240_000 } as const;
+
 /** The built CLI is required under CI (npm install builds it); elsewhere its absence skips. */
 export function buildGate(): { skip: boolean; label: string } {
   const ok = existsSync(BUILT);
