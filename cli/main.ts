@@ -20,6 +20,7 @@ const commandModules: Record<string, () => Promise<CapflowCommand>> = {
   replay: async () => (await import('./commands/replay.js')).replayCommand,
   extcap: async () => (await import('./commands/extcap.js')).extcapCommand,
   'merge-summaries': async () => (await import('./commands/merge-summaries.js')).mergeSummariesCommand,
+  wireshark: async () => (await import('./commands/wireshark.js')).wiresharkCommand,
 };
 
 /** The package version, as `--version` prints it (from dist/cli/ or, in tests, from cli/). */

@@ -7,6 +7,7 @@
  *   tunnel vni=42 src=192.0.2.1 dst=192.0.2.2 tos=0x00 ttl=64 tpSrc=49152 tpDst=4789 flags=key,csum
  */
 import { formatIp, parseIp } from './wire/ip-address.js';
+import { commentNumber, FIELD_SEPARATOR } from './comment-grammar.js';
 
 /** TUNNEL_* flags, 6.1 values (be16 bit masks). */
 export const TUNNEL = {
@@ -123,54 +124,60 @@ export class TunnelInfo {
     return s;
   }
 
-  /** Parse a comment written by toComment(); null when the text is not a tunnel comment. */
+  /**
+   * Parse a comment written by toComment(); null when the text is not a tunnel comment of the
+   * public grammar (each key at most once, numbers within their field's width, src and dst of one
+   * family). The Wireshark dissector accepts exactly the same texts.
+   */
   static fromComment(text: string): TunnelInfo | null {
     if (!text.startsWith('tunnel ')) return null;
     const t = new TunnelInfo();
     t.flags = 0;
-    let src: string | null = null;
-    let dst: string | null = null;
-    for (const part of text.slice(7).trim().split(/\s+/)) {
+    let src: Uint8Array | null = null;
+    let dst: Uint8Array | null = null;
+    const seen = new Set<string>();
+    for (const part of text.slice(7).split(FIELD_SEPARATOR)) {
+      if (part === '') continue;
       const eq = part.indexOf('=');
       if (eq < 0) return null;
       const key = part.slice(0, eq);
       const val = part.slice(eq + 1);
-      switch (key) {
-        case 'vni': t.vni = Number(val); break;
-        case 'src': src = val; break;
-        case 'dst': dst = val; break;
-        case 'tos': t.tos = Number(val); break;
-        case 'ttl': t.ttl = Number(val); break;
-        case 'tpSrc': t.tpSrc = Number(val); break;
-        case 'tpDst': t.tpDst = Number(val); break;
-        case 'label': t.label = Number(val); break;
-        case 'gbp': t.gbp = Number(val); break;
-        case 'mode': if (val !== 'tx') return null; t.tx = true; break;
-        case 'flags':
-          if (val !== 'none') {
-            for (const name of val.split(',')) {
-              const hit = FLAG_NAMES.find(([, n]) => n === name);
-              if (!hit) return null;
-              t.flags |= hit[0];
-            }
+      if (seen.has(key)) return null;
+      seen.add(key);
+      if (key === 'src' || key === 'dst') {
+        const ip = parseIp(val);
+        if (!ip) return null;
+        if (key === 'src') src = ip;
+        else dst = ip;
+      } else if (key === 'flags') {
+        if (val !== 'none') {
+          for (const name of val.split(',')) {
+            const hit = FLAG_NAMES.find(([, n]) => n === name);
+            if (!hit) return null;
+            t.flags |= hit[0];
           }
-          break;
-        default:
-          return null;
+        }
+      } else if (key === 'mode') {
+        if (val !== 'tx') return null;
+        t.tx = true;
+      } else {
+        const max = NUMBER_KEYS[key as keyof typeof NUMBER_KEYS];
+        if (max === undefined || !Object.hasOwn(NUMBER_KEYS, key)) return null;
+        const n = commentNumber(val, max);
+        if (n === null) return null;
+        t[key as keyof typeof NUMBER_KEYS] = n;
       }
     }
-    for (const n of [t.vni, t.tos, t.ttl, t.tpSrc, t.tpDst, t.label, t.gbp]) {
-      if (!Number.isInteger(n) || n < 0) return null;
-    }
-    const s = src ? parseIp(src) : null;
-    const d = dst ? parseIp(dst) : null;
-    if (!s || !d || s.length !== d.length) return null;
-    t.ipv6 = s.length === 16;
-    t.src.set(s);
-    t.dst.set(d);
+    if (!src || !dst || src.length !== dst.length) return null;
+    t.ipv6 = src.length === 16;
+    t.src.set(src);
+    t.dst.set(dst);
     return t;
   }
 }
+
+/** Numeric keys of the tunnel comment and their largest value (the width of the kernel field). */
+const NUMBER_KEYS = { vni: 0xffffff, tos: 0xff, ttl: 0xff, tpSrc: 0xffff, tpDst: 0xffff, label: 0xfffff, gbp: 0xffffffff } as const;
 
 /** Recent comment texts, direct-mapped by a hash of the fields (entries hold a private copy). */
 const COMMENT_CACHE_SIZE = 256;

@@ -9,6 +9,13 @@
  *   --extcap-interface capflow --capture --fifo PATH [--input F --pipeline P --nic N --view V --speed X --loop N]
  *
  * Output grammar: Wireshark doc/extcap_example.py and the extcap(4) man page.
+ *
+ * Wireshark turns every line on the extcap's stderr into an error dialog, so a capture writes
+ * warnings only to its log (--log-file, default pipeline/wireshark/extcap-log.ts; --debug also
+ * to stderr) and reports an error as one line. An error found before the capture starts (no or
+ * unreadable input, bad pipeline or option) still opens and closes the FIFO, so Wireshark stops
+ * waiting at once and shows the message. The capture is pcapng, so capflow's comments (and the
+ * capflow dissector's fields) are live.
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -19,7 +26,12 @@ import { reportError } from '../errors.js';
 import { ConfigError } from '../../pipeline/config-error.js';
 import { builtinProfiles } from '../../pipeline/nic/profile.js';
 import { readPipelineFile, resolvePipeline } from '../../pipeline/config.js';
-import { rateFromOptions } from '../../pipeline/replay/rate.js';
+import { rateFromOptions, type RateSpec } from '../../pipeline/replay/rate.js';
+import type { PipelineConfig } from '../../pipeline/config.js';
+import { openCapture } from '../../pipeline/pcap/reader.js';
+import { Pipeline } from '../../pipeline/pipeline.js';
+import { defaultExtcapLogPath, ExtcapLog } from '../../pipeline/wireshark/extcap-log.js';
+import { releaseFifo } from '../../pipeline/wireshark/extcap-fifo.js';
 import type { View } from '../../stages/stage.js';
 
 export const EXTCAP_INTERFACE = 'capflow';
@@ -45,8 +57,11 @@ export const extcapCommand: CapflowCommand = {
       .option('view', { type: 'string', describe: 'capture: driver or wire' })
       .option('speed', { type: 'number', describe: 'capture: speed multiplier (default 1)' })
       .option('loop', { type: 'number', describe: 'capture: passes over the input (0 = until stopped; default 1)' })
+      .option('debug', { type: 'boolean', describe: 'capture: warnings also on stderr (Wireshark shows them as errors)' })
+      .option('log-file', { alias: 'debug-file', type: 'string', describe: 'capture: the log warnings go to (default ~/.local/state/capflow/extcap.log)' })
       .option('install-script', { type: 'boolean', describe: 'print a wrapper script to put into Wireshark\'s extcap folder' }),
   run: async (argv) => {
+    if (argv.capture && !argv.extcapDlts && !argv.extcapConfig) return capture(argv);
     try {
       if (argv.installScript) {
         io.out(installScript());
@@ -57,28 +72,29 @@ export const extcapCommand: CapflowCommand = {
         return EXIT.OK;
       }
       const iface = argv.extcapInterface as string | undefined;
-      if (argv.extcapDlts || argv.extcapConfig || argv.capture) {
-        if (iface !== EXTCAP_INTERFACE) throw new ConfigError(`extcap: unknown interface ${iface === undefined ? '(none given: --extcap-interface)' : `"${iface}"`}; this extcap has "${EXTCAP_INTERFACE}"`);
+      if (argv.extcapDlts || argv.extcapConfig) {
+        checkInterface(iface);
         if (argv.extcapDlts) {
           io.out(dltsText());
           return EXIT.OK;
         }
-        if (argv.extcapConfig) {
-          io.out(configText());
-          return EXIT.OK;
-        }
-        return await capture(argv);
+        io.out(configText());
+        return EXIT.OK;
       }
       if (argv.extcapVersion !== undefined) {
         io.out(versionLine());
         return EXIT.OK;
       }
-      throw new ConfigError('extcap: give --extcap-interfaces, --extcap-dlts, --extcap-config, --capture or --install-script (Wireshark calls this; see README "Wireshark live view")');
+      throw new ConfigError('extcap: give --extcap-interfaces, --extcap-dlts, --extcap-config, --capture or --install-script (Wireshark calls this; see README "Wireshark")');
     } catch (e) {
       return reportError(e);
     }
   },
 };
+
+function checkInterface(iface: string | undefined): void {
+  if (iface !== EXTCAP_INTERFACE) throw new ConfigError(`extcap: unknown interface ${iface === undefined ? '(none given: --extcap-interface)' : `"${iface}"`}; this extcap has "${EXTCAP_INTERFACE}"`);
+}
 
 /** Text of an extcap attribute value: the grammar has no escapes, so braces cannot appear. */
 function clean(s: string): string {
@@ -119,6 +135,8 @@ export function configText(): string {
     'arg {number=3}{call=--view}{display=View}{type=radio}{tooltip=driver: what the kernel hands the NIC driver; wire: what leaves the NIC}',
     'arg {number=4}{call=--speed}{display=Speed}{type=double}{default=1}{tooltip=Multiple of the captured speed}',
     'arg {number=5}{call=--loop}{display=Loop}{type=integer}{range=0,1000000}{default=1}{tooltip=Passes over the input (0 = until the capture is stopped)}',
+    'arg {number=6}{call=--debug}{display=Warnings as errors}{type=boolflag}{default=false}{tooltip=Also show capflow warnings on stderr (Wireshark shows them as errors); they are always in the log}{group=Debug}',
+    `arg {number=7}{call=--log-file}{display=Log file}{type=fileselect}{mustexist=false}{tooltip=Where warnings go (default ${clean(defaultExtcapLogPath())})}{group=Debug}`,
   ];
   for (const p of builtinProfiles()) {
     const desc = p.description ? clean(p.description) : '';
@@ -130,17 +148,48 @@ export function configText(): string {
   return `${lines.join('\n')}\n`;
 }
 
-async function capture(argv: Record<string, any>): Promise<number> {
-  const fifo = argv.fifo as string | undefined;
+interface PreparedCapture {
+  input: string;
+  fifo: string;
+  config: PipelineConfig;
+  rate: RateSpec;
+  loop: number;
+}
+
+/** Everything that can be wrong with a capture request, found before the capture starts. */
+async function prepareCapture(argv: Record<string, any>, log: ExtcapLog): Promise<PreparedCapture> {
+  checkInterface(argv.extcapInterface as string | undefined);
+  const fifo = nonEmpty(argv.fifo);
   if (!fifo) throw new ConfigError('extcap --capture: --fifo PATH is required');
   const input = nonEmpty(argv.input);
-  if (!input) throw new ConfigError('extcap --capture: --input FILE is required (the "Input capture" option)');
+  if (!input) throw new ConfigError('extcap --capture: no input capture given (the "Input capture" option; tshark: -o extcap.capflow.input:FILE)');
   const view = nonEmpty(argv.view);
   if (view !== undefined && view !== 'driver' && view !== 'wire') throw new ConfigError(`extcap: --view expects driver or wire, got "${view}"`);
+  const loop = argv.loop ?? 1;
+  if (!Number.isInteger(loop) || loop < 0) throw new ConfigError(`extcap: --loop expects a whole number ≥ 0 (0 = until stopped), got ${argv.loop}`);
   const pipelineFile = nonEmpty(argv.pipeline);
   const doc = pipelineFile ? readPipelineFile(pipelineFile) : {};
   const config = resolvePipeline(doc, pipelineFile ?? 'extcap', { nic: nonEmpty(argv.nic), view: view as View | undefined });
   const rate = rateFromOptions({ speed: argv.speed });
+  new Pipeline(config); // loads the NIC profile and builds the stages: their errors too come now
+  // Open the input once now: a missing, unreadable or non-capture file is reported before the capture starts.
+  const reader = await openCapture(input, { name: input, strict: false, onWarning: (m) => log.write(m) });
+  await reader.close();
+  return { input, fifo, config, rate, loop };
+}
+
+async function capture(argv: Record<string, any>): Promise<number> {
+  const log = new ExtcapLog(nonEmpty(argv.logFile) ?? defaultExtcapLogPath(), argv.debug === true ? io.err : null);
+  let prepared: PreparedCapture;
+  try {
+    prepared = await prepareCapture(argv, log);
+  } catch (e) {
+    // The message first (Wireshark collects stderr when the extcap exits), then release the reader.
+    const status = reportOneLine(e, log);
+    const fifo = nonEmpty(argv.fifo);
+    if (fifo) await releaseFifo(fifo);
+    return status;
+  }
   const { runReplay } = await import('../../pipeline/replay/replay.js');
   const ac = new AbortController();
   const stop = (): void => ac.abort();
@@ -148,20 +197,36 @@ async function capture(argv: Record<string, any>): Promise<number> {
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   try {
-    await runReplay({
-      input,
-      to: fifo,
-      config,
-      rate,
-      loop: argv.loop ?? 1,
+    log.write(`capture: ${prepared.input} -> ${prepared.fifo}`);
+    const s = await runReplay({
+      input: prepared.input,
+      to: prepared.fifo,
+      config: prepared.config,
+      rate: prepared.rate,
+      loop: prepared.loop,
+      format: 'pcapng',
       signal: ac.signal,
-      onWarning: (m) => io.err(`capflow: ${m}\n`),
+      onWarning: (m) => log.write(m),
     });
+    log.write(`capture ended (${s.stopped}): ${s.packetsIn} in, ${s.forwarded} forwarded, ${s.dropped} dropped, ${s.sent} sent`);
+    return EXIT.OK;
+  } catch (e) {
+    const status = reportOneLine(e, log);
+    // If the replay failed before it opened the FIFO, the reader is still waiting for a writer.
+    await releaseFifo(prepared.fifo, 500);
+    return status;
   } finally {
     process.off('SIGTERM', stop);
     process.off('SIGINT', stop);
   }
-  return EXIT.OK;
+}
+
+/** An error as Wireshark shows it best: one line on stderr (and in the log). */
+function reportOneLine(e: unknown, log: ExtcapLog): number {
+  const message = ((e as Error)?.message ?? String(e)).replace(/\s*\n\s*/g, '; ');
+  io.err(`capflow: ${message}\n`);
+  log.write(`error: ${message}`);
+  return e instanceof ConfigError ? EXIT.USAGE : EXIT.FAILED;
 }
 
 function nonEmpty(v: unknown): string | undefined {
@@ -175,11 +240,13 @@ function shellQuote(s: string): string {
 /** A wrapper for Wireshark's extcap folder that runs this very capflow (paths resolved now). */
 export function installScript(): string {
   const script = process.argv[1] ? realpathSync(process.argv[1]) : 'capflow';
-  const parts = [process.execPath, ...process.execArgv, script].map(shellQuote).join(' ');
+  // No Node warnings: Wireshark would show them as errors.
+  const nodeArgs = process.execArgv.includes('--no-warnings') ? process.execArgv : [...process.execArgv, '--no-warnings'];
+  const parts = [process.execPath, ...nodeArgs, script].map(shellQuote).join(' ');
   return [
     '#!/bin/sh',
-    '# Wireshark extcap wrapper for capflow (generated by `capflow extcap --install-script`).',
-    '# Install: save into the personal extcap folder (Wireshark: Help > About > Folders), chmod +x.',
+    '# Wireshark extcap wrapper for capflow (generated by `capflow wireshark install`).',
+    '# It runs the node and capflow it was generated with; install again after moving either.',
     `exec ${parts} extcap "$@"`,
     '',
   ].join('\n');

@@ -15,7 +15,7 @@ const EXAMPLES = examples([
 
 export const replayCommand: CapflowCommand = {
   command: 'replay <input>',
-  describe: 'run the pipeline and send its output paced in time: to a live pcap stream (-, FIFO), a file, or an interface (iface:NAME)',
+  describe: 'run the pipeline and send its output paced in time: to a live pcapng stream (-, FIFO), a file, or an interface (iface:NAME)',
   builder: (y) =>
     withPipelineOptions(
       y
@@ -26,7 +26,7 @@ export const replayCommand: CapflowCommand = {
         )
         .string('input')
         .epilogue(EXAMPLES)
-        .option('to', { type: 'string', nargs: 1, demandOption: true, describe: 'destination: - (stdout) or a FIFO (live pcap stream), a file (re-timed capture), iface:NAME (AF_PACKET)' })
+        .option('to', { type: 'string', nargs: 1, demandOption: true, describe: 'destination: - (stdout) or a FIFO (live pcapng stream), a file (re-timed capture), iface:NAME (AF_PACKET)' })
         .option('speed', { alias: ['x', 'multiplier'], type: 'number', describe: 'replay at X times the captured speed (default 1)' })
         .option('pps', { type: 'number', describe: 'packets per second, regardless of the timestamps' })
         .option('mbps', { alias: 'M', type: 'number', describe: 'megabits per second, regardless of the timestamps' })
@@ -36,7 +36,7 @@ export const replayCommand: CapflowCommand = {
         .option('loop-gap', { alias: 'loopdelay-ms', type: 'number', default: 0, describe: 'milliseconds between loops' })
         .option('limit', { alias: 'L', type: 'number', describe: 'stop after sending N packets' })
         .option('vnet-hdr', { type: 'boolean', default: false, describe: 'iface: hand super-packets and partial checksums to the kernel with a virtio_net_hdr (GSO by the kernel or NIC)' })
-        .option('format', { choices: ['pcap', 'pcapng'] as const, describe: "capture format of stream/file destinations (default: from the file name, else the input's)" })
+        .option('format', { choices: ['pcap', 'pcapng'] as const, describe: "capture format: - and FIFOs default to pcapng (keeps capflow's comments); files follow their name, else the input's" })
         .option('nanosecond', { type: 'boolean', describe: 'nanosecond timestamps (default: when the input has them or --link-speed is given)' })
         .option('strict', { type: 'boolean', default: false, describe: 'a truncated last record is an error instead of a warning' })
         .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary (stdout; stderr when the destination is stdout)' }),

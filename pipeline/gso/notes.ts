@@ -11,6 +11,7 @@
  * pushed through a wire-view run.
  */
 import { GSO } from '../packet.js';
+import { commentNumber } from '../comment-grammar.js';
 
 const BASE: ReadonlyArray<readonly [number, string]> = [
   [GSO.TCPV4, 'tcpv4'],
@@ -54,7 +55,11 @@ export function parseGsoType(s: string): number | null {
   for (const word of s.split('+')) {
     const hit = BASE.find(([, n]) => n === word) ?? SUFFIX.find(([, n]) => n === word);
     if (hit) t |= hit[0];
-    else if (/^0x[0-9a-f]+$/i.test(word)) t |= parseInt(word.slice(2), 16);
+    else if (/^0x[0-9a-f]+$/i.test(word)) {
+      const v = commentNumber(word, 0xffffffff);
+      if (v === null) return null;
+      t |= v;
+    }
     else if (word !== 'none') return null;
   }
   return t >>> 0;
@@ -78,8 +83,8 @@ export function parseGsoNote(text: string): GsoNote | null {
   const m = NOTE_RE.exec(text);
   if (!m) return null;
   const gsoType = parseGsoType(m[1]!);
-  const gsoSize = Number(m[2]);
-  const gsoSegs = Number(m[3]);
-  if (gsoType === null || gsoType === 0 || gsoSize <= 0 || gsoSize > 65535) return null;
+  const gsoSize = commentNumber(m[2]!, 0xffff);
+  const gsoSegs = commentNumber(m[3]!, 0xffff); // gso_segs is a u16 in skb_shared_info
+  if (gsoType === null || gsoType === 0 || !gsoSize || gsoSegs === null) return null;
   return { gsoType, gsoSize, gsoSegs };
 }

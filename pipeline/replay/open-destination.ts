@@ -40,7 +40,7 @@ export function parseDestination(to: string): DestinationSpec {
 
 export interface OpenDestinationOptions {
   input: string;
-  /** Output format when DEST does not imply one: the input's. */
+  /** Output format of a file DEST whose name implies none: the input's (streams: pcapng). */
   inputFormat: 'pcap' | 'pcapng';
   format?: 'pcap' | 'pcapng' | undefined;
   nanosecond: boolean;
@@ -58,7 +58,8 @@ export async function openDestination(spec: DestinationSpec, o: OpenDestinationO
     case 'iface':
       return new IfaceDestination({ ifname: spec.ifname, vnetHdr: o.vnetHdr, onWarning: o.onWarning });
     case 'stream': {
-      const format = o.format ?? o.inputFormat;
+      // A live view (Wireshark reading the pipe) keeps capflow's comments: pcapng unless asked.
+      const format = o.format ?? 'pcapng';
       let stream: NodeJS.WritableStream;
       // A closed stdout (`>&-`) would swallow the whole replay: refuse it before sending.
       if (spec.path === null && !o.stdout && stdoutClosed()) throw closedStdoutError();

@@ -1,12 +1,12 @@
 /** IPv4/IPv6 address text <-> bytes. Used at configuration and comment boundaries, not per packet. */
 import { isIPv4, isIPv6 } from 'node:net';
 
-/** Parse an IPv4 or IPv6 address; null when it is neither. */
+/** Parse an IPv4 or IPv6 address; null when it is neither (or has a zone index: no packet field holds one). */
 export function parseIp(text: string): Uint8Array | null {
   if (isIPv4(text)) {
     return Uint8Array.from(text.split('.').map(Number));
   }
-  if (!isIPv6(text)) return null;
+  if (!isIPv6(text) || text.includes('%')) return null;
   let s = text;
   // Embedded IPv4 tail (::ffff:192.0.2.1).
   const lastColon = s.lastIndexOf(':');

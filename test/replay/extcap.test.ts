@@ -41,7 +41,7 @@ describe('extcap queries', () => {
     expect(lines(r.stdout)).toEqual([{ kind: 'dlt', attrs: { number: '1', name: 'EN10MB', display: 'Ethernet' } }]);
   });
 
-  it('--extcap-config: input fileselect, pipeline, NIC selector with the built-in profiles, view radio, speed, loop', async () => {
+  it('--extcap-config: input fileselect, pipeline, NIC selector with the built-in profiles, view radio, speed, loop, debug options', async () => {
     const r = await runCli(['extcap', '--extcap-interface', 'capflow', '--extcap-config']);
     expect(r.status).toBe(0);
     const l = lines(r.stdout);
@@ -53,6 +53,8 @@ describe('extcap queries', () => {
       ['3', '--view', 'radio'],
       ['4', '--speed', 'double'],
       ['5', '--loop', 'integer'],
+      ['6', '--debug', 'boolflag'],
+      ['7', '--log-file', 'fileselect'],
     ]);
     for (const a of args) expect(a.display).toBeTruthy();
     const values = l.filter((x) => x.kind === 'value').map((x) => x.attrs);
@@ -86,7 +88,7 @@ describe.skipIf(tshark.skip)(`extcap --capture into a FIFO read concurrently${ts
     execFileSync('mkfifo', [fifo]);
     const reader = spawn('tshark', ['-l', '-n', '-i', fifo, '-T', 'fields', '-e', 'udp.dstport'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const got = collect(reader);
-    const r = await runCli(['extcap', '--capture', '--extcap-interface', 'capflow', '--fifo', fifo, '--input', input, '--nic', 'virtio-net', '--view', 'wire', '--speed', '4', '--loop', '1']);
+    const r = await runCli(['extcap', '--capture', '--extcap-interface', 'capflow', '--fifo', fifo, '--input', input, '--nic', 'virtio-net', '--view', 'wire', '--speed', '4', '--loop', '1', '--log-file', join(dir, 'extcap.log')]);
     expect(r.status, r.stderr).toBe(0);
     const t = await got;
     const ports = t.stdout.toString().trim().split('\n').filter(Boolean).map(Number);
@@ -94,8 +96,8 @@ describe.skipIf(tshark.skip)(`extcap --capture into a FIFO read concurrently${ts
   });
 
   it('--capture without --input fails with a message (Wireshark shows stderr)', async () => {
-    const r = await runCli(['extcap', '--capture', '--extcap-interface', 'capflow', '--fifo', join(dir, 'none.fifo')]);
+    const r = await runCli(['extcap', '--capture', '--extcap-interface', 'capflow', '--fifo', join(dir, 'none.fifo'), '--log-file', join(dir, 'extcap.log')]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--input FILE is required/);
+    expect(r.stderr).toMatch(/^capflow: .*no input capture given.*extcap\.capflow\.input:FILE\)\n$/);
   });
 });
