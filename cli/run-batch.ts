@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { EXIT, io } from './command.js';
 import { reportError } from './errors.js';
 import { terminalBatchProgress } from './batch-progress.js';
+import { signalStatus, stopSignals, type StopSignals } from './signals.js';
 import { ConfigError } from '../pipeline/config-error.js';
 import { outDirPlan, type CaptureFormat, type RunSummary } from '../pipeline/run.js';
 import { parseShard, selectShard, shardFromEnvironment, type Shard } from '../pipeline/batch/shard.js';
@@ -98,6 +99,22 @@ export async function runBatchCommand(ctx: BatchContext, args: BatchArgs): Promi
     } else jobs.push(job);
   }
 
+  const stop = stopSignals();
+  try {
+    return await runJobs(ctx, args, jobs, results, carried, stop);
+  } finally {
+    stop.dispose();
+  }
+}
+
+async function runJobs(
+  ctx: BatchContext,
+  args: BatchArgs,
+  jobs: FileJob[],
+  results: FileResult[],
+  carried: Map<number, CarriedInput>,
+  stop: StopSignals,
+): Promise<number> {
   const progress = ctx.showProgress ? terminalBatchProgress(io.err) : null;
   let lastProgress = null as Parameters<NonNullable<typeof progress>['update']>[0] | null;
   const say = (m: string) => {
@@ -121,18 +138,30 @@ export async function runBatchCommand(ctx: BatchContext, args: BatchArgs): Promi
             progress.update(p);
           }
         : undefined,
+      signal: stop.signal,
     })),
   );
   progress?.finish(lastProgress);
   results.sort((a, b) => a.job.index - b.job.index);
+  const done = results.filter((r): r is FileResult & { status: 'done' } => r.status === 'done');
+  const json = () => batchJson(ctx, done, results, args.shard, carried);
+
+  if (stop.received) {
+    // What was finished stays (and its summary, for --skip-existing to resume from); the files
+    // being converted were stopped and their temporaries removed.
+    if (args.summary) writeAtomically(args.summary, `${JSON.stringify(json(), null, 2)}\n`);
+    for (const r of done) io.err(ctx.textSummary(r.summary));
+    const total = jobs.length + results.filter((r) => r.status === 'skipped').length;
+    io.err(`capflow: stopped by ${stop.received}: ${done.length} of ${total} files converted; rerun with --skip-existing to convert the rest\n`);
+    return signalStatus(stop.received);
+  }
 
   const failed = results.filter((r): r is FileResult & { status: 'failed' } => r.status === 'failed');
   if (args.failFast && failed.length) return reportError(failed[0]!.error);
 
-  const done = results.filter((r): r is FileResult & { status: 'done' } => r.status === 'done');
-  const json = batchJson(ctx, done, results, args.shard, carried);
-  if (args.summary) writeAtomically(args.summary, `${JSON.stringify(json, null, 2)}\n`);
-  if (ctx.json) io.out(`${JSON.stringify(json, null, 2)}\n`);
+  const summary = json();
+  if (args.summary) writeAtomically(args.summary, `${JSON.stringify(summary, null, 2)}\n`);
+  if (ctx.json) io.out(`${JSON.stringify(summary, null, 2)}\n`);
   else {
     for (const r of done) io.err(ctx.textSummary(r.summary));
     const skipped = results.length - done.length - failed.length;

@@ -40,6 +40,8 @@ export interface JobHooks {
   onWarning: (message: string) => void;
   /** Input bytes (packet bytes read) of this file so far. */
   onProgress: (bytesIn: number) => void;
+  /** Stops the file (SIGINT/SIGTERM): its temporary output is removed and run() rejects. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface JobOutcome {
@@ -67,6 +69,7 @@ export class InProcessExecutor implements Executor {
       strict: this.settings.strict,
       onWarning: hooks.onWarning,
       onProgress: (p) => hooks.onProgress(p.bytesIn),
+      signal: hooks.signal,
     });
     return { summary, seconds: (performance.now() - t0) / 1000 };
   }
@@ -75,7 +78,7 @@ export class InProcessExecutor implements Executor {
 }
 
 /** Messages between the batch and its workers. */
-export type ToWorker = { type: 'job'; job: FileJob };
+export type ToWorker = { type: 'job'; job: FileJob } | { type: 'stop'; reason: string };
 export type FromWorker =
   | { type: 'warning'; message: string }
   | { type: 'progress'; bytesIn: number }
@@ -111,7 +114,11 @@ export class WorkerExecutor implements Executor {
   run(job: FileJob, hooks: JobHooks): Promise<JobOutcome> {
     const worker = (this.worker ??= new Worker(workerScript, { workerData: this.settings }));
     return new Promise<JobOutcome>((resolve, reject) => {
+      // A stop reaches the worker as a message: it aborts the file, which removes its temporary.
+      const onAbort = () => worker.postMessage({ type: 'stop', reason: String(hooks.signal?.reason) } satisfies ToWorker);
+      hooks.signal?.addEventListener('abort', onAbort, { once: true });
       const cleanup = () => {
+        hooks.signal?.removeEventListener('abort', onAbort);
         worker.off('message', onMessage);
         worker.off('error', onError);
         worker.off('exit', onExit);
@@ -146,6 +153,11 @@ export class WorkerExecutor implements Executor {
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = null;
-    if (w) await w.terminate();
+    // Not awaited: a worker stopped in a read that nothing can cancel (a FIFO with no data)
+    // ends only when that read returns, and the process must not wait for it.
+    if (w) {
+      w.unref();
+      w.terminate().catch(() => {});
+    }
   }
 }

@@ -34,6 +34,8 @@ export interface BatchOptions extends JobSettings {
   /** Called when a file fails (the batch goes on unless failFast). */
   onFailure?: (result: FileResult & { status: 'failed' }) => void;
   onProgress?: (p: BatchProgress) => void;
+  /** Stops the batch (SIGINT/SIGTERM): no file starts, running files are stopped and removed. */
+  signal?: AbortSignal | undefined;
 }
 
 /** Size of an input file for progress (0 for stdin or when it can't be read: it will fail). */
@@ -69,7 +71,7 @@ export async function runBatch(jobs: readonly FileJob[], opts: BatchOptions): Pr
   let stop = false;
 
   const slot = async (executor: Executor) => {
-    while (!stop && next < jobs.length) {
+    while (!stop && !opts.signal?.aborted && next < jobs.length) {
       const at = next++;
       const job = jobs[at]!;
       running.set(at, 0);
@@ -82,9 +84,15 @@ export async function runBatch(jobs: readonly FileJob[], opts: BatchOptions): Pr
             running.set(at, bytesIn);
             report();
           },
+          signal: opts.signal,
         });
         results[at] = { job, status: 'done', ...outcome };
       } catch (e) {
+        if (opts.signal?.aborted) {
+          // Stopped, not failed: the file is simply not done (a resumed batch does it).
+          running.delete(at);
+          continue;
+        }
         const failed = { job, status: 'failed' as const, error: e instanceof Error ? e : new Error(String(e)), seconds: (performance.now() - t0) / 1000 };
         results[at] = failed;
         state.failed++;

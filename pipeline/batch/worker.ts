@@ -6,11 +6,19 @@ const port = parentPort!;
 const executor = new InProcessExecutor(workerData as JobSettings);
 const post = (m: FromWorker) => port.postMessage(m);
 
+let current: AbortController | null = null;
+
 port.on('message', (m: ToWorker) => {
+  if (m.type === 'stop') {
+    current?.abort(m.reason);
+    return;
+  }
+  const stop = (current = new AbortController());
   executor
     .run(m.job, {
       onWarning: (message) => post({ type: 'warning', message }),
       onProgress: (bytesIn) => post({ type: 'progress', bytesIn }),
+      signal: stop.signal,
     })
     .then(
       (outcome) => post({ type: 'done', outcome }),
