@@ -33,7 +33,7 @@ export const runCommand: CapflowCommand = {
         .string('inputs')
         .epilogue(
           `${EXAMPLES}\n\n` +
-            `Stages: ${stageNames().join(', ')}.\n` +
+            `Stages: ${stageNames().join(', ')}, gso (the NIC egress; also the top-level egress: of a pipeline file).\n` +
             `Add them with --stage NAME[:key=value,...] or list them in a pipeline file (--pipeline).\n` +
             `Their options and kernel counterparts: README, sections "Stages" and "The pipeline file".`,
         )

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { craftFrame } from '../../pipeline/craft.js';
+import { withPartialChecksum } from '../helpers/partial-checksum.js';
 import { readPackets } from '../../pipeline/pcap/reader.js';
 import { concat, epb, idb, shb } from '../helpers/pcap-build.js';
 
@@ -21,11 +22,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function capture(packets: number, payload: number, comments: string[], df = true): Uint8Array {
   const blocks = [shb(true), idb(true, { tsresol: 9 })];
   for (let i = 0; i < packets; i++) {
-    const data = craftFrame({
+    const frame = craftFrame({
       ip: { src: '192.0.2.1', dst: '198.51.100.2', df },
       l4: df ? { kind: 'tcp', srcPort: 43210, dstPort: 5001, seq: i * payload, flags: 0x18 } : { kind: 'icmp' },
       payload,
     });
+    const data = df ? withPartialChecksum(frame) : frame;
     blocks.push(epb(true, { iface: 0, ts: BigInt(1_700_000_000 + i) * 1_000_000_000n, data, comments }));
   }
   return concat(...blocks);

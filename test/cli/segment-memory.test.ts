@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { craftFrame } from '../../pipeline/craft.js';
+import { withPartialChecksum } from '../helpers/partial-checksum.js';
 import { concat, pcapHeader, pcapRecord } from '../helpers/pcap-build.js';
 
 const root = join(import.meta.dirname, '../..');
@@ -21,11 +22,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function superPackets(count: number): Uint8Array {
   const recs: Uint8Array[] = [pcapHeader({ le: true, snapLen: 262144 })];
   for (let i = 0; i < count; i++) {
-    const f = craftFrame({
+    const f = withPartialChecksum(craftFrame({
       ip: { src: '192.0.2.1', dst: '198.51.100.2', df: true },
       l4: { kind: 'tcp', srcPort: 43210, dstPort: 5001, seq: i * 65000, flags: 0x18 },
       payload: 64_000 + (i % 7),
-    });
+    }));
     recs.push(pcapRecord(true, { sec: 1_700_000_000 + i, frac: 0, data: f }));
   }
   return concat(...recs);

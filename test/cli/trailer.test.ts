@@ -12,15 +12,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { craftFrame, type CraftSpec } from '../../pipeline/craft.js';
 import { Layers, decodeFrame } from '../../pipeline/decode.js';
 import { readPackets } from '../../pipeline/pcap/reader.js';
+import { withPartialChecksum } from '../helpers/partial-checksum.js';
 import { concat, pcapHeader, pcapRecord } from '../helpers/pcap-build.js';
 
 const CLI = join(import.meta.dirname, '../../dist/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'capflow-trailer-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function withTrailer(spec: CraftSpec, trailer: number): Uint8Array {
+function withTrailer(spec: CraftSpec, trailer: number, partial = false): Uint8Array {
   const t = new Uint8Array(trailer).fill(0xee);
-  return concat(craftFrame(spec), t);
+  const f = craftFrame(spec);
+  return concat(partial ? withPartialChecksum(f) : f, t);
 }
 
 async function run(frames: Uint8Array[], stage: string) {
@@ -43,7 +45,7 @@ async function run(frames: Uint8Array[], stage: string) {
 
 describe('bytes after the IP datagram', () => {
   it('a 4,000-byte UDP datagram with 2,000 bytes of trailer: segments carry the 3,992 payload bytes, trailerBytes 2000', async () => {
-    const f = withTrailer({ ip: { src: '192.0.2.1', dst: '198.51.100.2', df: true }, l4: { kind: 'udp', srcPort: 5000, dstPort: 5001 }, payload: 3992 }, 2000);
+    const f = withTrailer({ ip: { src: '192.0.2.1', dst: '198.51.100.2', df: true }, l4: { kind: 'udp', srcPort: 5000, dstPort: 5001 }, payload: 3992 }, 2000, true);
     const r = await run([f], 'gso:mss=1000');
     expect(r.payload).toEqual([1000, 1000, 1000, 992]);
     expect(r.summary.trailerBytes).toBe(2000);
@@ -51,7 +53,7 @@ describe('bytes after the IP datagram', () => {
   });
 
   it('TCP over IPv6 with padding after the datagram: no segment carries it', async () => {
-    const f = withTrailer({ ip: { src: '2001:db8::1', dst: '2001:db8::2' }, l4: { kind: 'tcp', srcPort: 40000, dstPort: 80, seq: 1, flags: 0x18 }, payload: 3000 }, 6);
+    const f = withTrailer({ ip: { src: '2001:db8::1', dst: '2001:db8::2' }, l4: { kind: 'tcp', srcPort: 40000, dstPort: 80, seq: 1, flags: 0x18 }, payload: 3000 }, 6, true);
     const r = await run([f], 'gso:mss=1400');
     expect(r.payload).toEqual([1400, 1400, 200]);
     expect(r.summary.trailerBytes).toBe(6);
