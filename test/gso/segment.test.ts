@@ -69,7 +69,7 @@ describe('TCP segmentation (software, wire view)', () => {
     expect(segs.map((s) => s.payload.length)).toEqual([1448, 1448, 1448, 1448]);
   });
 
-  it('payload ≤ M is not segmented (R-TCP-5): leaves as one packet with a complete checksum', () => {
+  it('payload ≤ M is not segmented (tcp_gso_segment is never asked): leaves as one packet with a complete checksum', () => {
     const p = pkt(tcp4(1000));
     p.gsoSize = 1448;
     p.gsoType = GSO.TCPV4;

@@ -288,7 +288,7 @@ export interface DecapCase {
   name: string;
   /** Complete outer Ethernet frame, addressed to REF.macB / REF.underlayB4|6. */
   frame: Buffer;
-  /** What docs/semantics.md predicts (informational; the reference records what really happens). */
+  /** What a reading of vxlan_rcv predicts (informational; the reference records what really happens). */
   expect?: 'deliver' | 'drop';
 }
 
@@ -383,7 +383,7 @@ export function decapInner(o: { family?: 4 | 6; ecn?: number; srcMac?: string; t
   return eth(dstMac, srcMac, ETH_P_IPV6, ipv6({ src: s, dst: d, next: 17, tclass: 0x20 | (o.ecn ?? 0), hopLimit: 61 }, udp({ src: s, dst: d, sport: 5000, dport: 6000 + o.tag }, pay)));
 }
 
-/** The decap cases listed in the harness brief, with the outcome semantics.md predicts. */
+/** The decap cases listed in the harness brief, with the outcome a reading of vxlan_rcv predicts. */
 export function defaultDecapCases(): DecapCase[] {
   const v4 = (o: Partial<Parameters<typeof vxlanFrame>[0]>, inner: Buffer) =>
     vxlanFrame({ underlay: 'ipv4', srcMac: REF.macA, dstMac: REF.macB, src: REF.underlayA4, dst: REF.underlayB4, vni: 1, sport: 50000, ttl: 64, id: 0x4d00, ...o }, inner);

@@ -32,7 +32,7 @@ const CASES = { tcp4, tcp6, vxlan, vxlanCsum, udpL4, mpls, vlan, qinq, overSegs,
 type CaseName = keyof typeof CASES;
 
 const H = 'hardware', S = 'software', P = 'partial';
-// Expected outcomes from the per-driver table (kernel semantics notes §9) and the §7 rules.
+// Expected outcomes from the drivers' feature sets and netif_skb_features / validate_xmit_skb.
 const EXPECTED: Record<string, Record<CaseName, TxOutcome>> = {
   //            tcp4 tcp6 vxlan vxlanCsum udpL4 mpls vlan qinq overSegs v6ext
   none:         { tcp4: S, tcp6: S, vxlan: S, vxlanCsum: S, udpL4: S, mpls: S, vlan: S, qinq: S, overSegs: S, v6ext: S },

@@ -72,7 +72,7 @@ describe('MPLS GSO equals plain GSO under an identical label stack', () => {
     expect(out.length).toBe(1);
     expect(out[0]!.notes?.[0]).toMatch(/^gso type=tcpv4 size=1400 segs=7/);
     const ice = run([{ stage: 'mpls-push', labels: LABELS }, { stage: 'gso', mss: 1400 }], frame, 'ice', 'driver');
-    expect(ice.length).toBe(7); // ice: no HW_CSUM, so MPLS falls back to software (R-MG-3)
+    expect(ice.length).toBe(7); // ice: no HW_CSUM, so MPLS falls back to software (mpls_gso_segment keeps HW_CSUM only from mpls_features)
   });
 });
 
