@@ -35,11 +35,19 @@ import { chunked } from '../helpers/pcap-collect.js';
 import type { PipelineDesc } from './arbitraries.js';
 
 /**
- * Runs and seed of a fuzz property. CAPFLOW_FUZZ_SEED reproduces a run; CAPFLOW_FUZZ_SCALE
- * multiplies every property's number of cases (0.1 for a quick look, 10 for a long hunt).
+ * The seed CI runs with: a gate must give the same answer for the same commit, so new cases are
+ * explored by local runs (a fresh seed each time) and what they find goes into the corpus.
+ */
+export const CI_FUZZ_SEED = 20261203;
+
+/**
+ * Runs and seed of a fuzz property. CAPFLOW_FUZZ_SEED reproduces a run (CI=true: CI_FUZZ_SEED);
+ * CAPFLOW_FUZZ_SCALE multiplies every property's number of cases (0.1 for a quick look, 10 for a
+ * long hunt).
  */
 export function fuzzSettings(defaultRuns: number): { numRuns: number; seed: number } {
-  const seed = process.env.CAPFLOW_FUZZ_SEED !== undefined ? Number(process.env.CAPFLOW_FUZZ_SEED) : (Date.now() ^ (process.pid << 8)) | 0;
+  const given = process.env.CAPFLOW_FUZZ_SEED;
+  const seed = given !== undefined ? Number(given) : process.env.CI === 'true' ? CI_FUZZ_SEED : (Date.now() ^ (process.pid << 8)) | 0;
   const scale = process.env.CAPFLOW_FUZZ_SCALE !== undefined ? Number(process.env.CAPFLOW_FUZZ_SCALE) : 1;
   return { numRuns: Math.max(1, Math.round(defaultRuns * scale)), seed };
 }

@@ -17,9 +17,10 @@ export function haveTshark(): boolean {
 }
 
 /** `tshark -r file -T fields -e frame.len -e _ws.expert -e _ws.malformed` (extra `-o` prefs allowed). */
-export function tsharkCheck(file: string, prefs: string[] = []): TsharkReport {
+export function tsharkCheck(file: string, prefs: string[] = [], disabledProtocols: string[] = []): TsharkReport {
   const args = ['-n', '-r', file, '-T', 'fields', '-E', 'separator=|', '-e', 'frame.len', '-e', '_ws.expert', '-e', '_ws.malformed'];
   for (const p of prefs) args.push('-o', p);
+  for (const p of disabledProtocols) args.push('--disable-protocol', p);
   const r = spawnSync('tshark', args, { stdio: 'pipe', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`tshark failed on ${file}: ${r.stderr?.toString()}`);
   const lines = r.stdout.toString().split('\n').filter((l) => l.length > 0);
