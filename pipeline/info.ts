@@ -3,7 +3,7 @@
  * VXLAN tunnels (VNIs), MPLS label stacks, super-packets (TSO/USO frames larger than the MTU),
  * truncated records, and the capflow metadata carried in comments.
  *
- * Super-packets are counted by the gso stage's own marker (pipeline/gso/classify.ts, read-only:
+ * Super-packets are counted by the egress's own marker (pipeline/gso/classify.ts, read-only:
  * no byte is changed), with `mss: auto` and this MTU, so `info` and `gso` agree on which packets
  * are super-packets (VXLAN ones included) and on the gso_size per flow.
  */
@@ -48,7 +48,7 @@ export interface CaptureInfo {
   vxlan: { packets: number; vnis: Record<string, number>; ports: Record<string, number> };
   mpls: { packets: number; stacks: Record<string, number> };
   /**
-   * Super-packets as the gso stage marks them (mss auto, this MTU): TCP and UDP ones (VXLAN
+   * Super-packets as the egress marks them (mss auto, this MTU): TCP and UDP ones (VXLAN
    * super-packets counted by their inner protocol, and also in `vxlan`), the largest frame, and
    * `truncated`: packets longer than the MTU whose capture is snaplen-truncated (never marked).
    */
@@ -138,7 +138,7 @@ export async function captureInfo(file: string, opts: InfoOptions = {}): Promise
         const opt = tcp.findMssOption(b, l.transOff, l.l4HdrLen);
         if (opt >= 0 && opt + 4 <= p.tail) info.synMss[flowKey(b, l)] = tcp.mssValue(b, opt);
       }
-      // The gso stage's rule (after the reads above: the marker decodes into its own records).
+      // The egress's rule (after the reads above: the marker decodes into its own records).
       const sp = info.superPackets;
       if (marker.mark(p, p.head)) {
         if (p.gsoType & (GSO.TCPV4 | GSO.TCPV6)) sp.tcp++;

@@ -131,7 +131,7 @@ export function configText(): string {
   const lines = [
     'arg {number=0}{call=--input}{display=Input capture}{type=fileselect}{mustexist=true}{required=true}{tooltip=pcap or pcapng file (optionally gzip) to replay}',
     'arg {number=1}{call=--pipeline}{display=Pipeline file}{type=fileselect}{mustexist=true}{tooltip=YAML or JSON pipeline file (optional)}',
-    'arg {number=2}{call=--nic}{display=NIC profile}{type=selector}{tooltip=NIC offload profile the gso stage decides against}',
+    'arg {number=2}{call=--nic}{display=NIC profile}{type=selector}{tooltip=NIC offload profile the egress decides against}',
     'arg {number=3}{call=--view}{display=View}{type=radio}{tooltip=driver: what the kernel hands the NIC driver; wire: what leaves the NIC}',
     'arg {number=4}{call=--speed}{display=Speed}{type=double}{default=1}{tooltip=Multiple of the captured speed}',
     'arg {number=5}{call=--loop}{display=Loop}{type=integer}{range=0,1000000}{default=1}{tooltip=Passes over the input (0 = until the capture is stopped)}',
