@@ -3,7 +3,7 @@
  * in-process (tests, the library); only cli/main.ts sets process.exitCode.
  */
 import type { Argv } from 'yargs';
-import { writeStdout } from './stdout.js';
+import { writeStdout, writeStdoutPaced } from './stdout.js';
 
 export interface CapflowCommand {
   command: string | string[];
@@ -26,13 +26,13 @@ export const io = {
 };
 
 /**
- * Write a piece of a long report to stdout (diff streams its report through this).
- * queued in memory. Resolves on 'drain', or when stdout fails or closes (the error is reported
- * where the stream's errors are).
+ * Write a piece of a long report to stdout (diff streams its report through this), waiting on a
+ * full pipe so that a slow reader never lets the report queue in memory. Resolves on 'drain', or
+ * when stdout fails or closes (the error is reported where the stream's errors are).
  */
 export async function writeOut(s: string): Promise<void> {
   if (io.out !== toStdout) return io.out(s);
-  writeStdout(s);
+  return writeStdoutPaced(s);
 }
 
 /**

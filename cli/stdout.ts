@@ -36,6 +36,32 @@ export function writeStdout(s: string): void {
   process.stdout.write(s);
 }
 
+/**
+ * Write a piece of a long report and wait while stdout's buffer is over its high-water mark
+ * ('drain'), so a slow reader slows the writer instead of the report queueing in memory. Resolves
+ * at once when stdout has failed or closed (the failure is reported by settleStdout).
+ */
+export function writeStdoutPaced(s: string): Promise<void> {
+  if (stdoutClosed()) {
+    failure ??= closedStdoutError();
+    return Promise.resolve();
+  }
+  const out = process.stdout;
+  if (failure || out.destroyed) return Promise.resolve();
+  if (out.write(s)) return Promise.resolve();
+  return new Promise<void>((res) => {
+    const done = (): void => {
+      out.off('drain', done);
+      out.off('error', done);
+      out.off('close', done);
+      res();
+    };
+    out.on('drain', done);
+    out.on('error', done);
+    out.on('close', done);
+  });
+}
+
 /** Wait until what was written to stdout is out; the first failure, if any (only when watching). */
 export async function settleStdout(): Promise<Error | null> {
   if (!watching || reported) return null;
