@@ -24,7 +24,8 @@
  *      (`egress.mtu`) applies to it.
  *
  * Drop reasons: `gso-bad-header` (a super-packet whose headers don't match its gso_type or can't
- * be parsed), `mpls-gso-bad-stack` (stack length not > 0 and a multiple of 4), `mtu-exceeded`.
+ * be parsed), `gso-too-many-segments` (UDP GSO over UDP_MAX_SEGMENTS), `mpls-gso-bad-stack`
+ * (stack length not > 0 and a multiple of 4), `mtu-exceeded`.
  * A super-packet (or over-MTU packet) whose capture is snaplen-truncated can't be segmented:
  * it is passed on unchanged with a warning and a note (no drop: the packet stays visible).
  * IPv4 IDs: segments get ID + k even where the device has tx-tcp-mangleid-segmentation (one of
@@ -43,7 +44,12 @@ import type { NicProfile } from './nic/profile.js';
 import { formatGsoNote } from './gso/notes.js';
 import { decideTx } from './nic/decide.js';
 import { NETIF_F } from './nic/features.js';
+import { DECODE, Layers, decodeFrame } from './decode.js';
+import { ETHER_TYPE } from './wire/ether-type.js';
+import { IP_PROTO } from './wire/ip-proto.js';
+import * as ethernet from './wire/ethernet.js';
 import * as udp from './wire/udp.js';
+import * as vxlan from './wire/vxlan.js';
 import * as ipv4 from './wire/ipv4.js';
 import * as ipv6 from './wire/ipv6.js';
 
@@ -54,6 +60,12 @@ import * as ipv6 from './wire/ipv6.js';
  * one 64 KB packet into tens of thousands of segments held in memory at once.
  */
 export const MIN_GSO_MSS = 48;
+
+/**
+ * Most segments of one UDP GSO request (UDP_MAX_SEGMENTS, include/linux/udp.h): udp_send_skb and
+ * virtio_net_hdr_to_skb refuse a larger one, so no UDP GSO skb has more.
+ */
+export const UDP_MAX_SEGMENTS = 128;
 
 export type View = 'driver' | 'wire';
 
@@ -169,6 +181,9 @@ export class Egress {
     this.commentsOnFirst(p, 'fragment');
     this.ctx!.emit(p);
   };
+  /** Decodes a frame whose GSO request says "UDP tunnel" but which carries no tunnel offsets. */
+  private readonly tunnelProbe = new Layers();
+  private readonly vxlanPortTable: Uint8Array;
   /** Packets emitted so far from the packet being cut, and how many segments it makes (0: fragments). */
   private cutIndex = 0;
   private cutTotal = 0;
@@ -182,6 +197,8 @@ export class Egress {
     this.wire = env.view === 'wire';
     this.fixer = opts.checksum.fix ? new ChecksumFixer(env.vxlanPorts) : null;
     this.superPackets = new SuperPackets({ mss: opts.mss, mtu: this.mtu, vxlanPorts: env.vxlanPorts });
+    this.vxlanPortTable = new Uint8Array(65536);
+    for (const p of env.vxlanPorts) this.vxlanPortTable[p] = 1;
   }
 
   /** The read-only face stages see. */
@@ -213,6 +230,9 @@ export class Egress {
     if (pkt.gsoSize === 0 && !pkt.encapsulation) this.superPackets.mark(pkt, pkt.head, 0, atSize);
 
     const gso = pkt.gsoSize > 0;
+    if (gso && !pkt.encapsulation && (pkt.gsoType & (GSO.UDP_TUNNEL | GSO.UDP_TUNNEL_CSUM)) !== 0 && !this.findTunnel(pkt)) {
+      return ctx.drop(pkt, 'gso-bad-header');
+    }
     const lay = this.lay;
     const err = lay.parse(pkt, gso);
     if (gso) {
@@ -221,12 +241,40 @@ export class Egress {
       if (pkt.truncated || lay.end > pkt.tail) return this.passTruncated(pkt, ctx);
       this.trimTrailer(pkt, ctx);
       const P = lay.payloadLen;
+      if ((pkt.gsoType & GSO.UDP_L4) !== 0 && P > pkt.gsoSize * UDP_MAX_SEGMENTS) return ctx.drop(pkt, 'gso-too-many-segments');
       if (P > pkt.gsoSize) return this.superPacket(pkt, ctx);
       // Not longer than one segment: leaves as a plain packet (virtio_net_hdr_to_skb and
       // skb_gso_segment leave such a packet unsegmented).
       pkt.gsoSize = pkt.gsoType = pkt.gsoSegs = 0;
     }
     this.plain(pkt, ctx, atSize);
+  }
+
+  /**
+   * A GSO request of a UDP-tunnel type on a packet without tunnel offsets: one read back from a
+   * capflow note (the note keeps gso_type, not skb->encapsulation). capflow writes these types only
+   * for encapsulated packets (udp_tunnel_xmit_skb set the inner offsets), so the tunnel is found
+   * again: a UDP datagram to one of the VXLAN ports carrying a VXLAN header and an inner frame.
+   * False when there is none (the request does not match the frame).
+   */
+  private findTunnel(pkt: Packet): boolean {
+    const b = pkt.buf;
+    const O = this.tunnelProbe;
+    decodeFrame(b, pkt.head, pkt.tail, O);
+    if (O.status !== DECODE.OK || O.l4Proto !== IP_PROTO.UDP || O.transOff === NO_OFFSET || O.isFragment) return false;
+    if (!this.vxlanPortTable[udp.dstPort(b, O.transOff)]) return false;
+    const vx = O.transOff + udp.HEADER_LEN;
+    if (vx + vxlan.HEADER_LEN + ethernet.HEADER_LEN > pkt.tail || !vxlan.hasVni(b, vx)) return false;
+    pkt.macOff = pkt.head;
+    pkt.protocol = O.etherType;
+    pkt.netOff = O.mplsOff !== NO_OFFSET ? O.mplsOff : O.netOff;
+    pkt.transOff = O.transOff;
+    pkt.innerMacOff = vx + vxlan.HEADER_LEN;
+    pkt.innerNetOff = NO_OFFSET;
+    pkt.innerTransOff = NO_OFFSET;
+    pkt.innerProtocol = ETHER_TYPE.TEB;
+    pkt.encapsulation = true;
+    return true;
   }
 
   private superPacket(pkt: Packet, ctx: PacketContext): void {

@@ -313,6 +313,10 @@ export class SuperPackets implements EgressView {
 
     // Length check on what was on the wire (the IP length fields), not on what was captured.
     if (pkt.truncated || st !== DECODE.OK || L.ipLenMismatch) return false;
+    // A VXLAN frame (UDP to a VXLAN port, I flag set) is a super-packet only as a whole (markTunnel),
+    // never cut as UDP_L4 (skb_udp_tunnel_segment segments one tunnel level; pieces of a VXLAN
+    // payload are no VXLAN frames).
+    if (isUdp && this.ports.has(udp.dstPort(b, t)) && t + udp.HEADER_LEN + vxlan.HEADER_LEN <= pkt.tail && vxlan.hasVni(b, t + udp.HEADER_LEN)) return false;
     const l3Start = L.mplsOff !== NO_OFFSET ? L.mplsOff : ip;
     const declaredEnd = v4 ? ip + ipv4.totalLength(b, ip) : ip + ipv6.HEADER_LEN + ipv6.payloadLength(b, ip);
     let overhead = 0;
