@@ -27,6 +27,17 @@ const tshark = toolGate('tshark');
  */
 const NOT_UNDER_TEST = ['cpfi'];
 
+/**
+ * A driver-view GSO-partial UDP chunk: its IP length describes one segment and its UDP length the
+ * whole chunk (__udp_gso_segment with SKB_GSO_PARTIAL), which tshark reports as a bad length and
+ * nothing else. What the driver is handed, not a frame on the wire.
+ */
+function gsoPartialUdpChunk(experts: string): boolean {
+  if (!/gso type=udp_l4\S*\+partial/.test(experts)) return false;
+  const errors = experts.split(/,(?=Expert Info)/).filter((e) => /\(Error\//.test(e));
+  return errors.length > 0 && errors.every((e) => /Bad length value \d+ > IP payload length/.test(e));
+}
+
 let n = 0;
 function caseDir(): string {
   const d = join(root, `c${n++}`);
@@ -95,7 +106,7 @@ describe('fuzz: the capflow command', () => {
         if (before.malformed.length > 0) return;
         const after = tsharkCheck(output, [], NOT_UNDER_TEST);
         expect(after.count).toBe(JSON.parse(run.stdout).packetsOut);
-        expect(after.malformed.map((i) => `#${i + 1}: ${after.experts[i]}`)).toEqual([]);
+        expect(after.malformed.filter((i) => !gsoPartialUdpChunk(after.experts[i]!)).map((i) => `#${i + 1}: ${after.experts[i]}`)).toEqual([]);
         rmSync(dir, { recursive: true, force: true });
       }),
       { numRuns, seed, endOnFailure: true },
