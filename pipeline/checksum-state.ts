@@ -15,7 +15,8 @@
  * One checksum per packet can be partial, as in the kernel (one csum_start/csum_offset).
  */
 import { CSUM, NO_OFFSET, type Packet } from './packet.js';
-import { DECODE, Layers, decodeFrame } from './decode.js';
+import { DECODE, type Layers } from './decode.js';
+import { LayerRecord, layersOf, vxlanPortTable } from './layer-record.js';
 import { ETHER_TYPE } from './wire/ether-type.js';
 import { IP_PROTO } from './wire/ip-proto.js';
 import { fold, pseudoV4, pseudoV6, sum16 } from './wire/checksum.js';
@@ -38,15 +39,13 @@ export const L4_CSUM = {
 export type L4CsumState = (typeof L4_CSUM)[keyof typeof L4_CSUM];
 
 export class IngressChecksums {
-  private readonly outer = new Layers();
-  private readonly inner = new Layers();
-  private readonly ports: Uint8Array;
+  /** Decoded into only for a packet without a layer record (not in a pipeline). */
+  private readonly scratch: LayerRecord;
   /** Packets found partial (their checksum left for the egress). */
   partial = 0;
 
   constructor(vxlanPorts: readonly number[]) {
-    this.ports = new Uint8Array(65536);
-    for (const p of vxlanPorts) this.ports[p] = 1;
+    this.scratch = new LayerRecord(vxlanPortTable(vxlanPorts));
   }
 
   /**
@@ -56,17 +55,13 @@ export class IngressChecksums {
   classify(pkt: Packet): void {
     if (pkt.csumMode === CSUM.PARTIAL || pkt.truncated) return;
     const b = pkt.buf;
-    const O = this.outer;
-    decodeFrame(b, pkt.head, pkt.tail, O);
+    const rec = layersOf(pkt, this.scratch);
+    const O = rec.outer;
     if (O.transOff === NO_OFFSET || O.isFragment || O.ipLenMismatch) return;
-    if (O.l4Proto === IP_PROTO.UDP && O.status === DECODE.OK && this.ports[udp.dstPort(b, O.transOff)]) {
-      const vx = O.transOff + udp.HEADER_LEN;
-      const end = O.transOff + udp.length(b, O.transOff);
-      if (vx + vxlan.HEADER_LEN <= end && vxlan.hasVni(b, vx)) {
-        const I = this.inner;
-        decodeFrame(b, vx + vxlan.HEADER_LEN, end, I);
-        if (!I.ipLenMismatch && l4State(b, I) === L4_CSUM.PARTIAL) return this.mark(pkt, I);
-      }
+    // The frame inside VXLAN (decoded up to the UDP end, which the IP datagram holds here).
+    if (rec.hasInner && O.status === DECODE.OK && vxlan.hasVni(b, O.transOff + udp.HEADER_LEN)) {
+      const I = rec.inner;
+      if (!I.ipLenMismatch && l4State(b, I) === L4_CSUM.PARTIAL) return this.mark(pkt, I);
     }
     if (l4State(b, O) === L4_CSUM.PARTIAL) this.mark(pkt, O);
   }

@@ -20,8 +20,9 @@
  *
  * Offsets are only set for headers that were completely decoded; the failing header's offset is
  * stopOff. Every read is bounds-checked against `end` (clamped to b.length); the decoder never
- * throws and never allocates. VXLAN (a UDP port decision) belongs to the stages, which call
- * `decodeFrame` again on the inner frame with a second `Layers`.
+ * throws and never allocates. VXLAN (a UDP port decision, one list per pipeline) is followed by
+ * layer-record.ts, which decodes the frame inside it with a second `Layers`: the record a packet
+ * carries through the pipeline.
  */
 import { NO_OFFSET, type Packet } from './packet.js';
 import { ETHER_TYPE } from './wire/ether-type.js';
@@ -122,6 +123,38 @@ export class Layers {
     this.ipLenMismatch = false;
     this.isFragment = false;
   }
+
+  /** Every offset moves by d: the frame was copied to another place (Packet.reserve). */
+  shift(d: number): void {
+    this.stopOff = moved(this.stopOff, d);
+    this.macOff = moved(this.macOff, d);
+    this.vlanOff0 = moved(this.vlanOff0, d);
+    this.vlanOff1 = moved(this.vlanOff1, d);
+    this.ethTypeOff = moved(this.ethTypeOff, d);
+    this.mplsOff = moved(this.mplsOff, d);
+    this.netOff = moved(this.netOff, d);
+    this.transOff = moved(this.transOff, d);
+    this.payloadOff = moved(this.payloadOff, d);
+    this.ipEnd = moved(this.ipEnd, d);
+  }
+
+  /** Offsets below `at` move by d: the bytes in front of `at` moved (Packet.insertAt / removeAt). */
+  shiftBelow(at: number, d: number): void {
+    if (this.stopOff < at) this.stopOff = moved(this.stopOff, d);
+    if (this.macOff < at) this.macOff = moved(this.macOff, d);
+    if (this.vlanOff0 < at) this.vlanOff0 = moved(this.vlanOff0, d);
+    if (this.vlanOff1 < at) this.vlanOff1 = moved(this.vlanOff1, d);
+    if (this.ethTypeOff < at) this.ethTypeOff = moved(this.ethTypeOff, d);
+    if (this.mplsOff < at) this.mplsOff = moved(this.mplsOff, d);
+    if (this.netOff < at) this.netOff = moved(this.netOff, d);
+    if (this.transOff < at) this.transOff = moved(this.transOff, d);
+    if (this.payloadOff < at) this.payloadOff = moved(this.payloadOff, d);
+    if (this.ipEnd < at) this.ipEnd = moved(this.ipEnd, d);
+  }
+}
+
+function moved(off: number, d: number): number {
+  return off === NO_OFFSET ? off : off + d;
 }
 
 function stop(L: Layers, status: number, layer: DecodeLayer, off: number): number {

@@ -23,7 +23,8 @@ import { z } from 'zod';
 import { macAddress } from './option-schemas.js';
 import { parseMac } from './wire/mac-address.js';
 import { type Packet } from './packet.js';
-import { Layers, decodeFrame } from './decode.js';
+import { Layers } from './decode.js';
+import { LayerRecord, layersOf } from './layer-record.js';
 import { ETHER_TYPE } from './wire/ether-type.js';
 import { IP_PROTO } from './wire/ip-proto.js';
 import { parseCidr } from './wire/ip-address.js';
@@ -213,6 +214,8 @@ export class RuleTable<A> {
   private readonly trie6 = new PrefixTrie();
   private readonly needsFrame: boolean;
   private readonly L = new Layers();
+  /** Decoded into only for a packet without a layer record (not in a pipeline). */
+  private readonly scratch = new LayerRecord();
   /** Per-lookup state read by `accept` (kept in fields so lookups allocate no closures). */
   private cur: Packet | null = null;
   private curL: Layers = this.L;
@@ -240,15 +243,17 @@ export class RuleTable<A> {
   }
 
   /**
-   * Index of the first rule matching `pkt`, or -1. `layers`, when given, must hold
-   * `decodeFrame(pkt.buf, pkt.head, pkt.tail)` of the packet as it is now (saves a decode).
+   * Index of the first rule matching `pkt`, or -1. Frame fields come from the packet's layer
+   * record, or from `layers` when given (the decode of the frame as it is now).
    */
   lookup(pkt: Packet, layers?: Layers): number {
     let L = layers;
     if (!L) {
-      L = this.L;
-      if (this.needsFrame) decodeFrame(pkt.buf, pkt.head, pkt.tail, L);
-      else L.reset();
+      if (this.needsFrame) L = layersOf(pkt, this.scratch).outer;
+      else {
+        L = this.L;
+        L.reset();
+      }
     }
     let best = 0x7fffffff;
     const un = this.unindexed;

@@ -20,6 +20,7 @@
  * What a device can do lives in the NIC profile. The two are never merged.
  */
 import type { TunnelInfo } from './metadata.js';
+import type { LayerRecord } from './layer-record.js';
 import { PacketSlab } from './packet-slab.js';
 
 /** Where `reserve` carves buffers from (see packet-slab.ts for the ownership rule). */
@@ -83,6 +84,13 @@ export class Packet {
   linkType = 1;
   /** Packet comments other than capflow's own metadata comments. */
   comments: string[] | null = null;
+
+  /**
+   * Where every header is (layer-record.ts): decoded once at ingress by Pipeline.process and kept
+   * right by reserve / push / pull / insertAt / removeAt and the stages that change headers.
+   * null for a packet that is not in a pipeline (it is decoded on demand into a scratch record).
+   */
+  layers: LayerRecord | null = null;
 
   /** Layer offsets (absolute in buf), NO_OFFSET when absent. Filled by decode() or by stages. */
   macOff: number = NO_OFFSET;
@@ -172,18 +180,24 @@ export class Packet {
     this.shiftOffsets(off + room - this.head);
   }
 
-  /** Prepend n bytes (uninitialised: the caller writes every one). Returns the new head. */
+  /**
+   * Prepend n bytes (uninitialised: the caller writes every one). Returns the new head. As
+   * skb_push, recorded offsets stay where they are; the layer record waits for the caller to
+   * say what the new frame is (LayerRecord.encapsulated).
+   */
   push(n: number): number {
     this.reserve(n);
     this.head -= n;
     this.origLen += n;
+    if (this.layers) this.layers.valid = false;
     return this.head;
   }
 
-  /** Remove n bytes from the front. Returns the new head. */
+  /** Remove n bytes from the front. Returns the new head. Offsets stay (skb_pull); see push. */
   pull(n: number): number {
     this.head += n;
     this.origLen -= n;
+    if (this.layers) this.layers.valid = false;
     return this.head;
   }
 
@@ -264,6 +278,7 @@ export class Packet {
 
   /** Forget every decoded offset (after a stage rewrote the frame in a way decode must redo). */
   resetOffsets(): void {
+    if (this.layers) this.layers.valid = false;
     this.macOff = this.netOff = this.transOff = NO_OFFSET;
     this.innerMacOff = this.innerNetOff = this.innerTransOff = NO_OFFSET;
   }
@@ -283,6 +298,7 @@ export class Packet {
     this.innerNetOff = shift(this.innerNetOff, d);
     this.innerTransOff = shift(this.innerTransOff, d);
     this.csumStart += d;
+    this.layers?.shift(d);
   }
 
   private moveOffsetsBelow(at: number, d: number): void {
@@ -293,6 +309,10 @@ export class Packet {
     if (this.innerNetOff !== NO_OFFSET && this.innerNetOff < at) this.innerNetOff += d;
     if (this.innerTransOff !== NO_OFFSET && this.innerTransOff < at) this.innerTransOff += d;
     if (this.csumMode === CSUM.PARTIAL && this.csumStart < at) this.csumStart += d;
+    if (this.layers) {
+      this.layers.shiftBelow(at, d);
+      this.layers.valid = false;
+    }
   }
 }
 

@@ -16,6 +16,7 @@ import { convertToEthernet } from './link-layer.js';
 import { parseMac } from './wire/mac-address.js';
 import { restoreMetadata } from './comments.js';
 import { MAX_CAPLEN } from './pcap/capture-interface.js';
+import { LayerRecord, vxlanPortTable } from './layer-record.js';
 
 export interface Counters {
   packetsIn: number;
@@ -60,6 +61,8 @@ export class Pipeline {
   readonly egress: Egress | null;
   /** Gives partial checksums of the capture back their CHECKSUM_PARTIAL state (with an egress only). */
   private readonly ingressChecksums: IngressChecksums | null;
+  /** The layer record lent to the packet in flight (null when nothing reads one: a faithful copy). */
+  private readonly layers: LayerRecord | null;
   readonly nic: NicProfile;
   readonly config: PipelineConfig;
   counters: Counters = newCounters();
@@ -91,6 +94,7 @@ export class Pipeline {
     this.ingressChecksums = this.egress ? new IngressChecksums(config.vxlanPorts) : null;
     const env: StageEnv = { nic: this.nic, view: config.view, egress: egress.view, vxlanPorts: config.vxlanPorts };
     this.stages = config.stages.map((s) => s.definition.create(s.options, env));
+    this.layers = this.egress || this.stages.length > 0 ? new LayerRecord(vxlanPortTable(config.vxlanPorts)) : null;
     this.linkSrc = config.linkLayer ? parseMac(config.linkLayer.src) : null;
     this.linkDst = config.linkLayer ? parseMac(config.linkLayer.dst) : null;
 
@@ -162,9 +166,16 @@ export class Pipeline {
     }
     pkt.macOff = pkt.head;
     pkt.ingressLen = pkt.origLen;
+    // The one decode: every stage and the egress read this record. It is lent to the packet
+    // only while it goes through (no allocation per packet).
+    if (this.layers) {
+      pkt.layers = this.layers;
+      this.layers.decode(pkt);
+    }
     this.ingressChecksums?.classify(pkt);
     this.droppedNow = false;
     this.enter(pkt);
+    pkt.layers = null;
     this.dropTooLarge(out, before);
     // Forwarded when anything of it left (one packet may leave as several segments); else it was dropped.
     if (out.length > before) c.forwarded++;

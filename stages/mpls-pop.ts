@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { defineStage, type Stage, type StageContext } from './stage.js';
 import { NO_OFFSET, type Packet } from '../pipeline/packet.js';
 import { ETHER_TYPE } from '../pipeline/wire/ether-type.js';
+import { outerHeadersChanged } from '../pipeline/layer-record.js';
 import { u16, setU16 } from '../pipeline/wire/bytes.js';
 import * as mpls from '../pipeline/wire/mpls.js';
 import { etherTypeOffset, isMplsEtherType } from './mpls-push.js';
@@ -65,6 +66,7 @@ export function popLabel(pkt: Packet): PopResult {
     pkt.innerProtocol = 0;
     pkt.innerNetOff = NO_OFFSET;
   }
+  outerHeadersChanged(pkt);
   return POP.DONE;
 }
 

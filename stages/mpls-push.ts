@@ -42,6 +42,7 @@ import { z } from 'zod';
 import { defineStage, type Stage, type StageContext } from './stage.js';
 import type { Packet } from '../pipeline/packet.js';
 import { ETHER_TYPE } from '../pipeline/wire/ether-type.js';
+import { outerHeadersChanged } from '../pipeline/layer-record.js';
 import { u16, setU16 } from '../pipeline/wire/bytes.js';
 import * as ethernet from '../pipeline/wire/ethernet.js';
 import * as vlan from '../pipeline/wire/vlan.js';
@@ -174,9 +175,6 @@ export function inheritTtl(b: Uint8Array, at: number, tail: number, type: number
  */
 export function pushLabels(pkt: Packet, plan: PushPlan, ctx: StageContext): boolean {
   const n = plan.lses.length;
-  // Grow the headroom first if needed: reallocation shifts every absolute offset, and the ones
-  // computed below must stay valid.
-  pkt.reserve(n * mpls.LSE_LEN);
   const typeOff = etherTypeOffset(pkt.buf, pkt.head, pkt.tail);
   if (typeOff < 0) return false;
   const at = typeOff + 2;
@@ -215,6 +213,7 @@ export function pushLabels(pkt: Packet, plan: PushPlan, ctx: StageContext): bool
   }
   pkt.protocol = plan.etherType;
   pkt.netOff = gap;
+  outerHeadersChanged(pkt);
   return true;
 }
 

@@ -50,6 +50,7 @@ import { parseMac } from '../pipeline/wire/mac-address.js';
 import { defineStage, type StageContext } from './stage.js';
 import { CSUM, GSO, NO_OFFSET, type Packet } from '../pipeline/packet.js';
 import { DECODE, Layers, decodeFrame } from '../pipeline/decode.js';
+import { LayerRecord, layersOf, vxlanPortTable } from '../pipeline/layer-record.js';
 import { TUNNEL, TunnelInfo } from '../pipeline/metadata.js';
 import { ETHER_TYPE } from '../pipeline/wire/ether-type.js';
 import { IP_PROTO } from '../pipeline/wire/ip-proto.js';
@@ -101,12 +102,14 @@ export const vxlanDecap = defineStage({
       vlanSet = new Uint8Array(4096);
       for (const v of o.vlans) vlanSet[v] = 1;
     }
-    const L = new Layers();
-    const IL = new Layers();
+    const scratch = new LayerRecord(vxlanPortTable(env.vxlanPorts));
+    /** The inner frame when `ports` takes a port the pipeline's record does not follow. */
+    const ownInner = new Layers();
 
     function process(pkt: Packet, ctx: StageContext): void {
       const b = pkt.buf;
-      decodeFrame(b, pkt.head, pkt.tail, L);
+      const rec = layersOf(pkt, scratch);
+      const L = rec.outer;
       if (vlanSet && L.vlanCount > 0 && !vlanLocal(b, L, vlanSet)) return ctx.drop(pkt, 'vlan-not-local');
       const net = L.netOff;
       const v4 = L.netProto === ETHER_TYPE.IPV4;
@@ -160,8 +163,12 @@ export const vxlanDecap = defineStage({
       if (localMac && macEquals(b, inner + ethernet.SRC, localMac)) return ctx.drop(pkt, 'vxlan-local-mac');
 
       // Inner IP header for the length rule and ECN: only an untagged one (see the module doc).
-      const innerEnd = complete ? udpEnd : pkt.tail;
-      decodeFrame(b, inner, innerEnd, IL);
+      // The record decoded it up to the same end when the port is one of the pipeline's.
+      let IL = rec.inner;
+      if (!rec.hasInner) {
+        IL = ownInner;
+        decodeFrame(b, inner, complete ? udpEnd : pkt.tail, IL);
+      }
       const innerType = IL.etherType;
       const ipOff = IL.ethTypeOff === NO_OFFSET ? NO_OFFSET : IL.ethTypeOff + 2;
       const innerIp = IL.vlanCount === 0 && (innerType === ETHER_TYPE.IPV4 || innerType === ETHER_TYPE.IPV6);
@@ -213,6 +220,8 @@ export const vxlanDecap = defineStage({
       pkt.origLen = innerLen;
       pkt.tunnel = info;
       pkt.resetOffsets();
+      // The inner decode describes the frame now (vxlan_rcv pulls; the inner headers stay put).
+      if (IL === rec.inner) rec.decapsulated(pkt);
       pkt.macOff = pkt.head;
       if (IL.netOff !== NO_OFFSET) pkt.netOff = IL.netOff;
       if (IL.transOff !== NO_OFFSET) pkt.transOff = IL.transOff;

@@ -41,7 +41,7 @@ import { macAddress, udpPort } from '../pipeline/option-schemas.js';
 import { parseMac } from '../pipeline/wire/mac-address.js';
 import { defineStage, type StageContext, type StageEnv } from './stage.js';
 import { CSUM, GSO, NO_OFFSET, type Packet } from '../pipeline/packet.js';
-import { Layers, decodeFrame } from '../pipeline/decode.js';
+import { LayerRecord, layersOf, vxlanPortTable } from '../pipeline/layer-record.js';
 import { TUNNEL } from '../pipeline/metadata.js';
 import { bytesHash, flowHash, udpFlowSrcPort } from '../pipeline/flow-hash.js';
 import { ETHER_TYPE } from '../pipeline/wire/ether-type.js';
@@ -144,7 +144,7 @@ export const vxlanEncap = defineStage({
     const [portMin, portMax] = o.srcPortRange;
     const marker = env.egress ?? null;
     const mtu = marker ? marker.mtu : env.nic.mtu;
-    const L = new Layers();
+    const scratch = new LayerRecord(vxlanPortTable(env.vxlanPorts));
     /** IPv4 ID counters per (src, dst) pair, keyed by the pair's hash (like the kernel's ident buckets). */
     const ids = new Map<number, number>();
     const pairKey = new Uint8Array(8);
@@ -174,13 +174,13 @@ export const vxlanEncap = defineStage({
       if (!srcAddr) return ctx.drop(pkt, 'no-tunnel-source');
       if ((pkt.gsoType & (GSO.UDP_TUNNEL | GSO.UDP_TUNNEL_CSUM)) !== 0) return ctx.drop(pkt, 'vxlan-nested-gso');
 
-      // The inner frame: recognise host-captured TSO/USO frames first, then decode for hash and ECN.
+      // The inner frame: recognise host-captured TSO/USO frames first, then read hash and ECN fields.
       const innerEth = pkt.head;
       if (marker) marker.mark(pkt, innerEth, (t.ipv6 ? ipv6.HEADER_LEN : ipv4.HEADER_LEN) + UDP_VXLAN_LEN);
       const b0 = pkt.buf;
-      decodeFrame(b0, innerEth, pkt.tail, L);
+      const rec = layersOf(pkt, scratch);
+      const L = rec.outer;
       const innerNet = L.netOff;
-      const innerTrans = L.transOff;
       let innerEcn = 0;
       if (innerNet !== NO_OFFSET && L.netProto === ETHER_TYPE.IPV4) innerEcn = ipv4.tos(b0, innerNet) & 3;
       else if (innerNet !== NO_OFFSET && L.netProto === ETHER_TYPE.IPV6) innerEcn = ipv6.trafficClass(b0, innerNet) & 3;
@@ -200,10 +200,9 @@ export const vxlanEncap = defineStage({
         if (o.mtuPolicy === 'drop' || v6 || df) return ctx.drop(pkt, 'mtu-exceeded');
       }
 
+      // push may reallocate: re-read the buffer (the record's offsets follow the frame).
       const head = pkt.push(ETH_LEN + ipHdr + UDP_VXLAN_LEN);
-      // push may have reallocated: re-read the buffer and shift the inner offsets by the same amount.
       const b = pkt.buf;
-      const shift = pkt.head + ETH_LEN + ipHdr + UDP_VXLAN_LEN - innerEth;
       const net = head + ETH_LEN;
       const u = net + ipHdr;
       const vx = u + udp.HEADER_LEN;
@@ -244,9 +243,12 @@ export const vxlanEncap = defineStage({
         }
       }
 
-      pkt.innerMacOff = innerEth + shift;
-      pkt.innerNetOff = innerNet === NO_OFFSET ? NO_OFFSET : innerNet + shift;
-      pkt.innerTransOff = innerTrans === NO_OFFSET ? NO_OFFSET : innerTrans + shift;
+      // The frame's decode becomes the inner one; only the headers written here are decoded.
+      rec.encapsulated(pkt);
+      const I = rec.inner;
+      pkt.innerMacOff = I.macOff;
+      pkt.innerNetOff = I.netOff;
+      pkt.innerTransOff = I.transOff;
       pkt.macOff = head;
       pkt.netOff = net;
       pkt.transOff = u;

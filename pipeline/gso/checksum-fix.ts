@@ -20,6 +20,7 @@
  */
 import { CSUM, GSO, NO_OFFSET, type Packet } from '../packet.js';
 import { DECODE, Layers, decodeFrame } from '../decode.js';
+import { LayerRecord, layersOf } from '../layer-record.js';
 import { ETHER_TYPE } from '../wire/ether-type.js';
 import { IP_PROTO } from '../wire/ip-proto.js';
 import { finish, pseudoV4, pseudoV6, sum16, udpFinal } from '../wire/checksum.js';
@@ -37,6 +38,10 @@ export type FixResult = 'fixed' | 'truncated' | 'skipped';
 export class ChecksumFixer {
   private readonly layers: Layers[] = Array.from({ length: MAX_DEPTH }, () => new Layers());
   private readonly ports: ReadonlySet<number>;
+  /** Decoded into only for a packet without a layer record (not in a pipeline). */
+  private readonly scratch = new LayerRecord();
+  /** The current packet's record: its decodes are used for the frames it holds. */
+  private rec: LayerRecord = this.scratch;
   /** Checksum fields rewritten so far (for counters/tests). */
   rewritten = 0;
 
@@ -49,13 +54,14 @@ export class ChecksumFixer {
     if (pkt.truncated) return 'truncated';
     const skip = pkt.csumMode === CSUM.PARTIAL ? pkt.csumStart : NO_OFFSET;
     const tunnelGso = pkt.gsoSize > 0 && (pkt.gsoType & (GSO.UDP_TUNNEL | GSO.UDP_TUNNEL_CSUM)) !== 0;
+    this.rec = layersOf(pkt, this.scratch);
     return this.fixFrame(pkt.buf, pkt.head, pkt.tail, 0, skip, tunnelGso ? pkt.transOff : NO_OFFSET);
   }
 
   /** `skipL4`, `skipUdp`: L4 headers whose checksum field is not this fixer's to write. */
   private fixFrame(b: Uint8Array, off: number, end: number, depth: number, skipL4: number, skipUdp: number): FixResult {
-    const L = this.layers[depth]!;
-    const st = decodeFrame(b, off, end, L);
+    const L = this.decoded(b, off, end, depth);
+    const st = L.status;
     if (st === DECODE.TRUNCATED || L.ipLenMismatch) return 'truncated';
     if (L.netOff === NO_OFFSET) return 'skipped';
     const v4 = L.netProto === ETHER_TYPE.IPV4;
@@ -105,6 +111,20 @@ export class ChecksumFixer {
       if (ipv4.checksum(b, ip) !== old) this.rewritten++;
     }
     return result;
+  }
+
+  /**
+   * The decode of the frame b[off, end): the packet's record (the frame, or the one inside VXLAN
+   * decoded to the same end), else decoded here (a VXLAN port the record does not follow, or
+   * VXLAN inside VXLAN).
+   */
+  private decoded(b: Uint8Array, off: number, end: number, depth: number): Layers {
+    const r = this.rec;
+    if (depth === 0) return r.outer;
+    if (depth === 1 && r.hasInner && r.inner.macOff === off && r.outer.transOff + udp.length(b, r.outer.transOff) === end) return r.inner;
+    const L = this.layers[depth]!;
+    decodeFrame(b, off, end, L);
+    return L;
   }
 
   private write(b: Uint8Array, field: number, start: number, end: number, pseudo: number, isUdp: boolean): void {

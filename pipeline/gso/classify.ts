@@ -10,6 +10,7 @@
  */
 import { CSUM, GSO, NO_OFFSET, type Packet } from '../packet.js';
 import { DECODE, Layers, decodeFrame } from '../decode.js';
+import { LayerRecord, layersOf, vxlanPortTable } from '../layer-record.js';
 import { ETHER_TYPE } from '../wire/ether-type.js';
 import { IP_PROTO } from '../wire/ip-proto.js';
 import { fold, pseudoV4, pseudoV6, sum16 } from '../wire/checksum.js';
@@ -134,8 +135,10 @@ export class SuperPackets implements EgressView {
   /** Peer-advertised MSS per data direction key. */
   private readonly peerMss = new Map<string, number>();
   private readonly flows = new Map<string, FlowGso>();
+  /** Decoded into only for a frame that is not the packet's (or a packet without a layer record). */
   private readonly L = new Layers();
   private readonly innerL = new Layers();
+  private scratch: LayerRecord;
   private ports: ReadonlySet<number>;
   private readonly readOnly: boolean;
   /** The current `mark` call's `onlyPartial`. */
@@ -146,6 +149,7 @@ export class SuperPackets implements EgressView {
     this.mtu = opts.mtu;
     this.mss = opts.mss;
     this.ports = new Set(opts.vxlanPorts ?? DEFAULT_VXLAN_PORTS);
+    this.scratch = new LayerRecord(vxlanPortTable([...this.ports]));
     this.readOnly = opts.readOnly ?? false;
   }
 
@@ -157,6 +161,7 @@ export class SuperPackets implements EgressView {
   /** Replace the VXLAN port set (the gso stage applies its `vxlanPorts` option to the shared marker). */
   setVxlanPorts(ports: readonly number[]): void {
     this.ports = new Set(ports);
+    this.scratch = new LayerRecord(vxlanPortTable(ports));
   }
 
   /** The options this marker applies (for describeMssRule). */
@@ -187,56 +192,15 @@ export class SuperPackets implements EgressView {
   mark(pkt: Packet, off: number, outerLen = 0, onlyPartial = false): boolean {
     if (pkt.gsoSize > 0) return true;
     this.onlyPartial = onlyPartial;
-    if (this.nothingToDo(pkt.buf, off, pkt.tail, off === pkt.head && outerLen === 0 && !pkt.encapsulation)) return false;
-    const L = this.L;
-    const st = decodeFrame(pkt.buf, off, pkt.tail, L);
-    if (off === pkt.head && outerLen === 0 && !pkt.encapsulation && this.ports.size > 0) {
+    // The packet's own frame: its layer record (decoded at ingress) says where everything is.
+    const rec = off === pkt.head ? layersOf(pkt, this.scratch) : null;
+    const L = rec ? rec.outer : this.L;
+    const st = rec ? L.status : decodeFrame(pkt.buf, off, pkt.tail, L);
+    if (rec && outerLen === 0 && !pkt.encapsulation && this.ports.size > 0) {
       const inner = this.vxlanInner(pkt, L, st);
-      if (inner !== NO_OFFSET) return this.markTunnel(pkt, L, inner);
+      if (inner !== NO_OFFSET) return this.markTunnel(pkt, L, inner, rec);
     }
     return this.classify(pkt, off, L, st, null, outerLen);
-  }
-
-  /**
-   * Fast path for the common packet, without a full decode: true only when `mark` would
-   * certainly neither mark the frame at `off` nor learn from it. That is an IPv4/IPv6 packet
-   * (under at most two VLAN tags, no MPLS) whose declared L3 length is within the MTU (no rule
-   * marks it: every variant compares that length, or more, with the MTU) and which is neither a
-   * TCP SYN (MSS learning) nor, when `maybeVxlan` (the frame may be a captured VXLAN frame), UDP to a
-   * VXLAN port (its inner SYNs are learnt); or a frame of another EtherType (never marked).
-   * Anything unusual or not fully captured takes the full path.
-   */
-  private nothingToDo(b: Uint8Array, off: number, end: number, maybeVxlan: boolean): boolean {
-    if (off < 0 || end - off < ethernet.HEADER_LEN) return false;
-    let p = off + 12;
-    let type = (b[p]! << 8) | b[p + 1]!;
-    for (let tags = 0; vlan.isVlanTpid(type); tags++) {
-      if (tags === 2 || p + 6 > end) return false;
-      p += 4;
-      type = (b[p]! << 8) | b[p + 1]!;
-    }
-    p += 2;
-    let proto: number;
-    let t: number;
-    if (type === ETHER_TYPE.IPV4) {
-      if (p + ipv4.HEADER_LEN > end || b[p]! >>> 4 !== 4) return false;
-      if (((b[p + 2]! << 8) | b[p + 3]!) > this.mtu) return false;
-      proto = b[p + 9]!;
-      t = p + ((b[p]! & 0x0f) << 2);
-    } else if (type === ETHER_TYPE.IPV6) {
-      if (p + ipv6.HEADER_LEN > end || b[p]! >>> 4 !== 6) return false;
-      if (ipv6.HEADER_LEN + ((b[p + 4]! << 8) | b[p + 5]!) > this.mtu) return false;
-      proto = b[p + 6]!;
-      // Extension headers (which may lead to TCP) take the full path.
-      if (proto !== IP_PROTO.TCP && proto !== IP_PROTO.UDP) return false;
-      t = p + ipv6.HEADER_LEN;
-    } else {
-      // MPLS may carry anything; any other EtherType is never a super-packet.
-      return type !== ETHER_TYPE.MPLS_UC && type !== ETHER_TYPE.MPLS_MC;
-    }
-    if (proto === IP_PROTO.TCP) return t + tcp.FLAGS < end && (b[t + tcp.FLAGS]! & TCP_FLAG.SYN) === 0;
-    if (proto === IP_PROTO.UDP && maybeVxlan && this.ports.size > 0) return t + 4 <= end && !this.ports.has((b[t + 2]! << 8) | b[t + 3]!);
-    return true;
   }
 
   /** The inner Ethernet header of a VXLAN frame (decoded in L), else NO_OFFSET. */
@@ -255,7 +219,7 @@ export class SuperPackets implements EgressView {
    * the outer frame is longer than the MTU, the packet becomes a UDP-tunnel GSO packet exactly as
    * vxlan-encap marks one (udp_tunnel_xmit_skb + udp_set_csum).
    */
-  private markTunnel(pkt: Packet, O: Layers, innerEth: number): boolean {
+  private markTunnel(pkt: Packet, O: Layers, innerEth: number, rec: LayerRecord): boolean {
     const b = pkt.buf;
     const v4 = O.netProto === ETHER_TYPE.IPV4;
     const ip = O.netOff;
@@ -263,8 +227,10 @@ export class SuperPackets implements EgressView {
     const l3Start = O.mplsOff !== NO_OFFSET ? O.mplsOff : ip;
     const end = v4 ? ip + ipv4.totalLength(b, ip) : ip + ipv6.HEADER_LEN + ipv6.payloadLength(b, ip);
     const consistent = !pkt.truncated && !O.ipLenMismatch && udp.length(b, u) === end - u;
-    const I = this.innerL;
-    const ist = decodeFrame(b, innerEth, pkt.tail, I);
+    // The record's inner decode (to the UDP end) when it follows this port, else one of our own.
+    const own = !rec.hasInner || rec.inner.macOff !== innerEth;
+    const I = own ? this.innerL : rec.inner;
+    const ist = own ? decodeFrame(b, innerEth, pkt.tail, I) : I.status;
     const innerStart = I.mplsOff !== NO_OFFSET ? I.mplsOff : I.netOff;
     const tun: TunnelCtx = {
       markable: consistent && end - l3Start > this.mtu && innerStart !== NO_OFFSET,

@@ -12,7 +12,8 @@
  * A partial L4 checksum is completed first (`ip_do_fragment` calls skb_checksum_help).
  */
 import { CSUM, HEADROOM, NO_OFFSET, Packet } from '../packet.js';
-import { DECODE, Layers, decodeFrame } from '../decode.js';
+import { DECODE } from '../decode.js';
+import { LayerRecord, layersOf } from '../layer-record.js';
 import { ETHER_TYPE } from '../wire/ether-type.js';
 import * as ipv4 from '../wire/ipv4.js';
 import { checksumHelp } from './checksum-help.js';
@@ -21,20 +22,21 @@ const IPOPT_END = 0;
 const IPOPT_NOOP = 1;
 const IPOPT_COPIED = 0x80;
 
-const scratch = new Layers();
+/** Decoded into only for a packet without a layer record (not in a pipeline). */
+const scratch = new LayerRecord();
 
 /**
  * Fragment the outermost IPv4 packet of `pkt` for `mtu` (IP bytes) and emit the fragments.
  * Returns the number of fragments emitted, or 0 when the packet can't be fragmented
  * (not IPv4, DF set, truncated capture, MTU too small for 8 data bytes, or it already fits).
- * `ipOff` may be given when the caller decoded the frame.
+ * `ipOff` may be given when the caller knows it; else it comes from the packet's layer record.
  */
 export function fragmentIpv4(pkt: Packet, mtu: number, emit: (p: Packet) => void, ipOff = NO_OFFSET): number {
   const b = pkt.buf;
   if (ipOff === NO_OFFSET) {
-    const st = decodeFrame(b, pkt.head, pkt.tail, scratch);
-    if (st === DECODE.TRUNCATED || scratch.mplsOff !== NO_OFFSET || scratch.netProto !== ETHER_TYPE.IPV4) return 0;
-    ipOff = scratch.netOff;
+    const L = layersOf(pkt, scratch).outer;
+    if (L.status === DECODE.TRUNCATED || L.mplsOff !== NO_OFFSET || L.netProto !== ETHER_TYPE.IPV4) return 0;
+    ipOff = L.netOff;
   }
   if (pkt.truncated || ipOff + ipv4.HEADER_LEN > pkt.tail) return 0;
   const hl = ipv4.headerLen(b, ipOff);

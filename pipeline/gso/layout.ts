@@ -6,6 +6,7 @@
  */
 import { CSUM, GSO, NO_OFFSET, type Packet } from '../packet.js';
 import { DECODE, Layers, decodeFrame } from '../decode.js';
+import { LayerRecord, layersOf } from '../layer-record.js';
 import { ETHER_TYPE } from '../wire/ether-type.js';
 import { IP_PROTO } from '../wire/ip-proto.js';
 import * as ipv4 from '../wire/ipv4.js';
@@ -18,10 +19,18 @@ import { pseudoDstV6 } from './pseudo-dst.js';
 export type LayoutError = '' | 'gso-bad-header' | 'mpls-gso-bad-stack';
 
 export class EgressLayout {
-  /** Outer decode (whole frame). */
-  readonly outer = new Layers();
+  /** Outer decode (whole frame): the packet's layer record. */
+  outer: Layers;
   /** Inner decode (the frame after the VXLAN header) when encapsulated. */
-  readonly inner = new Layers();
+  inner: Layers;
+  /** Decoded into only for a packet without a layer record (not in a pipeline). */
+  private readonly scratch = new LayerRecord();
+  private readonly ownInner = new Layers();
+
+  constructor() {
+    this.outer = this.scratch.outer;
+    this.inner = this.ownInner;
+  }
 
   /** The packet carries a tunnel and inner offsets are valid. */
   tunnel = false;
@@ -69,8 +78,9 @@ export class EgressLayout {
   parse(pkt: Packet, gso: boolean): LayoutError {
     this.reset();
     const b = pkt.buf;
-    const O = this.outer;
-    const st = decodeFrame(b, pkt.head, pkt.tail, O);
+    const rec = layersOf(pkt, this.scratch);
+    const O = rec.outer;
+    this.outer = O;
     this.vlanTags = O.vlanCount;
     this.etherType = O.etherType;
     if (O.mplsOff !== NO_OFFSET) {
@@ -93,7 +103,12 @@ export class EgressLayout {
       this.tunnel = true;
       this.udpOff = O.transOff;
       this.udpDstOff = this.ipV4 ? O.netOff + 16 : pseudoDstV6(b, O.netOff, O.transOff);
-      decodeFrame(b, pkt.innerMacOff, pkt.tail, this.inner);
+      // The record's inner decode when it is that frame (vxlan-encap, a captured VXLAN super-packet).
+      if (rec.hasInner && rec.inner.macOff === pkt.innerMacOff) this.inner = rec.inner;
+      else {
+        this.inner = this.ownInner;
+        decodeFrame(b, pkt.innerMacOff, pkt.tail, this.inner);
+      }
       L = this.inner;
       if (L.netOff === NO_OFFSET || (L.netProto !== ETHER_TYPE.IPV4 && L.netProto !== ETHER_TYPE.IPV6)) return gso ? 'gso-bad-header' : '';
       this.innerIpOff = L.netOff;
