@@ -14,12 +14,15 @@
  * and `udp_set_csum` leaving the outer partial); behind VLAN tags and under an MPLS stack too.
  * One checksum per packet can be partial, as in the kernel (one csum_start/csum_offset).
  */
+import { u16 } from './wire/bytes.js';
 import { CSUM, NO_OFFSET, type Packet } from './packet.js';
 import { DECODE, type Layers } from './decode.js';
 import { LayerRecord, layersOf, vxlanPortTable } from './layer-record.js';
 import { ETHER_TYPE } from './wire/ether-type.js';
 import { IP_PROTO } from './wire/ip-proto.js';
 import { fold, pseudoV4, pseudoV6, sum16 } from './wire/checksum.js';
+import * as ipv4 from './wire/ipv4.js';
+import * as ipv6 from './wire/ipv6.js';
 import * as tcp from './wire/tcp.js';
 import * as udp from './wire/udp.js';
 import * as vxlan from './wire/vxlan.js';
@@ -85,11 +88,11 @@ export function l4State(b: Uint8Array, L: Layers): L4CsumState {
   const end = isTcp ? L.ipEnd : t + udp.length(b, t);
   if (end > L.ipEnd) return L4_CSUM.UNKNOWN;
   const field = t + (isTcp ? tcp.CHECKSUM : udp.CHECKSUM);
-  const value = (b[field]! << 8) | b[field + 1]!;
+  const value = u16(b, field);
   if (!isTcp && v4 && value === 0) return L4_CSUM.NONE;
   const ip = L.netOff;
   const proto = isTcp ? IP_PROTO.TCP : IP_PROTO.UDP;
-  const ps = v4 ? pseudoV4(b, ip + 12, ip + 16, proto, end - t) : pseudoV6(b, ip + 8, pseudoDstV6(b, ip, t), proto, end - t);
+  const ps = v4 ? pseudoV4(b, ip + ipv4.SRC_ADDR, ip + ipv4.DST_ADDR, proto, end - t) : pseudoV6(b, ip + ipv6.SRC_ADDR, pseudoDstV6(b, ip, t), proto, end - t);
   if (value !== fold(ps)) return L4_CSUM.FILLED;
   // The pseudo-header sum can also be the right checksum of some payload: only then sum it all.
   return fold(sum16(b, t, end, ps)) === 0xffff ? L4_CSUM.FILLED : L4_CSUM.PARTIAL;

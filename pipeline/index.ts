@@ -58,6 +58,7 @@ export { defineStage } from '../stages/stage.js';
 
 // Header decoding and wire formats.
 export { decodeFrame, decodeIp, decodePacket, Layers, DECODE, DECODE_NAME, type DecodeStatus, type DecodeLayer } from './decode.js';
+export { LayerRecord, layersOf, vxlanPortTable } from './layer-record.js';
 export * as wire from './wire/index.js';
 export { ETHER_TYPE, IP_PROTO, TCP_FLAG } from './wire/index.js';
 

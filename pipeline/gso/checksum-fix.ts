@@ -18,6 +18,7 @@
  *     inside are still repaired;
  *   - packets whose capture is truncated (nothing can be computed): reported as 'truncated'.
  */
+import { u16, setU16 } from '../wire/bytes.js';
 import { CSUM, GSO, NO_OFFSET, type Packet } from '../packet.js';
 import { DECODE, Layers, decodeFrame } from '../decode.js';
 import { LayerRecord, layersOf } from '../layer-record.js';
@@ -25,6 +26,8 @@ import { ETHER_TYPE } from '../wire/ether-type.js';
 import { IP_PROTO } from '../wire/ip-proto.js';
 import { finish, pseudoV4, pseudoV6, sum16, udpFinal } from '../wire/checksum.js';
 import * as ipv4 from '../wire/ipv4.js';
+import * as ipv6 from '../wire/ipv6.js';
+import * as ethernet from '../wire/ethernet.js';
 import * as tcp from '../wire/tcp.js';
 import * as udp from '../wire/udp.js';
 import * as vxlan from '../wire/vxlan.js';
@@ -80,16 +83,16 @@ export class ChecksumFixer {
       // IPv6 with a Routing header: the pseudo-header takes the final destination (pseudo-dst.ts).
       const dst6 = v4 ? 0 : pseudoDstV6(b, ip, transOff);
       const pseudo = (p: number) =>
-        v4 ? pseudoV4(b, ip + ipv4.SRC_ADDR, ip + ipv4.DST_ADDR, p, l4Len) : pseudoV6(b, ip + 8, dst6, p, l4Len);
+        v4 ? pseudoV4(b, ip + ipv4.SRC_ADDR, ip + ipv4.DST_ADDR, p, l4Len) : pseudoV6(b, ip + ipv6.SRC_ADDR, dst6, p, l4Len);
       if (proto === IP_PROTO.TCP) {
         if (own) this.write(b, transOff + tcp.CHECKSUM, transOff, ipEnd, pseudo(IP_PROTO.TCP), false);
       } else if (proto === IP_PROTO.UDP) {
         const ulen = udp.length(b, transOff);
         const uEnd = Math.min(ipEnd, transOff + ulen);
         const tunnel = this.ports.has(udp.dstPort(b, transOff));
-        if (depth + 1 < MAX_DEPTH && tunnel && uEnd - transOff >= 16 + 14) {
+        if (depth + 1 < MAX_DEPTH && tunnel && uEnd - transOff >= udp.HEADER_LEN + vxlan.HEADER_LEN + ethernet.HEADER_LEN) {
           // The frame inside VXLAN is repaired even when the outer UDP checksum is not ours.
-          const r = this.fixFrame(b, transOff + 16, uEnd, depth + 1, skipL4, skipUdp);
+          const r = this.fixFrame(b, transOff + udp.HEADER_LEN + vxlan.HEADER_LEN, uEnd, depth + 1, skipL4, skipUdp);
           if (r === 'truncated') result = r;
         }
         // A partial checksum inside the datagram (local checksum offload: the outer sum was
@@ -97,7 +100,7 @@ export class ChecksumFixer {
         const coversPartial = skipL4 > transOff && skipL4 < uEnd;
         const keepZero = v4 || tunnel;
         if (own && !coversPartial && (udp.checksum(b, transOff) !== 0 || !keepZero)) {
-          this.write(b, transOff + udp.CHECKSUM, transOff, uEnd, v4 ? pseudoV4(b, ip + 12, ip + 16, IP_PROTO.UDP, uEnd - transOff) : pseudoV6(b, ip + 8, dst6, IP_PROTO.UDP, uEnd - transOff), true);
+          this.write(b, transOff + udp.CHECKSUM, transOff, uEnd, v4 ? pseudoV4(b, ip + ipv4.SRC_ADDR, ip + ipv4.DST_ADDR, IP_PROTO.UDP, uEnd - transOff) : pseudoV6(b, ip + ipv6.SRC_ADDR, dst6, IP_PROTO.UDP, uEnd - transOff), true);
         }
       } else if (own && proto === IP_PROTO.ICMP && v4) {
         this.write(b, transOff + icmp.CHECKSUM, transOff, ipEnd, 0, false);
@@ -128,13 +131,11 @@ export class ChecksumFixer {
   }
 
   private write(b: Uint8Array, field: number, start: number, end: number, pseudo: number, isUdp: boolean): void {
-    const old = (b[field]! << 8) | b[field + 1]!;
-    b[field] = 0;
-    b[field + 1] = 0;
+    const old = u16(b, field);
+    setU16(b, field, 0);
     let c = finish(sum16(b, start, end, pseudo));
     if (isUdp) c = udpFinal(c);
-    b[field] = c >>> 8;
-    b[field + 1] = c & 0xff;
+    setU16(b, field, c);
     if (c !== old) this.rewritten++;
   }
 }

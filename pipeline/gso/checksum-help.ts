@@ -4,6 +4,7 @@
  * data with that field in place and storing the complement gives the final checksum. A result of
  * 0 is stored as 0xFFFF (CSUM_MANGLED_0) whatever the protocol, as the kernel does here.
  */
+import { setU16 } from '../wire/bytes.js';
 import { CSUM, type Packet } from '../packet.js';
 import { finish, sum16 } from '../wire/checksum.js';
 
@@ -20,8 +21,7 @@ export function checksumHelp(pkt: Packet, end: number = pkt.tail): boolean {
   if (start < pkt.head || field + 2 > end || end > pkt.tail) return false;
   let c = finish(sum16(b, start, end));
   if (c === 0) c = 0xffff;
-  b[field] = c >>> 8;
-  b[field + 1] = c & 0xff;
+  setU16(b, field, c);
   pkt.csumMode = CSUM.NONE;
   pkt.csumStart = 0;
   pkt.csumOffset = 0;

@@ -8,6 +8,7 @@
  * the MTU: those become UDP-tunnel GSO skbs, as vxlan-encap would have marked them.
  * The rule is `MSS_RULE_TEXT` below (shown by `capflow info`).
  */
+import { u16, setU16 } from '../wire/bytes.js';
 import { CSUM, GSO, NO_OFFSET, type Packet } from '../packet.js';
 import { DECODE, Layers, decodeFrame } from '../decode.js';
 import { LayerRecord, layersOf, vxlanPortTable } from '../layer-record.js';
@@ -21,7 +22,6 @@ import { TCP_FLAG } from '../wire/tcp.js';
 import * as udp from '../wire/udp.js';
 import * as vxlan from '../wire/vxlan.js';
 import * as ethernet from '../wire/ethernet.js';
-import * as vlan from '../wire/vlan.js';
 import { formatIp } from '../wire/ip-address.js';
 import { pseudoDstV6 } from './pseudo-dst.js';
 import type { EgressView } from '../egress.js';
@@ -245,7 +245,7 @@ export class SuperPackets implements EgressView {
     pkt.gsoType |= csum ? GSO.UDP_TUNNEL_CSUM : GSO.UDP_TUNNEL;
     if (csum && !this.readOnly) {
       const udpLen = end - u;
-      const ps = v4 ? pseudoV4(b, ip + 12, ip + 16, IP_PROTO.UDP, udpLen) : pseudoV6(b, ip + 8, pseudoDstV6(b, ip, u), IP_PROTO.UDP, udpLen);
+      const ps = v4 ? pseudoV4(b, ip + ipv4.SRC_ADDR, ip + ipv4.DST_ADDR, IP_PROTO.UDP, udpLen) : pseudoV6(b, ip + ipv6.SRC_ADDR, pseudoDstV6(b, ip, u), IP_PROTO.UDP, udpLen);
       udp.setChecksum(b, u, fold(ps));
     }
     pkt.macOff = pkt.head;
@@ -275,7 +275,7 @@ export class SuperPackets implements EgressView {
     const ip = L.netOff;
     const t = L.transOff;
 
-    if (isTcp && b[t + tcp.FLAGS]! & TCP_FLAG.SYN) this.learnSyn(b, ip, v4, t, L.l4HdrLen);
+    if (isTcp && tcp.flags(b, t) & TCP_FLAG.SYN) this.learnSyn(b, ip, v4, t, L.l4HdrLen);
 
     // Length check on what was on the wire (the IP length fields), not on what was captured.
     if (pkt.truncated || st !== DECODE.OK || L.ipLenMismatch) return false;
@@ -326,7 +326,7 @@ export class SuperPackets implements EgressView {
     let type: number;
     if (isTcp) {
       type = v4 ? GSO.TCPV4 : GSO.TCPV6;
-      if (b[t + tcp.FLAGS]! & TCP_FLAG.CWR) type |= GSO.TCP_ECN;
+      if (tcp.flags(b, t) & TCP_FLAG.CWR) type |= GSO.TCP_ECN;
       this.stats.tcp++;
     } else {
       type = GSO.UDP_L4;
@@ -340,10 +340,9 @@ export class SuperPackets implements EgressView {
     // CHECKSUM_PARTIAL with the pseudo-header sum over the whole L4 length.
     const l4Len = declaredEnd - t;
     if (!this.readOnly) {
-      const ps = fold(v4 ? pseudoV4(b, ip + 12, ip + 16, L.l4Proto, l4Len) : pseudoV6(b, ip + 8, pseudoDstV6(b, ip, t), L.l4Proto, l4Len));
+      const ps = fold(v4 ? pseudoV4(b, ip + ipv4.SRC_ADDR, ip + ipv4.DST_ADDR, L.l4Proto, l4Len) : pseudoV6(b, ip + ipv6.SRC_ADDR, pseudoDstV6(b, ip, t), L.l4Proto, l4Len));
       const field = t + (isTcp ? tcp.CHECKSUM : udp.CHECKSUM);
-      b[field] = ps >>> 8;
-      b[field + 1] = ps & 0xff;
+      setU16(b, field, ps);
     }
     pkt.csumMode = CSUM.PARTIAL;
     pkt.csumStart = t;
@@ -401,8 +400,8 @@ export class SuperPackets implements EgressView {
   }
 
   private keyOf(b: Uint8Array, ip: number, v4: boolean, t: number, reverse: boolean): string {
-    const src = v4 ? formatIp(b.subarray(ip + 12, ip + 16)) : formatIp(b.subarray(ip + 8, ip + 24));
-    const dst = v4 ? formatIp(b.subarray(ip + 16, ip + 20)) : formatIp(b.subarray(ip + 24, ip + 40));
+    const src = v4 ? formatIp(b.subarray(ip + ipv4.SRC_ADDR, ip + ipv4.SRC_ADDR + ipv4.ADDR_LEN)) : formatIp(b.subarray(ip + ipv6.SRC_ADDR, ip + ipv6.SRC_ADDR + ipv6.ADDR_LEN));
+    const dst = v4 ? formatIp(b.subarray(ip + ipv4.DST_ADDR, ip + ipv4.DST_ADDR + ipv4.ADDR_LEN)) : formatIp(b.subarray(ip + ipv6.DST_ADDR, ip + ipv6.DST_ADDR + ipv6.ADDR_LEN));
     // TCP and UDP ports sit at the same offsets.
     const sp = tcp.srcPort(b, t);
     const dp = tcp.dstPort(b, t);
@@ -417,8 +416,8 @@ export class SuperPackets implements EgressView {
 function partialChecksum(b: Uint8Array, ip: number, v4: boolean, t: number, isTcp: boolean, end: number): boolean {
   const proto = isTcp ? IP_PROTO.TCP : IP_PROTO.UDP;
   const field = t + (isTcp ? tcp.CHECKSUM : udp.CHECKSUM);
-  const ps = v4 ? pseudoV4(b, ip + 12, ip + 16, proto, end - t) : pseudoV6(b, ip + 8, pseudoDstV6(b, ip, t), proto, end - t);
-  if (((b[field]! << 8) | b[field + 1]!) !== fold(ps)) return false;
+  const ps = v4 ? pseudoV4(b, ip + ipv4.SRC_ADDR, ip + ipv4.DST_ADDR, proto, end - t) : pseudoV6(b, ip + ipv6.SRC_ADDR, pseudoDstV6(b, ip, t), proto, end - t);
+  if ((u16(b, field)) !== fold(ps)) return false;
   return fold(sum16(b, t, end, ps)) !== 0xffff;
 }
 

@@ -25,6 +25,11 @@ import { CSUM, GSO, HEADROOM, NO_OFFSET, Packet } from '../packet.js';
 import { finish, fold, pseudoV4, pseudoV6, sum16, udpFinal } from '../wire/checksum.js';
 import { IP_PROTO } from '../wire/ip-proto.js';
 import { TCP_FLAG } from '../wire/tcp.js';
+import { setU16 } from '../wire/bytes.js';
+import * as ipv4 from '../wire/ipv4.js';
+import * as ipv6 from '../wire/ipv6.js';
+import * as tcp from '../wire/tcp.js';
+import * as udp from '../wire/udp.js';
 import type { EgressLayout } from './layout.js';
 import { PacketSlab } from '../packet-slab.js';
 
@@ -52,12 +57,8 @@ export interface SegmentPlan {
   partial: boolean;
 }
 
-const IPV6_HDR = 40;
 /** Where segments are built (see packet-slab.ts for the ownership rule). */
 const slab = new PacketSlab();
-/** Byte offsets used in the per-segment hot path (TCP flags; UDP checksum field). */
-const FLAGS = 13;
-const UDP_CSUM = 6;
 
 /**
  * Cut `pkt` (described by `lay`, already parsed with gso = true) into segments and pass each to
@@ -133,9 +134,7 @@ function buildSegment(
   if (lay.tunnel) {
     fixIp(b, lay.ipOff + d, lay.ipV4, payEnd, k, false);
     fixIp(b, lay.innerIpOff + d, lay.innerIpV4, payEnd, k, (gsoType & GSO.TCP_FIXEDID) !== 0);
-    const ul = payEnd - (lay.udpOff + d);
-    b[lay.udpOff + d + 4] = (ul >>> 8) & 0xff;
-    b[lay.udpOff + d + 5] = ul & 0xff;
+    udp.setLength(b, lay.udpOff + d, payEnd - (lay.udpOff + d));
   } else {
     fixIp(b, lay.ipOff + d, lay.ipV4, payEnd, k, (gsoType & GSO.TCP_FIXEDID) !== 0);
   }
@@ -146,47 +145,32 @@ function buildSegment(
   const isTcp = lay.l4Proto === IP_PROTO.TCP;
   let csumField: number;
   if (isTcp) {
-    const so = lay.l4Off + 4;
-    const seq0 = ((src[so]! << 24) | (src[so + 1]! << 16) | (src[so + 2]! << 8) | src[so + 3]!) >>> 0;
-    const seq = (seq0 + k * M) >>> 0;
-    b[l4 + 4] = seq >>> 24;
-    b[l4 + 5] = (seq >>> 16) & 0xff;
-    b[l4 + 6] = (seq >>> 8) & 0xff;
-    b[l4 + 7] = seq & 0xff;
-    let f = b[l4 + FLAGS]!;
+    tcp.setSeq(b, l4, (tcp.seq(src, lay.l4Off) + k * M) >>> 0);
+    let f = tcp.flags(b, l4);
     if (!last) f &= ~(TCP_FLAG.FIN | TCP_FLAG.PSH);
     if (!first) f &= ~TCP_FLAG.CWR;
-    b[l4 + FLAGS] = f;
-    csumField = l4 + 16;
+    tcp.setFlags(b, l4, f);
+    csumField = l4 + tcp.CHECKSUM;
   } else {
-    b[l4 + 4] = (l4Len >>> 8) & 0xff;
-    b[l4 + 5] = l4Len & 0xff;
-    csumField = l4 + 6;
+    udp.setLength(b, l4, l4Len);
+    csumField = l4 + udp.CHECKSUM;
   }
   // Pseudo-header destination: for IPv6 with a Routing header the final destination (lay.l4DstOff).
   const ip = lay.l4IpOff + d;
   const pseudo = lay.l4IpV4
-    ? pseudoV4(b, ip + 12, ip + 16, lay.l4Proto, l4Len)
-    : pseudoV6(b, ip + 8, lay.l4DstOff + d, lay.l4Proto, l4Len);
+    ? pseudoV4(b, ip + ipv4.SRC_ADDR, ip + ipv4.DST_ADDR, lay.l4Proto, l4Len)
+    : pseudoV6(b, ip + ipv6.SRC_ADDR, lay.l4DstOff + d, lay.l4Proto, l4Len);
 
   const needSum = plan.inner === SEG_CSUM.SOFTWARE || plan.outer === SEG_CSUM.SOFTWARE;
   let innerSum = 0; // L4 header (field 0) + payload, unfolded
   let innerFinal = 0;
   if (needSum) {
-    b[csumField] = 0;
-    b[csumField + 1] = 0;
+    setU16(b, csumField, 0);
     innerSum = sum16(b, l4, l4 + (lay.payOff - lay.l4Off), sumPayload(b, dstPay, dstPay + len));
     innerFinal = finish(pseudo + innerSum);
     if (!isTcp) innerFinal = udpFinal(innerFinal);
   }
-  if (plan.inner === SEG_CSUM.SOFTWARE) {
-    b[csumField] = innerFinal >>> 8;
-    b[csumField + 1] = innerFinal & 0xff;
-  } else {
-    const ps = fold(pseudo);
-    b[csumField] = ps >>> 8;
-    b[csumField + 1] = ps & 0xff;
-  }
+  setU16(b, csumField, plan.inner === SEG_CSUM.SOFTWARE ? innerFinal : fold(pseudo));
 
   // Tunnel outer UDP checksum (UDP_TUNNEL_CSUM), covering the inner bytes as they leave the NIC.
   let outerPartial = false;
@@ -195,20 +179,15 @@ function buildSegment(
     const uLen = room + segLen - u; // real length of the UDP datagram in this segment
     const oip = lay.ipOff + d;
     const opseudo = lay.ipV4
-      ? pseudoV4(b, oip + 12, oip + 16, IP_PROTO.UDP, uLen)
-      : pseudoV6(b, oip + 8, lay.udpDstOff + d, IP_PROTO.UDP, uLen);
+      ? pseudoV4(b, oip + ipv4.SRC_ADDR, oip + ipv4.DST_ADDR, IP_PROTO.UDP, uLen)
+      : pseudoV6(b, oip + ipv6.SRC_ADDR, lay.udpDstOff + d, IP_PROTO.UDP, uLen);
     if (plan.outer === SEG_CSUM.SOFTWARE) {
-      b[u + UDP_CSUM] = 0;
-      b[u + UDP_CSUM + 1] = 0;
+      udp.setChecksum(b, u, 0);
       // LCO: the inner L4 as it will be on the wire sums to innerSum + its final checksum.
       const s = sum16(b, u, l4, opseudo + innerSum + innerFinal);
-      const c = udpFinal(finish(s));
-      b[u + UDP_CSUM] = c >>> 8;
-      b[u + UDP_CSUM + 1] = c & 0xff;
+      udp.setChecksum(b, u, udpFinal(finish(s)));
     } else {
-      const ps = fold(opseudo);
-      b[u + UDP_CSUM] = ps >>> 8;
-      b[u + UDP_CSUM + 1] = ps & 0xff;
+      udp.setChecksum(b, u, fold(opseudo));
       outerPartial = true;
     }
   }
@@ -231,7 +210,7 @@ function buildSegment(
   } else if (outerPartial) {
     seg.csumMode = CSUM.PARTIAL;
     seg.csumStart = lay.udpOff + d;
-    seg.csumOffset = UDP_CSUM;
+    seg.csumOffset = udp.CHECKSUM;
   } else {
     seg.csumMode = CSUM.NONE;
     seg.csumStart = floor; // offset 0 of the segment's own bytes (as 0 was in a buffer of its own)
@@ -244,29 +223,18 @@ function buildSegment(
 function fixIp(b: Uint8Array, off: number, v4: boolean, payEnd: number, k: number, fixedId: boolean): void {
   if (off < 0 || off === NO_OFFSET) return;
   if (v4) {
-    const tl = payEnd - off;
-    b[off + 2] = (tl >>> 8) & 0xff;
-    b[off + 3] = tl & 0xff;
-    if (!fixedId && k !== 0) {
-      const id = (((b[off + 4]! << 8) | b[off + 5]!) + k) & 0xffff;
-      b[off + 4] = id >>> 8;
-      b[off + 5] = id & 0xff;
-    }
-    // Header checksum over IHL·4 bytes (20..60): inline, no cross-module call per segment.
-    b[off + 10] = 0;
-    b[off + 11] = 0;
-    const hend = off + ((b[off]! & 0x0f) << 2);
+    ipv4.setTotalLength(b, off, payEnd - off);
+    if (!fixedId && k !== 0) ipv4.setId(b, off, (ipv4.id(b, off) + k) & 0xffff);
+    // Header checksum over IHL·4 bytes (20..60), summed inline: no general sum16 per segment.
+    ipv4.setChecksum(b, off, 0);
+    const hend = off + ipv4.headerLen(b, off);
     let s = 0;
     for (let i = off; i < hend; i += 2) s += (b[i]! << 8) | b[i + 1]!;
     s = (s & 0xffff) + (s >>> 16);
     s = (s & 0xffff) + (s >>> 16);
-    const c = ~s & 0xffff;
-    b[off + 10] = c >>> 8;
-    b[off + 11] = c & 0xff;
+    ipv4.setChecksum(b, off, ~s & 0xffff);
   } else {
-    const plen = payEnd - off - IPV6_HDR;
-    b[off + 4] = (plen >>> 8) & 0xff;
-    b[off + 5] = plen & 0xff;
+    ipv6.setPayloadLength(b, off, payEnd - off - ipv6.HEADER_LEN);
   }
 }
 

@@ -173,7 +173,6 @@ describe('one decode per packet', () => {
     all = await tally(everyStage, 'samples/vxlan-mixed.pcapng');
   });
 
-  it("print", () => { console.log(JSON.stringify({ reencap, all })); });
   it('samples/reencap.yaml: one ingress decode, the new outer headers once after encap, nothing else', () => {
     const t = reencap;
     expect(t.packets).toBeGreaterThan(0);
