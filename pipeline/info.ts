@@ -10,6 +10,7 @@
 import { openCapture, type CaptureInterface } from './pcap/reader.js';
 import { linkTypeName, LINKTYPE } from './pcap/link-type.js';
 import { Layers, decodeFrame, DECODE } from './decode.js';
+import { LayerRecord, vxlanPortTable } from './layer-record.js';
 import { IP_PROTO } from './wire/ip-proto.js';
 import * as udp from './wire/udp.js';
 import * as vxlan from './wire/vxlan.js';
@@ -68,7 +69,8 @@ export async function captureInfo(file: string, opts: InfoOptions = {}): Promise
   const mtu = opts.mtu ?? 1500;
   const marker = new SuperPackets({ mss: 'auto', mtu, vxlanPorts: portList, readOnly: true });
   const reader = await openCapture(file, { name: file === '-' ? '<stdin>' : file, strict: opts.strict ?? false, onWarning: opts.onWarning ?? (() => {}) });
-  const L = new Layers();
+  // Lent to each packet while it is read, so that the marker reads the same decode.
+  const layers = new LayerRecord(vxlanPortTable(portList));
   const inner = new Layers();
   const perIface: number[] = [];
   const info: CaptureInfo = {
@@ -112,7 +114,10 @@ export async function captureInfo(file: string, opts: InfoOptions = {}): Promise
 
       if (p.linkType !== LINKTYPE.ETHERNET) continue;
       const b = p.buf;
-      const st = decodeFrame(b, p.head, p.tail, L);
+      p.layers = layers;
+      layers.decode(p);
+      const L = layers.outer;
+      const st = L.status;
       if (st !== DECODE.OK) {
         const key = `${['ok', 'truncated', 'malformed', 'unsupported'][st]}-${L.stopLayer || 'frame'}`;
         info.decodeProblems[key] = (info.decodeProblems[key] ?? 0) + 1;
@@ -138,7 +143,7 @@ export async function captureInfo(file: string, opts: InfoOptions = {}): Promise
         const opt = tcp.findMssOption(b, l.transOff, l.l4HdrLen);
         if (opt >= 0 && opt + 4 <= p.tail) info.synMss[flowKey(b, l)] = tcp.mssValue(b, opt);
       }
-      // The egress's rule (after the reads above: the marker decodes into its own records).
+      // The egress's rule (after the reads above: the marker reads the packet's layer record).
       const sp = info.superPackets;
       if (marker.mark(p, p.head)) {
         if (p.gsoType & (GSO.TCPV4 | GSO.TCPV6)) sp.tcp++;
@@ -150,6 +155,7 @@ export async function captureInfo(file: string, opts: InfoOptions = {}): Promise
         const ipLen = L.netProto === 0x0800 ? ipv4.totalLength(b, L.netOff) : 40 + ipv6.payloadLength(b, L.netOff);
         if (L.netOff - start + ipLen > mtu) sp.truncated++;
       }
+      p.layers = null;
     }
   }
   info.gso.flows = marker.autoMss();
