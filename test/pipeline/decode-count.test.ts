@@ -19,10 +19,11 @@ import { Pipeline } from '../../pipeline/pipeline.js';
 import { readPipelineFile, resolvePipeline, type PipelineDocument } from '../../pipeline/config.js';
 import { collect } from '../helpers/pcap-collect.js';
 
-const count = { calls: 0 };
+const count = vi.hoisted(() => ({ calls: 0, real: null as null | typeof DecodeModule }));
 
 vi.mock('../../pipeline/decode.js', async (importOriginal) => {
   const real = await importOriginal<typeof DecodeModule>();
+  count.real = real;
   return {
     ...real,
     decodeFrame: (...a: Parameters<typeof real.decodeFrame>) => {
@@ -48,6 +49,9 @@ interface Tally {
   changed: Record<string, number>;
   /** Stage calls that decoded although they did not change the frame. */
   redundant: Record<string, number>;
+  /** Differences between the record a stage was handed and a fresh decode of the frame. */
+  stale: string[];
+  recordsChecked: number;
 }
 
 /**
@@ -88,12 +92,39 @@ function isVxlanAtIngress(f: Uint8Array, ports: readonly number[]): boolean {
   return ports.includes((f[l4 + 2]! << 8) | f[l4 + 3]!) && l4 + 16 <= udpEnd;
 }
 
+const FIELDS = ['status', 'stopOff', 'stopLayer', 'macOff', 'vlanCount', 'vlanOff0', 'vlanOff1', 'etherType', 'ethTypeOff', 'mplsOff', 'mplsCount', 'netOff', 'netProto', 'ipHdrLen', 'l4Proto', 'transOff', 'l4HdrLen', 'payloadOff', 'ipEnd', 'ipLenMismatch', 'isFragment'] as const;
+
+/**
+ * The record a stage is handed must be what a fresh decode of the frame says (uncounted: the
+ * real decoder): the outer frame [head, tail), and the inner one up to the UDP end.
+ */
+function recordProblems(p: Packet, where: string): string[] {
+  const r = p.layers;
+  if (!r || !r.valid) return [];
+  const real = count.real!;
+  const fresh = new real.Layers();
+  const problems: string[] = [];
+  const compare = (got: DecodeModule.Layers, what: string): void => {
+    for (const f of FIELDS) if (got[f] !== fresh[f]) problems.push(`${where}: ${what}.${f} ${String(got[f])}, fresh decode ${String(fresh[f])}`);
+  };
+  real.decodeFrame(p.buf, p.head, p.tail, fresh);
+  compare(r.outer, 'outer');
+  if (r.hasInner) {
+    const u = r.outer.transOff;
+    const udpEnd = u + ((p.buf[u + 4]! << 8) | p.buf[u + 5]!);
+    real.decodeFrame(p.buf, r.inner.macOff, Math.min(udpEnd, p.tail), fresh);
+    compare(r.inner, 'inner');
+    if (r.inner.macOff !== u + 16) problems.push(`${where}: inner frame at ${r.inner.macOff}, VXLAN payload at ${u + 16}`);
+  }
+  return problems;
+}
+
 /** Run every packet of `capture` through a pipeline built from `doc`, counting decodes. */
 async function tally(doc: PipelineDocument, capture: string): Promise<Tally> {
   const { packets, error } = await collect(new Uint8Array(readFileSync(join(root, capture))));
   expect(error).toBeNull();
   const pipeline = new Pipeline(resolvePipeline(doc, 'decode-count'));
-  const t: Tally = { packets: 0, vxlanAtIngress: 0, decodes: {}, changed: {}, redundant: {} };
+  const t: Tally = { packets: 0, vxlanAtIngress: 0, decodes: {}, changed: {}, redundant: {}, stale: [], recordsChecked: 0 };
   const add = (r: Record<string, number>, k: string, n: number): void => void (r[k] = (r[k] ?? 0) + n);
 
   // Exclusive attribution: a stage's decodes exclude those of the stages it emits into.
@@ -115,6 +146,8 @@ async function tally(doc: PipelineDocument, capture: string): Promise<Tally> {
         caller.emitted = true;
         caller.changed = p.head !== caller.head || p.buf !== caller.buf;
       }
+      if (p.layers?.valid) t.recordsChecked++;
+      t.stale.push(...recordProblems(p, name));
       stack.push({ name, decodes: 0, pkt: p, head: p.head, buf: p.buf, emitted: false, changed: false });
       try {
         orig(p, c);
@@ -188,6 +221,8 @@ describe('one decode per packet', () => {
     expect(t.decodes['vxlan-encap']).toBe(t.changed['vxlan-encap']);
     expect(t.decodes.egress).toBe(0);
     expect(t.redundant).toEqual({});
+    expect(t.recordsChecked).toBeGreaterThan(t.packets);
+    expect(t.stale).toEqual([]);
   });
 
   it('every stage: ingress once, and one decode after each label push, label pop and encap', () => {
@@ -201,6 +236,9 @@ describe('one decode per packet', () => {
     }
     expect(t.decodes.egress).toBe(0);
     expect(t.redundant).toEqual({});
+    // Every stage and the egress were handed a record that matches the frame as it is.
+    expect(t.recordsChecked).toBeGreaterThan(t.packets * 4);
+    expect(t.stale).toEqual([]);
     // In all: one decode per packet plus one per header-changing stage call, nothing more.
     const total = Object.values(t.decodes).reduce((a, b) => a + b, 0);
     const changes = t.changed['mpls-push']! + t.changed['mpls-pop']! + t.changed['vxlan-encap']!;
