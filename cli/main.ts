@@ -36,6 +36,64 @@ function packageVersion(): string {
   return 'unknown';
 }
 
+/**
+ * `capflow run IN... (-o OUT | --out-dir DIR)` with at most --jobs N, --format, --json, --strict,
+ * --[no-]progress, --skip-existing, --fail-fast: the arguments as yargs would hand them to the
+ * run command, without loading yargs (which takes longer to load than a small run takes).
+ * Anything else (another option, one given twice, `--`, a flag followed by true/false, a value
+ * yargs would read differently, no input or no output) returns null and goes through yargs, with
+ * its errors.
+ */
+export function plainRunArgs(args: readonly string[]): Record<string, unknown> | null {
+  if (args[0] !== 'run') return null;
+  const inputs: string[] = [];
+  const values: Record<string, string> = {};
+  const flags: Record<string, boolean> = {};
+  const VALUES: Record<string, [key: string, accept: (v: string) => boolean]> = {
+    '-o': ['output', (v) => v === '-' || !v.startsWith('-')],
+    '--output': ['output', (v) => v === '-' || !v.startsWith('-')],
+    '--out-dir': ['outDir', (v) => !v.startsWith('-')],
+    '-j': ['jobs', (v) => /^[1-9][0-9]{0,5}$/.test(v)],
+    '--jobs': ['jobs', (v) => /^[1-9][0-9]{0,5}$/.test(v)],
+    '--format': ['format', (v) => v === 'pcap' || v === 'pcapng'],
+  };
+  const FLAGS: Record<string, [key: string, value: boolean]> = {
+    '--json': ['json', true],
+    '--strict': ['strict', true],
+    '--progress': ['progress', true],
+    '--no-progress': ['progress', false],
+    '--skip-existing': ['skipExisting', true],
+    '--fail-fast': ['failFast', true],
+  };
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i]!;
+    if (Object.hasOwn(VALUES, a)) {
+      const [key, accept] = VALUES[a]!;
+      const v = args[++i];
+      if (key in values || v === undefined || v === '' || !accept(v)) return null;
+      values[key] = v;
+    } else if (Object.hasOwn(FLAGS, a)) {
+      const [key, v] = FLAGS[a]!;
+      // yargs reads `--json false` as the flag's value.
+      if (key in flags || args[i + 1] === 'true' || args[i + 1] === 'false') return null;
+      flags[key] = v;
+    } else if (a === '-' || (a !== '' && !a.startsWith('-'))) {
+      inputs.push(a);
+    } else {
+      return null;
+    }
+  }
+  if (inputs.length === 0 || (values.output === undefined) === (values.outDir === undefined)) return null;
+  const argv: Record<string, unknown> = { _: ['run'], inputs, json: flags.json ?? false, strict: flags.strict ?? false, progress: flags.progress };
+  if (values.output !== undefined) argv.output = argv.o = values.output;
+  if (values.outDir !== undefined) argv.outDir = argv['out-dir'] = values.outDir;
+  if (values.jobs !== undefined) argv.jobs = argv.j = Number(values.jobs);
+  if (values.format !== undefined) argv.format = values.format;
+  if (flags.skipExisting) argv.skipExisting = argv['skip-existing'] = true;
+  if (flags.failFast) argv.failFast = argv['fail-fast'] = true;
+  return argv;
+}
+
 /** A rejected command line: thrown from yargs' fail hook so that no command handler runs. */
 class UsageError extends Error {}
 
@@ -58,6 +116,11 @@ export async function main(args: string[]): Promise<number> {
   if (args.length === 1 && args[0] === '--version') {
     io.out(`${packageVersion()}\n`);
     return settled(EXIT.OK, null);
+  }
+  const plainRun = plainRunArgs(args);
+  if (plainRun) {
+    const { runAction } = await import('./run-action.js');
+    return settled(await runAction(plainRun), null);
   }
   const named = Object.hasOwn(commandModules, args[0] ?? '') ? commandModules[args[0]!]! : null;
   const commands = await Promise.all(named ? [named()] : Object.values(commandModules).map((load) => load()));

@@ -1,7 +1,7 @@
 /** Option groups shared by commands (composable builders). */
 import type { Argv } from 'yargs';
-import { readPipelineFile, parseStageSpec, resolvePipeline, type PipelineConfig } from '../pipeline/config.js';
-import type { PipelineSource } from '../pipeline/batch/executor.js';
+import type { PipelineConfig } from '../pipeline/config.js';
+import { loadPipelineConfig, type PipelineSource } from '../pipeline/pipeline-source.js';
 import type { View } from '../stages/stage.js';
 
 export function withPipelineOptions<T>(y: Argv<T>) {
@@ -13,18 +13,23 @@ export function withPipelineOptions<T>(y: Argv<T>) {
 }
 
 /** Build the pipeline configuration from --pipeline, --stage, --nic and --view. */
-export function pipelineFromArgs(argv: PipelineArgs): PipelineConfig {
-  const { doc, source, overrides } = pipelineSourceFromArgs(argv);
-  return resolvePipeline(doc, source, overrides);
+export async function pipelineFromArgs(argv: PipelineArgs): Promise<PipelineConfig> {
+  return loadPipelineConfig(await pipelineSourceFromArgs(argv));
 }
 
 type PipelineArgs = { pipeline?: string; stage?: (string | number)[]; nic?: string; view?: string };
 
-/** The pipeline as read (files parsed, not yet validated): plain data a batch worker can rebuild from. */
-export function pipelineSourceFromArgs(argv: PipelineArgs): PipelineSource {
-  const doc = argv.pipeline ? readPipelineFile(argv.pipeline) : {};
+/**
+ * The pipeline as read (files parsed, not yet validated): plain data a batch worker can rebuild
+ * from. The pipeline-file reader and the --stage parser are loaded only when one is given.
+ */
+export async function pipelineSourceFromArgs(argv: PipelineArgs): Promise<PipelineSource> {
   const specs = (argv.stage ?? []).map(String);
-  const extra = specs.map((s) => parseStageSpec(s));
+  const overrides = { nic: argv.nic, view: argv.view as View | undefined, extraStages: [] as Record<string, unknown>[], extraSpecs: specs };
   const source = argv.pipeline ?? '--stage';
-  return { doc, source, overrides: { nic: argv.nic, view: argv.view as View | undefined, extraStages: extra, extraSpecs: specs } };
+  if (!argv.pipeline && specs.length === 0) return { doc: {}, source, overrides };
+  const { readPipelineFile, parseStageSpec } = await import('../pipeline/config.js');
+  const doc = argv.pipeline ? readPipelineFile(argv.pipeline) : {};
+  overrides.extraStages = specs.map((s) => parseStageSpec(s));
+  return { doc, source, overrides };
 }

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { ConfigError, configErrorFromZod, formatPath } from './config-error.js';
 import { PIPELINE_FILE_LIMIT, readBoundedTextFile } from './config-file.js';
 import { macAddress, udpPort } from './option-schemas.js';
-import { egressOptions, gsoStageOptions, type EgressOptions } from './egress.js';
+import { egressOptions, gsoStageOptions, type EgressOptions } from './egress-options.js';
 import * as vxlan from './wire/vxlan.js';
 import { stageEntry, stageNames } from '../stages/registry.js';
 import type { StageDefinition, View } from '../stages/stage.js';

@@ -31,7 +31,6 @@
  * IPv4 IDs: segments get ID + k even where the device has tx-tcp-mangleid-segmentation (one of
  * the behaviours the kernel allows it).
  */
-import { z } from 'zod';
 import { CSUM, GSO, NO_OFFSET, type Packet } from './packet.js';
 import { EgressLayout } from './gso/layout.js';
 import { SEG_CSUM, segmentSuperPacket, type SegCsum } from './gso/segment.js';
@@ -39,7 +38,7 @@ import { checksumHelp } from './gso/checksum-help.js';
 import { fragmentIpv4 } from './gso/fragment.js';
 import { ChecksumFixer } from './gso/checksum-fix.js';
 import { SuperPackets } from './gso/classify.js';
-import { mssOption, udpPort } from './option-schemas.js';
+import type { EgressOptions } from './egress-options.js';
 import type { NicProfile } from './nic/profile.js';
 import { formatGsoNote } from './gso/notes.js';
 import { decideTx } from './nic/decide.js';
@@ -52,6 +51,8 @@ import * as udp from './wire/udp.js';
 import * as vxlan from './wire/vxlan.js';
 import * as ipv4 from './wire/ipv4.js';
 import * as ipv6 from './wire/ipv6.js';
+
+export type { EgressOptions } from './egress-options.js';
 
 /**
  * Smallest `mss`: the kernel's smallest TCP MSS (`tcp_min_snd_mss`, default TCP_MIN_SND_MSS = 48,
@@ -99,30 +100,6 @@ export interface EgressView {
 }
 
 
-/** The top-level `egress:` of a pipeline file. */
-export const egressOptions = z
-  .object({
-    /** gso_size for captured super-packets: `auto` (see describeMssRule) or a number of bytes. */
-    mss: mssOption.default('auto'),
-    /** Egress MTU (IP bytes); default: the NIC profile's. Given, it applies to every packet. */
-    mtu: z.number().int().min(68).max(65535).optional(),
-    /** Non-GSO packets longer than the MTU: kernel (fragment IPv4 without DF, drop the rest) | drop | ignore. */
-    mtuPolicy: z.enum(['kernel', 'drop', 'ignore']).default('kernel'),
-    /** Repair captured checksums (capture taken with checksum offload on). */
-    checksum: z
-      .object({ fix: z.boolean().default(false) })
-      .strict()
-      .default({ fix: false }),
-  })
-  .strict();
-
-export type EgressOptions = z.output<typeof egressOptions>;
-
-/**
- * The older spelling, `- stage: gso` as the last stage: the egress options plus `vxlanPorts`
- * (now the pipeline's top-level `vxlanPorts`).
- */
-export const gsoStageOptions = egressOptions.extend({ vxlanPorts: z.array(udpPort).optional() }).strict();
 
 /** What the egress needs from the pipeline besides its options. */
 export interface EgressEnv {

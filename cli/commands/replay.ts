@@ -44,7 +44,7 @@ export const replayCommand: CapflowCommand = {
   run: async (argv) => {
     const stop = stopSignals();
     try {
-      const config = pipelineFromArgs(argv);
+      const config = await pipelineFromArgs(argv);
       const rate = rateFromOptions({ speed: argv.speed, pps: argv.pps, mbps: argv.mbps, topspeed: argv.topspeed });
       const linkBps = argv.linkSpeed !== undefined ? parseLinkSpeed(String(argv.linkSpeed)) : undefined;
       const { runReplay } = await import('../../pipeline/replay/replay.js');

@@ -7,21 +7,12 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { resolvePipeline, type PipelineConfig, type PipelineDocument, type ResolveOverrides } from '../config.js';
+import type { PipelineConfig } from '../config.js';
 import { ConfigError } from '../config-error.js';
+import { loadPipelineConfig, type PipelineSource } from '../pipeline-source.js';
 import { runCapture, type CaptureFormat, type RunSummary } from '../run.js';
 
-/** A pipeline as the CLI read it, before validation: what a worker needs to rebuild it. */
-export interface PipelineSource {
-  doc: PipelineDocument;
-  /** Name used in configuration errors (the pipeline file, or "--stage"). */
-  source: string;
-  overrides: ResolveOverrides;
-}
-
-export function resolveSource(s: PipelineSource): PipelineConfig {
-  return resolvePipeline(s.doc, s.source, s.overrides);
-}
+export type { PipelineSource } from '../pipeline-source.js';
 
 export interface FileJob {
   /** Position of the input in the full input list (before sharding or skipping). */
@@ -55,17 +46,17 @@ export interface Executor {
 }
 
 export class InProcessExecutor implements Executor {
-  private config: PipelineConfig | null = null;
+  private config: Promise<PipelineConfig> | null = null;
   constructor(private readonly settings: JobSettings) {}
 
   async run(job: FileJob, hooks: JobHooks): Promise<JobOutcome> {
-    this.config ??= resolveSource(this.settings.source);
+    const config = await (this.config ??= loadPipelineConfig(this.settings.source));
     const t0 = performance.now();
     const summary = await runCapture({
       inputs: [job.input],
       output: job.output,
       format: this.settings.format,
-      config: this.config,
+      config,
       strict: this.settings.strict,
       onWarning: hooks.onWarning,
       onProgress: (p) => hooks.onProgress(p.bytesIn),

@@ -7,8 +7,9 @@
  * feature bitsets once, applying what `register_netdevice` and `netdev_fix_features` would do.
  * What a packet needs (gso_type, checksum state) is never stored here: see decide.ts.
  */
+import { createRequire } from 'node:module';
 import { ConfigFileError, PROFILE_FILE_LIMIT, readBoundedTextFile } from '../config-file.js';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { BUILTIN_PROFILE_JSON } from './builtin.js';
 import {
   ALL_TSO,
@@ -37,30 +38,45 @@ export class ProfileError extends Error {
   }
 }
 
-const featureList = z.array(z.string().min(1, 'expected a feature name (ethtool -k name)'));
+/** The profile file's schema, given zod. */
+function makeSchema(zod: typeof z) {
+  const featureList = zod.array(zod.string().min(1, 'expected a feature name (ethtool -k name)'));
+  return zod
+    .object({
+      name: zod.string().min(1, 'expected a non-empty profile name'),
+      description: zod.string().default(''),
+      source: zod.string().default(''),
+      variant: zod.string().optional(),
+      mtu: zod.number().int().min(68).max(65535).default(1500),
+      gsoMaxSize: zod.number().int().min(1).max(524288).default(65536),
+      gsoMaxSegs: zod.number().int().min(1).max(65535).default(65535),
+      features: featureList,
+      hwEncFeatures: featureList.default([]),
+      mplsFeatures: featureList.default([]),
+      vlanFeatures: featureList.default([]),
+      gsoPartialFeatures: featureList.optional(),
+      tunnelPorts: zod.array(zod.number().int().min(1).max(65535)).optional(),
+      minGsoSize: zod.number().int().min(0).max(65535).optional(),
+      encapTso4NeedsMangleId: zod.boolean().optional(),
+    })
+    .strict();
+}
 
-const profileSchema = z
-  .object({
-    name: z.string().min(1, 'expected a non-empty profile name'),
-    description: z.string().default(''),
-    source: z.string().default(''),
-    variant: z.string().optional(),
-    mtu: z.number().int().min(68).max(65535).default(1500),
-    gsoMaxSize: z.number().int().min(1).max(524288).default(65536),
-    gsoMaxSegs: z.number().int().min(1).max(65535).default(65535),
-    features: featureList,
-    hwEncFeatures: featureList.default([]),
-    mplsFeatures: featureList.default([]),
-    vlanFeatures: featureList.default([]),
-    gsoPartialFeatures: featureList.optional(),
-    tunnelPorts: z.array(z.number().int().min(1).max(65535)).optional(),
-    minGsoSize: z.number().int().min(0).max(65535).optional(),
-    encapTso4NeedsMangleId: z.boolean().optional(),
-  })
-  .strict();
+type ProfileSchema = ReturnType<typeof makeSchema>;
+let schema: ProfileSchema | null = null;
+
+/**
+ * Built on first use: only a profile file needs validating (the built-in profiles are derived
+ * without it), and zod costs a run that needs no validation a large share of its start-up. Loaded
+ * through require (zod ships CommonJS too) because validation is synchronous.
+ */
+function profileSchema(): ProfileSchema {
+  schema ??= makeSchema((createRequire(import.meta.url)('zod') as { z: typeof z }).z);
+  return schema;
+}
 
 /** A profile file as written (contract format plus capflow's extensions). */
-export type ProfileJson = z.input<typeof profileSchema>;
+export type ProfileJson = z.input<ProfileSchema>;
 
 /** Feature bitsets of a profile, derived once when it is loaded. */
 export interface ProfileBits {
@@ -109,7 +125,7 @@ export interface NicProfile {
  * Validate a parsed profile document and derive its bitsets. `origin` names the file in errors.
  */
 export function parseProfile(doc: unknown, origin: string): NicProfile {
-  const r = profileSchema.safeParse(doc);
+  const r = profileSchema().safeParse(doc);
   if (!r.success) {
     const issue = r.error.issues[0]!;
     const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path;
@@ -122,12 +138,12 @@ export function parseProfile(doc: unknown, origin: string): NicProfile {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') {
-    return `unknown key(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; expected one of ${Object.keys(profileSchema.shape).join(', ')}`;
+    return `unknown key(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}; expected one of ${Object.keys(profileSchema().shape).join(', ')}`;
   }
   return issue.message;
 }
 
-type ProfileData = z.output<typeof profileSchema>;
+type ProfileData = z.output<ProfileSchema>;
 
 function derive(d: ProfileData): NicProfile {
   const notes: string[] = [];
@@ -220,8 +236,26 @@ let builtins: readonly NicProfile[] | null = null;
 
 /** The built-in profiles (none, veth, virtio-net, mlx5, ixgbe, i40e, ice, bnxt), derived once. */
 export function builtinProfiles(): NicProfile[] {
-  builtins ??= BUILTIN_PROFILE_JSON.map((j) => parseProfile(j, `builtin:${j.name}`));
+  builtins ??= BUILTIN_PROFILE_JSON.map(builtinProfile);
   return [...builtins];
+}
+
+/**
+ * A built-in profile: written in this repository, so only the schema's defaults are applied
+ * (the test of the built-ins checks that validating them gives the same profiles).
+ */
+function builtinProfile(j: ProfileJson): NicProfile {
+  return derive({
+    ...j,
+    description: j.description ?? '',
+    source: j.source ?? '',
+    mtu: j.mtu ?? 1500,
+    gsoMaxSize: j.gsoMaxSize ?? 65536,
+    gsoMaxSegs: j.gsoMaxSegs ?? 65535,
+    hwEncFeatures: j.hwEncFeatures ?? [],
+    mplsFeatures: j.mplsFeatures ?? [],
+    vlanFeatures: j.vlanFeatures ?? [],
+  });
 }
 
 /** Names of the built-in profiles. */

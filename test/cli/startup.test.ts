@@ -51,16 +51,80 @@ describe.skipIf(!haveBuild)('start-up loads only what the command needs', () => 
     }
   });
 
+  it('a plain run (no pipeline to validate) loads neither yargs, zod, the stages nor a command module, and writes what the full path writes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'capflow-startup-'));
+    try {
+      const input = join(dir, 'one.pcap');
+      writeFileSync(input, buildPcap({ le: true, records: [{ sec: 1_700_000_000, frac: 0, data: frame(100, 1) }, { sec: 1_700_000_001, frac: 5, data: frame(60, 2) }] }));
+      const plain = join(dir, 'plain.pcap');
+      const r = runLogged(dir, ['run', input, '-o', plain, '--json', '--no-progress']);
+      expect(r.status, r.stderr).toBe(0);
+      for (const pkg of ['yargs', 'yargs-parser', 'zod', 'yaml']) expect(fromPackage(r.modules, pkg)).toEqual([]);
+      expect(r.modules.filter((m) => m.includes('/dist/stages/'))).toEqual([]);
+      expect(commandModules(r.modules)).toEqual([]);
+      // The same run through yargs (--view driver changes nothing here): the same output bytes
+      // and the same summary.
+      const full = join(dir, 'full.pcap');
+      const y = runLogged(dir, ['run', input, '-o', full, '--json', '--no-progress', '--view', 'driver']);
+      expect(y.status, y.stderr).toBe(0);
+      expect(fromPackage(y.modules, 'yargs')).not.toEqual([]);
+      expect(readFileSync(plain)).toEqual(readFileSync(full));
+      const summary = (out: string, file: string) => out.replaceAll(file, 'OUT');
+      expect(summary(r.stdout, plain)).toBe(summary(y.stdout, full));
+      // The batch's workers load no zod either: two files, two jobs.
+      const second = join(dir, 'two.pcap');
+      writeFileSync(second, readFileSync(input));
+      const b = runLogged(dir, ['run', input, second, '--out-dir', join(dir, 'out'), '--jobs', '2', '--no-progress', '--skip-existing']);
+      expect(b.status, b.stderr).toBe(0);
+      expect(readFileSync(join(dir, 'out', 'two.pcap'))).toEqual(readFileSync(full));
+      expect(b.modules.some((m) => m.endsWith('/dist/pipeline/batch/worker.js'))).toBe(true);
+      expect(fromPackage(b.modules, 'zod')).toEqual([]);
+      expect(b.modules.filter((m) => m.includes('/dist/stages/'))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('plain runs that are not that simple still go through yargs, with its errors', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'capflow-startup-'));
+    try {
+      const input = join(dir, 'one.pcap');
+      writeFileSync(input, buildPcap({ le: true, records: [{ sec: 1_700_000_000, frac: 0, data: frame(100, 1) }] }));
+      const out = join(dir, 'o.pcap');
+      // An unknown option, a repeated -o, a flag given a value: yargs decides (usage errors, exit 2).
+      const unknown = runLogged(dir, ['run', input, '-o', out, '--jsno']);
+      expect(unknown.status).toBe(2);
+      expect(unknown.stderr).toContain('jsno');
+      const twice = runLogged(dir, ['run', input, '-o', out, '-o', join(dir, 'p.pcap')]);
+      expect(fromPackage(twice.modules, 'yargs')).not.toEqual([]);
+      const valued = runLogged(dir, ['run', input, '--json', 'false', '-o', out]);
+      expect(valued.status, valued.stderr).toBe(0);
+      expect(valued.stdout).toBe('');
+      expect(fromPackage(valued.modules, 'yargs')).not.toEqual([]);
+      // A --jobs yargs reads as a number the fast path would not: yargs' own error.
+      const jobs = runLogged(dir, ['run', input, '--out-dir', join(dir, 'd'), '--jobs', '0x2']);
+      expect(fromPackage(jobs.modules, 'yargs')).not.toEqual([]);
+      // No output: the usage error yargs' path gives, before anything is written.
+      const none = runLogged(dir, ['run', input]);
+      expect(none.status).toBe(2);
+      expect(none.stderr).toContain('give -o OUT');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('capflow run loads the run command only; help and typos still see every command', () => {
     const dir = mkdtempSync(join(tmpdir(), 'capflow-startup-'));
     try {
       const input = join(dir, 'one.pcap');
       writeFileSync(input, buildPcap({ le: true, records: [{ sec: 1_700_000_000, frac: 0, data: frame(100, 1) }] }));
       const out = join(dir, 'out.pcap');
-      const r = runLogged(dir, ['run', input, '-o', out]);
+      // With a stage: through yargs, the run command's module and the pipeline validator.
+      const r = runLogged(dir, ['run', input, '-o', out, '--stage', 'mpls-push:labels=[{label: 100, ttl: 64}]']);
       expect(r.status, r.stderr).toBe(0);
       expect(existsSync(out)).toBe(true);
       expect(commandModules(r.modules)).toEqual(['run.js']);
+      expect(fromPackage(r.modules, 'zod')).not.toEqual([]);
 
       const help = runLogged(dir, ['--help']);
       expect(help.status).toBe(0);

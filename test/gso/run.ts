@@ -1,5 +1,6 @@
 /** Run the NIC egress directly on packets, collecting emitted packets and drops. */
-import { Egress, gsoStageOptions, type View } from '../../pipeline/egress.js';
+import { Egress, type View } from '../../pipeline/egress.js';
+import { gsoStageOptions } from '../../pipeline/egress-options.js';
 import { loadProfile } from '../../pipeline/nic/profile.js';
 import * as vxlan from '../../pipeline/wire/vxlan.js';
 import type { Packet } from '../../pipeline/packet.js';

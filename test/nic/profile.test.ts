@@ -11,6 +11,7 @@ import {
   ProfileError,
   profileToJson,
 } from '../../pipeline/nic/profile.js';
+import { BUILTIN_PROFILE_JSON } from '../../pipeline/nic/builtin.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'capflow-nic-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,6 +35,13 @@ function catchProfileError(fn: () => unknown): ProfileError {
 describe('built-in profiles', () => {
   it('are the eight documented ones', () => {
     expect(builtinProfileNames()).toEqual(['none', 'veth', 'virtio-net', 'mlx5', 'ixgbe', 'i40e', 'ice', 'bnxt']);
+  });
+
+  it('are what validating their JSON like a profile file gives (they are derived without the schema)', () => {
+    const validated = BUILTIN_PROFILE_JSON.map((j) => parseProfile(j, `builtin:${j.name}`));
+    expect(builtinProfiles()).toEqual(validated);
+    // The same keys in the same order: `capflow nic show --json` prints them.
+    expect(builtinProfiles().map((p) => JSON.stringify(p))).toEqual(validated.map((p) => JSON.stringify(p)));
   });
 
   it('validate with no unknown feature names and full provenance', () => {
