@@ -29,6 +29,8 @@ export class PcapWriter implements CaptureWriter {
   private linkType = -1;
   /** The last buffer found to be a read chunk (saves the lookup for its other records). */
   private chunk: Uint8Array | null = null;
+  /** The last buffer found not to be one (recycled read buffers: every record of the chunk). */
+  private notChunk: Uint8Array | null = null;
 
   constructor(
     out: ByteOutput,
@@ -82,7 +84,7 @@ export class PcapWriter implements CaptureWriter {
     const b = this.b;
     const src = pkt.buf;
     const h = pkt.head - 16;
-    if (h >= pkt.floor && pkt.head + capLen === pkt.tail && (src === this.chunk || this.isChunk(src))) {
+    if (h >= pkt.floor && pkt.head + capLen === pkt.tail && src !== this.notChunk && (src === this.chunk || this.isChunk(src))) {
       if (
         u32le(src, h) === sec &&
         u32le(src, h + 4) === frac &&
@@ -112,7 +114,11 @@ export class PcapWriter implements CaptureWriter {
   }
 
   private isChunk(buf: Uint8Array): boolean {
-    if (!isReadChunk(buf)) return false;
+    if (!isReadChunk(buf)) {
+      // A buffer never becomes a read chunk later: chunks are marked before their records are parsed.
+      this.notChunk = buf;
+      return false;
+    }
     this.chunk = buf;
     return true;
   }
