@@ -10,6 +10,8 @@ import type { PipelineConfig } from './config.js';
 import { Pipeline, addCounters, newCounters, type Counters } from './pipeline.js';
 import { openCapture, type CaptureInterface, type CaptureReader } from './pcap/reader.js';
 import { createFileWriter, formatFromPath, type CaptureWriter } from './pcap/writer.js';
+import { PcapWriter } from './pcap/pcap-writer.js';
+import { RecordPassthrough } from './pcap/passthrough.js';
 import { classifyOutput } from './pcap/output.js';
 import { abortable, untilAborted } from './abortable.js';
 import { LINKTYPE } from './pcap/link-type.js';
@@ -170,12 +172,33 @@ async function runOne(
     return id;
   };
 
+  // A plain copy to pcap: once this input's first packet has set up its interface, records the
+  // writer would reproduce byte for byte skip the packet path (pcap/passthrough.ts).
+  let passthrough: RecordPassthrough | null = null;
+  let passthroughTried = !(pipeline.config.faithful && format === 'pcap' && writer instanceof PcapWriter && reader.format === 'pcap');
+  const passedThrough = (): boolean => {
+    const p = passthrough!;
+    const ok = p.flush();
+    const c = pipeline.counters;
+    c.packetsIn += p.packets;
+    c.bytesIn += p.bytes;
+    c.truncated += p.truncated;
+    c.forwarded += p.packets;
+    c.packetsOut += p.packets;
+    c.bytesOut += p.bytes;
+    // A faithful pipeline passes other link types untouched (Pipeline.process).
+    if (reader.interfaces[0]?.linkType !== LINKTYPE.ETHERNET) c.nonEthernet += p.packets;
+    p.packets = p.bytes = p.truncated = 0;
+    return ok;
+  };
+
   const out: Packet[] = [];
   let lastProgress = 0;
   const progress = (done: boolean): void =>
     opts.onProgress?.({ file, packetsIn: pipeline.counters.packetsIn, bytesIn: pipeline.counters.bytesIn, sourceBytes: reader.sourceBytesRead, done });
   try {
     for await (const batch of abortable(reader.batches(), opts.signal)) {
+      if (passthrough && !passedThrough()) await untilAborted(writer.flush(), opts.signal);
       out.length = 0;
       for (let i = 0; i < batch.length; i++) {
         pipeline.process(batch[i]!, out);
@@ -187,6 +210,13 @@ async function runOne(
         }
       }
       if (!writeAll(out, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
+      if (!passthroughTried && lastKey >= 0) {
+        passthroughTried = true;
+        if ((writer as PcapWriter).takesRecordsAsIs(reader.nanosecond)) {
+          const p = new RecordPassthrough(writer as PcapWriter);
+          if (reader.passthrough(p)) passthrough = p;
+        }
+      }
       if (opts.onProgress) {
         const now = Date.now();
         if (now - lastProgress > 100) {
@@ -195,6 +225,7 @@ async function runOne(
         }
       }
     }
+    if (passthrough && !passedThrough()) await untilAborted(writer.flush(), opts.signal);
     out.length = 0;
     pipeline.flush(out);
     if (!writeAll(out, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);

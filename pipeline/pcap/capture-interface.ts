@@ -56,6 +56,16 @@ export function recordPacket(bytes: Uint8Array, record: number, data: number, ca
   return pkt;
 }
 
+/**
+ * Takes pcap records that leave exactly as they came (pcap-format.ts, passthrough): the record,
+ * header included, is bytes[start, end). `shared`: bytes is a read chunk whose records stay put
+ * until the reader's next batch (ranges of it may be gathered); else the reader's carry-over
+ * buffer, to be copied before parsing goes on.
+ */
+export interface RecordSink {
+  record(bytes: Uint8Array, start: number, end: number, capLen: number, origLen: number, shared: boolean): void;
+}
+
 /** Largest caplen accepted (libpcap/Wireshark MAXIMUM_SNAPLEN, WTAP_MAX_PACKET_SIZE_STANDARD). */
 export const MAX_CAPLEN = 262144;
 

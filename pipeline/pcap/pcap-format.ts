@@ -10,7 +10,7 @@
  * - a fraction ≥ 1 s (µs field of 1000000 and up) is carried into the seconds.
  */
 import type { Packet } from '../packet.js';
-import { type CaptureInterface, type FormatParser, type ParseContext, MAX_CAPLEN, recordPacket } from './capture-interface.js';
+import { type CaptureInterface, type FormatParser, type ParseContext, type RecordSink, MAX_CAPLEN, recordPacket } from './capture-interface.js';
 import { CaptureFormatError } from './errors.js';
 import { pcapHeaderLinkType } from './link-type.js';
 
@@ -42,8 +42,29 @@ export class PcapParser implements FormatParser {
   private snapLen = 0;
   private linkType = 1;
   private origLenWarned = false;
+  /**
+   * Records that can leave unchanged go here instead of becoming packets (see passthrough()),
+   * until the first one that cannot: from it on, every record is a packet again.
+   */
+  private sink: RecordSink | null = null;
 
   constructor(private readonly ctx: ParseContext) {}
+
+  /**
+   * Hand records to `sink` as they are, without making packets of them, while each is one a pcap
+   * writer of the same resolution would write byte for byte: little-endian, fraction below one
+   * second, caplen not above origlen. False (nothing changes) for a big-endian file.
+   */
+  passthrough(sink: RecordSink | null): boolean {
+    if (sink !== null && !this.le) return false;
+    this.sink = sink;
+    return true;
+  }
+
+  /** Records still go to the passthrough sink. */
+  get passingThrough(): boolean {
+    return this.sink !== null;
+  }
 
   get ready(): boolean {
     return this.started;
@@ -64,6 +85,14 @@ export class PcapParser implements FormatParser {
     if (end - off < total) return -total;
 
     let origLen = dv.getUint32(off + 12, le);
+    const sink = this.sink;
+    if (sink !== null) {
+      if (capLen <= origLen && dv.getUint32(off + 4, true) < this.units) {
+        sink.record(bytes, off, off + total, capLen, origLen, zeroCopy);
+        return total;
+      }
+      this.sink = null;
+    }
     if (capLen > origLen) origLen = this.badOrigLen(capLen, origLen, fileOff);
     const pkt = recordPacket(bytes, off, off + PCAP_RECORD_HEADER_LEN, capLen, origLen, zeroCopy);
     let sec = dv.getUint32(off, le);

@@ -109,6 +109,25 @@ export class PcapWriter implements CaptureWriter {
     return !b.needDrain;
   }
 
+  /**
+   * True when records of a little-endian pcap input of this resolution can be written as they
+   * are (writeRecords): the header they would get is their own.
+   */
+  takesRecordsAsIs(nanosecond: boolean): boolean {
+    return this.snapLimit === 0 && this.linkType >= 0 && (nanosecond ? 1_000_000_000 : 1_000_000) === this.units;
+  }
+
+  /**
+   * Write `count` whole pcap records, headers included, from bytes[start, end), unchanged: only
+   * records write() would produce byte for byte (see takesRecordsAsIs and PcapParser.passthrough).
+   * False: wait for flush().
+   */
+  writeRecords(bytes: Uint8Array, start: number, end: number, count: number): boolean {
+    this.b.appendCopy(bytes, start, end);
+    this.packetsWritten += count;
+    return !this.b.needDrain;
+  }
+
   flush(): Promise<void> {
     return this.b.flush();
   }

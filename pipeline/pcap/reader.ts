@@ -29,7 +29,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Packet } from '../packet.js';
-import { type CaptureInterface, type FormatParser, type ParseContext, markReadChunk } from './capture-interface.js';
+import { type CaptureInterface, type FormatParser, type ParseContext, type RecordSink, markReadChunk } from './capture-interface.js';
 import { CaptureFormatError } from './errors.js';
 import { PcapParser, isPcapMagic } from './pcap-format.js';
 import { BLOCK, PcapngParser } from './pcapng-format.js';
@@ -82,6 +82,8 @@ export class CaptureReader {
   private closed = false;
   /** Chunks fed since the last batch was handed out, given back to `recycle` at the next step. */
   private readonly fedChunks: Uint8Array[] = [];
+  /** A passthrough sink was set: batches() yields one (maybe empty) batch per chunk. */
+  private passthroughSet = false;
 
   /** @internal use openCapture / readCaptureFromStream. */
   constructor(
@@ -107,6 +109,26 @@ export class CaptureReader {
   /** Interfaces seen so far (pcap: exactly one; pcapng: grows as IDBs are read, over all sections). */
   get interfaces(): CaptureInterface[] {
     return this.parser.interfaces;
+  }
+
+  /**
+   * pcap: from the next chunk on, give records a pcap writer of the same resolution would write
+   * unchanged to `sink` instead of making packets of them (PcapParser.passthrough); batches() then
+   * yields once per chunk, empty when every record went to the sink, so that the caller can write
+   * what the sink gathered (it must, before asking for the next batch). False when the input
+   * can't (pcapng, big-endian pcap).
+   */
+  passthrough(sink: RecordSink): boolean {
+    const p = this.parser;
+    if (!(p instanceof PcapParser) || !p.passthrough(sink)) return false;
+    this.passthroughSet = true;
+    return true;
+  }
+
+  /** Records still go to the passthrough sink (false once one had to become a packet). */
+  get passingThrough(): boolean {
+    const p = this.framer.parser;
+    return p instanceof PcapParser && p.passingThrough;
   }
 
   private get parser(): FormatParser {
@@ -149,10 +171,10 @@ export class CaptureReader {
         try {
           await this.step(out);
         } catch (err) {
-          if (out.length > 0) yield out;
+          if (out.length > 0 || this.passthroughSet) yield out;
           throw err;
         }
-        if (out.length > 0) yield out;
+        if (out.length > 0 || this.passthroughSet) yield out;
       }
     } finally {
       await this.close();

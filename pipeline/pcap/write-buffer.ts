@@ -68,6 +68,19 @@ export class WriteBuffer {
     this.runEnd = end;
   }
 
+  /** Copy src[start, end) in, handing full buffers to the output on the way (any length). */
+  appendCopy(src: Uint8Array, start: number, end: number): void {
+    if (this.closed) throw new CaptureWriteError('ERR_CAPTURE_WRITER_CLOSED', this.out.name, 'write after close');
+    if (this.runBuf !== null) this.endRun();
+    while (start < end) {
+      if (this.pos === this.buf.length) this.handOff();
+      const n = Math.min(end - start, this.buf.length - this.pos);
+      this.buf.set(src.subarray(start, start + n), this.pos);
+      this.pos += n;
+      start += n;
+    }
+  }
+
   /** Give the buffered bytes (and the pending shared run) to the output. */
   handOff(): void {
     if (this.runBuf !== null) this.endRun();
