@@ -228,10 +228,12 @@ export interface Capture {
 
 /**
  * Start `tcpdump -U --immediate-mode -s 0 -w file -i dev [filter]` inside the namespace and wait
- * until it reports listening.
+ * until it reports listening. `bufferKiB` sets tcpdump's capture buffer (`-B`): a live transfer
+ * of TSO super-packets overruns the default 2 MiB on a busy machine.
  */
-export async function capture(ns: Netns, dev: string, file: string, filter?: string): Promise<Capture> {
+export async function capture(ns: Netns, dev: string, file: string, filter?: string, opts: { bufferKiB?: number } = {}): Promise<Capture> {
   const args = ['netns', 'exec', ns.name, 'tcpdump', '-U', '--immediate-mode', '-Z', 'root', '-s', '0', '-i', dev, '-w', file];
+  if (opts.bufferKiB) args.push('-B', String(opts.bufferKiB));
   if (filter) args.push(filter);
   const child = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
