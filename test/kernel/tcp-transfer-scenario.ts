@@ -12,6 +12,13 @@
  * neither. So the capture on the other end holds, for exactly the packets the first end sent,
  * what the kernel puts on a wire: the reference for capflow's wire view. Both directions carry
  * data, so both ends' captures are inputs and references.
+ *
+ * With `vxlan`, the transfer runs between overlay addresses on a classic VXLAN device (`vxlan id
+ * 42 remote <peer> local <self>`) at each end, over the same underlay: the ends' captures then
+ * hold VXLAN frames whose inner TCP checksum is partial and whose super-packets are UDP-tunnel
+ * GSO packets (veth's hw_enc_features pass them whole), and the bridge port segments them with
+ * `__skb_udp_tunnel_segment`. The outer UDP checksum is off over IPv4 (`noudpcsum`: zero on every
+ * frame) and on over IPv6 (`udpcsum`: computed per segment).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -30,6 +37,8 @@ export interface TransferOptions {
   /** Bytes B sends back after A's FIN (then B's FIN). */
   bytesBtoA: number;
   name?: string;
+  /** Run TCP over a classic VXLAN device at each end (underlay and overlay both of `family`). */
+  vxlan?: boolean;
 }
 
 export interface TransferResult {
@@ -47,13 +56,25 @@ export interface TransferResult {
   droppedByKernel: number;
   /** Offloads in force on vethA during the transfer. */
   featuresA: Record<string, boolean>;
+  /** With `vxlan`: the VXLAN UDP port. */
+  vxlanPort?: number;
 }
+
+/** Overlay of the `vxlan` variant: VNI, device MACs, addresses (documentation ranges). */
+export const XFER_VXLAN = {
+  vni: 42,
+  port: 4789,
+  vxMacA: '02:00:00:00:0a:42',
+  vxMacB: '02:00:00:00:0b:42',
+  overlay4: ['203.0.113.1', '203.0.113.2'],
+  overlay6: ['2001:db8:200::1', '2001:db8:200::2'],
+} as const;
 
 const PORT = 5201;
 
 export async function tcpTransferReference(dir: string, o: TransferOptions): Promise<TransferResult> {
   mkdirSync(dir, { recursive: true });
-  const name = o.name ?? `tcp${o.family}`;
+  const name = o.name ?? `${o.vxlan ? 'vxlan' : 'tcp'}${o.family}`;
   const A = Netns.create('xfra');
   const M = Netns.create('xfrm');
   const B = Netns.create('xfrb');
@@ -79,17 +100,36 @@ export async function tcpTransferReference(dir: string, o: TransferOptions): Pro
     A.ip(...six, 'neigh', 'replace', addrB, 'lladdr', REF.macB, 'dev', 'vethA', 'nud', 'permanent');
     B.ip(...six, 'neigh', 'replace', addrA, 'lladdr', REF.macA, 'dev', 'vethB', 'nud', 'permanent');
     const featuresA = ethtoolFeatures(A, 'vethA');
+    let dstB: string = addrB;
+    if (o.vxlan) {
+      const X = XFER_VXLAN;
+      const [ovA, ovB] = o.family === 4 ? X.overlay4 : X.overlay6;
+      // The device's MTU leaves room for the outer headers on the 1500-byte underlay.
+      const mtu = String(1500 - (o.family === 4 ? 50 : 70));
+      for (const [ns, self, peer, mac, peerMac, ov, peerOv] of [
+        [A, addrA, addrB, X.vxMacA, X.vxMacB, ovA, ovB],
+        [B, addrB, addrA, X.vxMacB, X.vxMacA, ovB, ovA],
+      ] as const) {
+        // Over IPv4 without the outer UDP checksum (UDP_TUNNEL GSO), over IPv6 with it (UDP_TUNNEL_CSUM).
+        const csum = o.family === 4 ? 'noudpcsum' : 'udpcsum';
+        ns.ip('link', 'add', 'vx0', 'address', mac, 'mtu', mtu, 'type', 'vxlan', 'id', String(X.vni), 'remote', peer, 'local', self, 'dstport', String(X.port), csum, 'nolearning');
+        ns.ip('link', 'set', 'vx0', 'up');
+        ns.ip(...six, 'addr', 'add', `${ov}/${plen}`, 'dev', 'vx0', ...(o.family === 6 ? ['nodad'] : []));
+        ns.ip(...six, 'neigh', 'replace', peerOv, 'lladdr', peerMac, 'dev', 'vx0', 'nud', 'permanent');
+      }
+      dstB = ovB;
+    }
 
     const capA = join(dir, `${name}.vethA.pcap`);
     const capB = join(dir, `${name}.vethB.pcap`);
-    const filter = `tcp port ${PORT}`;
+    const filter = o.vxlan ? `udp port ${XFER_VXLAN.port}` : `tcp port ${PORT}`;
     const ca = await capture(A, 'vethA', capA, filter, { bufferKiB: 65536 });
     const cb = await capture(B, 'vethB', capB, filter, { bufferKiB: 65536 });
     let a: TransferResult['a'];
     let b: TransferResult['b'];
     let dropped = 0;
     try {
-      const server = spawn('ip', ['netns', 'exec', B.name, 'python3', TCP_TRANSFER_PY, 'serve', addrB, String(PORT), String(o.bytesBtoA)], {
+      const server = spawn('ip', ['netns', 'exec', B.name, 'python3', TCP_TRANSFER_PY, 'serve', dstB, String(PORT), String(o.bytesBtoA)], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
@@ -111,7 +151,7 @@ export async function tcpTransferReference(dir: string, o: TransferOptions): Pro
         });
       });
       try {
-        a = JSON.parse(A.exec(['python3', TCP_TRANSFER_PY, 'send', addrB, String(PORT), String(o.bytesAtoB)], { timeoutMs: 30_000 }).trim()) as TransferResult['a'];
+        a = JSON.parse(A.exec(['python3', TCP_TRANSFER_PY, 'send', dstB, String(PORT), String(o.bytesAtoB)], { timeoutMs: 30_000 }).trim()) as TransferResult['a'];
       } finally {
         const kill = setTimeout(() => server.kill('SIGKILL'), 30_000);
         const code = await exited;
@@ -124,7 +164,7 @@ export async function tcpTransferReference(dir: string, o: TransferOptions): Pro
       const sb = await cb.stop(0);
       dropped = sa.droppedByKernel + sb.droppedByKernel;
     }
-    return { family: o.family, capA, capB, macA: REF.macA, macB: REF.macB, a, b, droppedByKernel: dropped, featuresA };
+    return { family: o.family, capA, capB, macA: REF.macA, macB: REF.macB, a, b, droppedByKernel: dropped, featuresA, vxlanPort: o.vxlan ? XFER_VXLAN.port : undefined };
   } finally {
     A.destroy();
     M.destroy();
