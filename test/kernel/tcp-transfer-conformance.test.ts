@@ -127,8 +127,8 @@ describe.skipIf(gate.skip || !existsSync(built))(`a live TCP transfer through ca
         const ours = packets(out, ref.vxlanPort);
         // Compared as sorted lists: the bridge takes A's frames in through netif_rx, whose backlog
         // is per CPU, so a pure ACK sent from softirq on one CPU may pass a data segment sent by
-        // the process on another (seen once in a few dozen runs on two busy cores). Every frame is
-        // still unique (sequence numbers, IDs), so equality stays byte for byte and one for one.
+        // the process on another. Every frame is unique (sequence numbers, IDs), so the comparison
+        // stays byte for byte and one for one.
         const sent = ours.filter((p) => p.src === end.me).map((p) => p.hex);
         const wire = kernel.map((p) => p.hex);
         const moved = sent.filter((h, i) => h !== wire[i]).length;
