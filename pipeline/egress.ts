@@ -43,7 +43,8 @@ import type { NicProfile } from './nic/profile.js';
 import { formatGsoNote } from './gso/notes.js';
 import { decideTx } from './nic/decide.js';
 import { NETIF_F } from './nic/features.js';
-import { DECODE, Layers, decodeFrame } from './decode.js';
+import { DECODE } from './decode.js';
+import { LayerRecord, layersOf, vxlanPortTable } from './layer-record.js';
 import { ETHER_TYPE } from './wire/ether-type.js';
 import { IP_PROTO } from './wire/ip-proto.js';
 import * as ethernet from './wire/ethernet.js';
@@ -158,8 +159,8 @@ export class Egress {
     this.commentsOnFirst(p, 'fragment');
     this.ctx!.emit(p);
   };
-  /** Decodes a frame whose GSO request says "UDP tunnel" but which carries no tunnel offsets. */
-  private readonly tunnelProbe = new Layers();
+  /** Decoded into only for a packet without a layer record (not in a pipeline). */
+  private readonly scratch: LayerRecord;
   private readonly vxlanPortTable: Uint8Array;
   /** Packets emitted so far from the packet being cut, and how many segments it makes (0: fragments). */
   private cutIndex = 0;
@@ -174,8 +175,8 @@ export class Egress {
     this.wire = env.view === 'wire';
     this.fixer = opts.checksum.fix ? new ChecksumFixer(env.vxlanPorts) : null;
     this.superPackets = new SuperPackets({ mss: opts.mss, mtu: this.mtu, vxlanPorts: env.vxlanPorts });
-    this.vxlanPortTable = new Uint8Array(65536);
-    for (const p of env.vxlanPorts) this.vxlanPortTable[p] = 1;
+    this.vxlanPortTable = vxlanPortTable(env.vxlanPorts);
+    this.scratch = new LayerRecord(this.vxlanPortTable);
   }
 
   /** The read-only face stages see. */
@@ -236,8 +237,7 @@ export class Egress {
    */
   private findTunnel(pkt: Packet): boolean {
     const b = pkt.buf;
-    const O = this.tunnelProbe;
-    decodeFrame(b, pkt.head, pkt.tail, O);
+    const O = layersOf(pkt, this.scratch).outer;
     if (O.status !== DECODE.OK || O.l4Proto !== IP_PROTO.UDP || O.transOff === NO_OFFSET || O.isFragment) return false;
     if (!this.vxlanPortTable[udp.dstPort(b, O.transOff)]) return false;
     const vx = O.transOff + udp.HEADER_LEN;
