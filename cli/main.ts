@@ -19,6 +19,7 @@ const commandModules: Record<string, () => Promise<CapflowCommand>> = {
   nic: async () => (await import('./commands/nic.js')).nicCommand,
   replay: async () => (await import('./commands/replay.js')).replayCommand,
   extcap: async () => (await import('./commands/extcap.js')).extcapCommand,
+  drops: async () => (await import('./commands/drops.js')).dropsCommand,
   'merge-summaries': async () => (await import('./commands/merge-summaries.js')).mergeSummariesCommand,
   wireshark: async () => (await import('./commands/wireshark.js')).wiresharkCommand,
 };

@@ -14,6 +14,7 @@ import { ConfigError } from '../pipeline/config-error.js';
 import { classifyOutput, closedStdoutError, stdoutClosed } from '../pipeline/pcap/output.js';
 import { signalStatus, stopSignals, type StopSignals } from './signals.js';
 import { ProgressBar } from './progress.js';
+import { addStageCounters, type StageCounters } from '../pipeline/pipeline.js';
 
 /** The run command's handler: the exit status. */
 export async function runAction(argv: Record<string, any>): Promise<number> {
@@ -41,7 +42,9 @@ export async function runAction(argv: Record<string, any>): Promise<number> {
     stop = stopSignals();
     const summaries: RunSummary[] = [];
     try {
-      summaries.push(await runCapture({ inputs, output: argv.output, format, config, strict: argv.strict, onWarning, onProgress, signal: stop.signal }));
+      // Bad checksums are told from complete ones (a sum over every packet) for the JSON summary only.
+      const countBadChecksums = argv.json === true && argv.output !== '-';
+      summaries.push(await runCapture({ inputs, output: argv.output, format, config, strict: argv.strict, countBadChecksums, onWarning, onProgress, signal: stop.signal }));
     } finally {
       bar?.done();
     }
@@ -96,10 +99,13 @@ function storedSize(input: string): number | null {
 
 export function jsonSummary(summaries: RunSummary[]) {
   const inputs = summaries.flatMap((s) => s.inputs.map((i) => ({ ...i, output: s.output })));
-  const sum = (k: 'packetsIn' | 'packetsOut' | 'forwarded' | 'dropped' | 'nonEthernet' | 'truncated' | 'bytesIn' | 'bytesOut' | 'trailerBytes') =>
-    summaries.reduce((a, s) => a + s[k], 0);
+  const sum = (k: 'packetsIn' | 'packetsOut' | 'forwarded' | 'dropped' | 'nonEthernet' | 'truncated' | 'bytesIn' | 'bytesOut' | 'trailerBytes' | 'badChecksums') =>
+    summaries.reduce((a, s) => a + (s[k] ?? 0), 0);
   const drops: Record<string, number> = {};
   for (const s of summaries) for (const [k, v] of Object.entries(s.drops)) drops[k] = (drops[k] ?? 0) + v;
+  // Every summary comes from the same pipeline: its stages add up stage by stage.
+  const stages: StageCounters[] = [];
+  for (const s of summaries) addStageCounters(stages, s.stages ?? []);
   return {
     packetsIn: sum('packetsIn'),
     packetsOut: sum('packetsOut'),
@@ -111,6 +117,8 @@ export function jsonSummary(summaries: RunSummary[]) {
     bytesIn: sum('bytesIn'),
     bytesOut: sum('bytesOut'),
     trailerBytes: sum('trailerBytes'),
+    badChecksums: sum('badChecksums'),
+    stages,
     outputs: summaries.map((s) => ({ output: s.output, format: s.format })),
     inputs,
   };

@@ -128,6 +128,8 @@ async function runJobs(
       source: ctx.source,
       format: ctx.format,
       strict: ctx.strict,
+      // A JSON summary (--json, --summary) counts bad checksums: a sum over every packet.
+      countBadChecksums: ctx.json || args.summary !== undefined,
       onWarning: (m) => say(`capflow: ${m}\n`),
       onFailure: (r) => {
         if (!args.failFast) say(`capflow: ${failureLine(r.job, r.error)}\n`);

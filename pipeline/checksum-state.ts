@@ -32,12 +32,16 @@ import { pseudoDstV6 } from './gso/pseudo-dst.js';
 export const L4_CSUM = {
   /** No TCP/UDP header decoded, a fragment, or a truncated capture. */
   UNKNOWN: 0,
-  /** Not the partial value (complete or bad: told apart only where a stage verifies it). */
+  /** Not the partial value (complete or bad: not summed; see `verify` of l4State). */
   FILLED: 1,
   /** The folded pseudo-header sum, and it does not verify: CHECKSUM_PARTIAL. */
   PARTIAL: 2,
   /** UDP over IPv4 with a zero field: no checksum. */
   NONE: 3,
+  /** Verified (l4State with `verify`): it sums to 0xffff with the pseudo-header. */
+  COMPLETE: 4,
+  /** Verified (l4State with `verify`): neither complete, partial nor none. */
+  BAD: 5,
 } as const;
 export type L4CsumState = (typeof L4_CSUM)[keyof typeof L4_CSUM];
 
@@ -47,26 +51,50 @@ export class IngressChecksums {
   /** Packets found partial (their checksum left for the egress). */
   partial = 0;
 
-  constructor(vxlanPorts: readonly number[]) {
+  /**
+   * `countBad`: tell bad checksums from complete ones (classify's result), at the price of a sum
+   * over every TCP/UDP packet; without it, classify sums only a checksum that equals the partial
+   * value and returns false.
+   */
+  constructor(
+    vxlanPorts: readonly number[],
+    private readonly countBad = false,
+  ) {
     this.scratch = new LayerRecord(vxlanPortTable(vxlanPorts));
   }
 
   /**
    * Mark the packet CHECKSUM_PARTIAL (csumStart/csumOffset) when one of its L4 checksums is
    * partial. A packet already partial (from a stage) or snaplen-truncated is left alone.
+   * With `countBad`, returns true when a checksum is bad: an IPv4 header, or a TCP/UDP checksum
+   * that is neither complete, partial nor none, outside or inside VXLAN. Telling bad from complete
+   * sums each checksummed byte once per packet (what the kernel's receive path does,
+   * `__skb_checksum_complete`); the packet is forwarded unchanged all the same.
    */
-  classify(pkt: Packet): void {
-    if (pkt.csumMode === CSUM.PARTIAL || pkt.truncated) return;
+  classify(pkt: Packet): boolean {
+    if (pkt.csumMode === CSUM.PARTIAL || pkt.truncated) return false;
     const b = pkt.buf;
     const rec = layersOf(pkt, this.scratch);
     const O = rec.outer;
-    if (O.transOff === NO_OFFSET || O.isFragment || O.ipLenMismatch) return;
+    const verify = this.countBad;
+    let bad = verify && badIpv4Header(b, O);
+    if (O.transOff === NO_OFFSET || O.isFragment || O.ipLenMismatch) return bad;
     // The frame inside VXLAN (decoded up to the UDP end, which the IP datagram holds here).
     if (rec.hasInner && O.status === DECODE.OK && vxlan.hasVni(b, O.transOff + udp.HEADER_LEN)) {
       const I = rec.inner;
-      if (!I.ipLenMismatch && l4State(b, I) === L4_CSUM.PARTIAL) return this.mark(pkt, I);
+      if (verify && badIpv4Header(b, I)) bad = true;
+      const inner = I.ipLenMismatch ? L4_CSUM.UNKNOWN : l4State(b, I, verify);
+      // The outer checksum of a tunnel whose inner one is partial was computed as if the inner
+      // one were complete (local checksum offload, `udp_set_csum`): not verifiable as it is.
+      if (inner === L4_CSUM.PARTIAL) {
+        this.mark(pkt, I);
+        return bad;
+      }
+      if (inner === L4_CSUM.BAD) bad = true;
     }
-    if (l4State(b, O) === L4_CSUM.PARTIAL) this.mark(pkt, O);
+    const outer = l4State(b, O, verify);
+    if (outer === L4_CSUM.PARTIAL) this.mark(pkt, O);
+    return bad || outer === L4_CSUM.BAD;
   }
 
   private mark(pkt: Packet, L: Layers): void {
@@ -77,8 +105,16 @@ export class IngressChecksums {
   }
 }
 
-/** The state of the TCP/UDP checksum of the decoded layers L. */
-export function l4State(b: Uint8Array, L: Layers): L4CsumState {
+/** An IPv4 header, captured whole, whose checksum does not verify. */
+function badIpv4Header(b: Uint8Array, L: Layers): boolean {
+  return L.netProto === ETHER_TYPE.IPV4 && L.ipHdrLen >= ipv4.HEADER_LEN && L.netOff + L.ipHdrLen <= L.ipEnd && !ipv4.verifyChecksum(b, L.netOff);
+}
+
+/**
+ * The state of the TCP/UDP checksum of the decoded layers L. Without `verify` a checksum that is
+ * not the partial value is FILLED (complete or bad, not summed); with it, COMPLETE or BAD.
+ */
+export function l4State(b: Uint8Array, L: Layers, verify = false): L4CsumState {
   const t = L.transOff;
   if (t === NO_OFFSET || L.isFragment || L.status !== DECODE.OK) return L4_CSUM.UNKNOWN;
   const isTcp = L.l4Proto === IP_PROTO.TCP;
@@ -93,7 +129,11 @@ export function l4State(b: Uint8Array, L: Layers): L4CsumState {
   const ip = L.netOff;
   const proto = isTcp ? IP_PROTO.TCP : IP_PROTO.UDP;
   const ps = v4 ? pseudoV4(b, ip + ipv4.SRC_ADDR, ip + ipv4.DST_ADDR, proto, end - t) : pseudoV6(b, ip + ipv6.SRC_ADDR, pseudoDstV6(b, ip, t), proto, end - t);
-  if (value !== fold(ps)) return L4_CSUM.FILLED;
+  if (value !== fold(ps)) {
+    if (!verify) return L4_CSUM.FILLED;
+    return fold(sum16(b, t, end, ps)) === 0xffff ? L4_CSUM.COMPLETE : L4_CSUM.BAD;
+  }
   // The pseudo-header sum can also be the right checksum of some payload: only then sum it all.
-  return fold(sum16(b, t, end, ps)) === 0xffff ? L4_CSUM.FILLED : L4_CSUM.PARTIAL;
+  if (fold(sum16(b, t, end, ps)) !== 0xffff) return L4_CSUM.PARTIAL;
+  return verify ? L4_CSUM.COMPLETE : L4_CSUM.FILLED;
 }

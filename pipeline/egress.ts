@@ -52,6 +52,7 @@ import * as udp from './wire/udp.js';
 import * as vxlan from './wire/vxlan.js';
 import * as ipv4 from './wire/ipv4.js';
 import * as ipv6 from './wire/ipv6.js';
+import type { DropReason } from './drop-reasons.js';
 
 export type { EgressOptions } from './egress-options.js';
 
@@ -75,8 +76,8 @@ export type View = 'driver' | 'wire';
 export interface PacketContext {
   /** Pass the packet on (to the next stage, the egress, or the output). */
   emit(pkt: Packet): void;
-  /** Drop the packet, counted under `reason` (stable lower-case words joined by '-'). */
-  drop(pkt: Packet, reason: string): void;
+  /** Drop the packet, counted under `reason` (one of pipeline/drop-reasons.ts, listed by `capflow drops`). */
+  drop(pkt: Packet, reason: DropReason): void;
   /** Count bytes after the IP datagram (padding, a trailer) cut before segmenting or fragmenting. */
   countTrailer?(bytes: number): void;
   /**

@@ -17,6 +17,26 @@ import { parseMac } from './wire/mac-address.js';
 import { restoreMetadata } from './comments.js';
 import { MAX_CAPLEN } from './pcap/capture-interface.js';
 import { LayerRecord, vxlanPortTable } from './layer-record.js';
+import type { DropReason } from './drop-reasons.js';
+
+/**
+ * What one stage (or the egress) did with the packets it was given. `in = passed + dropped`:
+ * every packet handed to it was passed on (at least one packet left for it) or dropped with a
+ * reason. `out` counts the packets it emitted: more than `passed` where one packet leaves as
+ * several (the egress's segments and fragments).
+ */
+export interface StageCounters {
+  name: string;
+  in: number;
+  passed: number;
+  out: number;
+  dropped: number;
+  drops: Record<string, number>;
+}
+
+function newStageCounters(name: string): StageCounters {
+  return { name, in: 0, passed: 0, out: 0, dropped: 0, drops: {} };
+}
 
 export interface Counters {
   packetsIn: number;
@@ -32,10 +52,31 @@ export interface Counters {
   bytesOut: number;
   /** Bytes after IP datagrams (Ethernet padding, trailers) cut before segmenting or fragmenting. */
   trailerBytes: number;
+  /**
+   * Packets with a checksum that is neither complete, partial nor absent (IPv4 header, TCP/UDP,
+   * outer and inside VXLAN): forwarded unchanged, as the kernel forwards them. Counted only when
+   * asked (PipelineOptions.countBadChecksums) and the pipeline has an egress.
+   */
+  badChecksums: number;
+  /** Per stage, in pipeline order, the egress last (none in a plain copy). */
+  stages: StageCounters[];
 }
 
 export function newCounters(): Counters {
-  return { packetsIn: 0, packetsOut: 0, forwarded: 0, dropped: 0, drops: {}, nonEthernet: 0, truncated: 0, bytesIn: 0, bytesOut: 0, trailerBytes: 0 };
+  return { packetsIn: 0, packetsOut: 0, forwarded: 0, dropped: 0, drops: {}, nonEthernet: 0, truncated: 0, bytesIn: 0, bytesOut: 0, trailerBytes: 0, badChecksums: 0, stages: [] };
+}
+
+/** Add stage counters `from` into `into` stage by stage (the same pipeline). */
+export function addStageCounters(into: StageCounters[], from: readonly StageCounters[]): void {
+  for (let i = 0; i < from.length; i++) {
+    const f = from[i]!;
+    const t = (into[i] ??= newStageCounters(f.name));
+    t.in += f.in;
+    t.passed += f.passed;
+    t.out += f.out;
+    t.dropped += f.dropped;
+    for (const [k, v] of Object.entries(f.drops)) t.drops[k] = (t.drops[k] ?? 0) + v;
+  }
 }
 
 export function addCounters(into: Counters, c: Counters): void {
@@ -48,11 +89,49 @@ export function addCounters(into: Counters, c: Counters): void {
   into.bytesIn += c.bytesIn;
   into.bytesOut += c.bytesOut;
   into.trailerBytes += c.trailerBytes;
+  into.badChecksums += c.badChecksums;
   for (const [k, v] of Object.entries(c.drops)) into.drops[k] = (into.drops[k] ?? 0) + v;
+  addStageCounters(into.stages, c.stages);
+}
+
+/**
+ * A run whose counters do not add up: a capflow bug (a stage that lost a packet), never a
+ * silent wrong summary.
+ */
+export class AccountingError extends Error {
+  override readonly name = 'AccountingError';
+}
+
+/**
+ * Check that every packet is accounted for: `packetsIn = forwarded + dropped`, and for every
+ * stage and the egress `in = passed + dropped`. Throws an AccountingError naming the stage that
+ * lost packets (or the totals that do not add up).
+ */
+export function checkAccounting(c: Counters): void {
+  for (const s of c.stages) {
+    if (s.in !== s.passed + s.dropped) {
+      const lost = s.in - s.passed - s.dropped;
+      throw new AccountingError(
+        `internal error: stage ${s.name} ${lost > 0 ? `lost ${lost}` : `accounted for ${-lost} more`} packet${Math.abs(lost) === 1 ? '' : 's'} ` +
+          `(${s.in} in, ${s.passed} passed on, ${s.dropped} dropped): a capflow bug, please report it`,
+      );
+    }
+  }
+  if (c.packetsIn !== c.forwarded + c.dropped) {
+    throw new AccountingError(
+      `internal error: ${c.packetsIn} packets in but ${c.forwarded} forwarded + ${c.dropped} dropped: a capflow bug, please report it`,
+    );
+  }
 }
 
 export interface PipelineOptions {
   onWarning?: (message: string) => void;
+  /**
+   * Tell bad checksums from complete ones at ingress and count them (`badChecksums`). It sums
+   * every TCP/UDP packet once, so it is asked for; with an egress only (a plain copy reads no
+   * checksum).
+   */
+  countBadChecksums?: boolean;
 }
 
 export class Pipeline {
@@ -68,7 +147,8 @@ export class Pipeline {
   counters: Counters = newCounters();
 
   private readonly contexts: StageContext[];
-  private readonly egressContext: PacketContext;
+  /** The stages' counters then the egress's, bumped in place; takeCounters() copies them out. */
+  private readonly stageCounters: StageCounters[];
   /** Runs the first stage (or the egress when there is no stage). */
   private readonly enter: (p: Packet) => void;
   private out: Packet[] = [];
@@ -91,39 +171,74 @@ export class Pipeline {
     }
     const egress = new Egress(config.egress, { nic: this.nic, view: config.view, vxlanPorts: config.vxlanPorts });
     this.egress = config.faithful ? null : egress;
-    this.ingressChecksums = this.egress ? new IngressChecksums(config.vxlanPorts) : null;
+    this.ingressChecksums = this.egress ? new IngressChecksums(config.vxlanPorts, opts.countBadChecksums ?? false) : null;
     const env: StageEnv = { nic: this.nic, view: config.view, egress: egress.view, vxlanPorts: config.vxlanPorts };
     this.stages = config.stages.map((s) => s.definition.create(s.options, env));
     this.layers = this.egress || this.stages.length > 0 ? new LayerRecord(vxlanPortTable(config.vxlanPorts)) : null;
     this.linkSrc = config.linkLayer ? parseMac(config.linkLayer.src) : null;
     this.linkDst = config.linkLayer ? parseMac(config.linkLayer.dst) : null;
 
-    const drop = (_p: Packet, reason: string): void => {
+    // Per-stage counters: plain number fields bumped per packet, no allocation. Stage i's emit
+    // counts its `out` and runs stage i+1 (the last stage's runs the egress, the egress's hands
+    // the packet to the output); its drop counts the reason for the stage and for the run.
+    const names = this.stages.map((s) => s.name);
+    if (this.egress) names.push(this.egress.name);
+    this.stageCounters = names.map(newStageCounters);
+    const counterDrop = (sc: StageCounters) => (_p: Packet, reason: DropReason): void => {
       this.droppedNow = true;
-      this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
+      sc.dropped++;
+      sc.drops[reason] = (sc.drops[reason] ?? 0) + 1;
+      const d = this.counters.drops;
+      d[reason] = (d[reason] ?? 0) + 1;
     };
     const warnOnce = (key: string, message: string): void => this.warnOnce(key, message);
-    // The egress hands its packets to the output; stage i's emit runs stage i+1, the last
-    // stage's runs the egress.
     const countTrailer = (bytes: number): void => {
       this.counters.trailerBytes += bytes;
     };
-    this.egressContext = { emit: (p) => void this.out.push(p), drop, countTrailer, warnOnce };
-    const egressCtx = this.egressContext;
-    const last: (p: Packet) => void = this.egress ? (p) => egress.process(p, egressCtx) : egressCtx.emit;
-    this.enter = last;
+    const toOutput = (p: Packet): void => void this.out.push(p);
+    let next: (p: Packet) => void = toOutput;
+    if (this.egress) {
+      const eg = this.egress;
+      const ec = this.stageCounters[this.stages.length]!;
+      const ctx: PacketContext = {
+        emit: (p) => {
+          ec.out++;
+          this.out.push(p);
+        },
+        drop: counterDrop(ec),
+        countTrailer,
+        warnOnce,
+      };
+      next = (p) => {
+        ec.in++;
+        const before = ec.out;
+        eg.process(p, ctx);
+        if (ec.out !== before) ec.passed++;
+      };
+    }
     this.contexts = [];
     for (let i = this.stages.length - 1; i >= 0; i--) {
-      const next = i + 1 < this.stages.length ? this.stages[i + 1]! : null;
-      const nextCtx = this.contexts[0];
-      const ctx: StageContext = { emit: next ? (p) => next.process(p, nextCtx!) : last, drop, warnOnce };
+      const stage = this.stages[i]!;
+      const sc = this.stageCounters[i]!;
+      const onward = next;
+      const ctx: StageContext = {
+        emit: (p) => {
+          sc.out++;
+          onward(p);
+        },
+        drop: counterDrop(sc),
+        countTrailer,
+        warnOnce,
+      };
       this.contexts.unshift(ctx);
+      next = (p) => {
+        sc.in++;
+        const before = sc.out;
+        stage.process(p, ctx);
+        if (sc.out !== before) sc.passed++;
+      };
     }
-    if (this.stages.length > 0) {
-      const first = this.stages[0]!;
-      const firstCtx = this.contexts[0]!;
-      this.enter = (p) => first.process(p, firstCtx);
-    }
+    this.enter = next;
   }
 
   /**
@@ -172,20 +287,16 @@ export class Pipeline {
       pkt.layers = this.layers;
       this.layers.decode(pkt);
     }
-    this.ingressChecksums?.classify(pkt);
+    if (this.ingressChecksums?.classify(pkt)) c.badChecksums++;
     this.droppedNow = false;
     this.enter(pkt);
     pkt.layers = null;
     this.dropTooLarge(out, before);
     // Forwarded when anything of it left (one packet may leave as several segments); else it was dropped.
+    // A packet a stage neither emitted nor dropped is counted nowhere: checkAccounting() names
+    // the stage that lost it.
     if (out.length > before) c.forwarded++;
-    else {
-      if (!this.droppedNow) {
-        // A stage neither emitted nor dropped: never lose a packet silently.
-        c.drops['stage-swallowed'] = (c.drops['stage-swallowed'] ?? 0) + 1;
-      }
-      c.dropped++;
-    }
+    else if (this.droppedNow) c.dropped++;
     this.countOut(out, before);
   }
 
@@ -193,7 +304,14 @@ export class Pipeline {
   flush(out: Packet[]): void {
     this.out = out;
     const before = out.length;
-    this.stages.forEach((s, i) => s.flush?.(this.contexts[i]!));
+    this.stages.forEach((s, i) => {
+      if (!s.flush) return;
+      // A packet held back and released now was passed on.
+      const sc = this.stageCounters[i]!;
+      const o = sc.out;
+      s.flush(this.contexts[i]!);
+      sc.passed += sc.out - o;
+    });
     this.dropTooLarge(out, before);
     this.countOut(out, before);
   }
@@ -202,6 +320,11 @@ export class Pipeline {
   takeCounters(): Counters {
     const c = this.counters;
     this.counters = newCounters();
+    c.stages = this.stageCounters.map((s) => ({ ...s, drops: { ...s.drops } }));
+    for (const s of this.stageCounters) {
+      s.in = s.passed = s.out = s.dropped = 0;
+      s.drops = {};
+    }
     return c;
   }
 
@@ -216,7 +339,8 @@ export class Pipeline {
       const p = out[i]!;
       if (p.tail - p.head > MAX_CAPLEN) {
         this.droppedNow = true;
-        this.counters.drops['record-too-large'] = (this.counters.drops['record-too-large'] ?? 0) + 1;
+        const reason: DropReason = 'record-too-large';
+        this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
         this.warnOnce('record-too-large', `a ${p.tail - p.head}-byte frame exceeds the ${MAX_CAPLEN}-byte record limit of capture readers: dropped (record-too-large)`);
         continue;
       }

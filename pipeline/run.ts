@@ -7,7 +7,7 @@ import { realpathSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Packet } from './packet.js';
 import type { PipelineConfig } from './config.js';
-import { Pipeline, addCounters, newCounters, type Counters } from './pipeline.js';
+import { Pipeline, addCounters, checkAccounting, newCounters, type Counters } from './pipeline.js';
 import { openCapture, type CaptureInterface, type CaptureReader } from './pcap/reader.js';
 import { createFileWriter, formatFromPath, type CaptureWriter } from './pcap/writer.js';
 import { PcapWriter } from './pcap/pcap-writer.js';
@@ -47,6 +47,11 @@ export interface RunOptions {
   format?: CaptureFormat | undefined;
   config: PipelineConfig;
   strict?: boolean | undefined;
+  /**
+   * Tell bad checksums from complete ones and count them (`badChecksums`): a sum over every
+   * packet at ingress, so only when asked (the CLI: when the summary is JSON).
+   */
+  countBadChecksums?: boolean | undefined;
   onWarning?: (message: string) => void;
   onProgress?: (p: Progress) => void;
   /**
@@ -77,7 +82,7 @@ export async function runCapture(opts: RunOptions): Promise<RunSummary> {
   // A directory or socket as OUT is refused before any input is opened.
   if (opts.output !== '-') classifyOutput(opts.output);
   refuseOverwritingInput(opts.inputs, opts.output);
-  const pipeline = new Pipeline(opts.config, { onWarning: warn });
+  const pipeline = new Pipeline(opts.config, { onWarning: warn, countBadChecksums: opts.countBadChecksums ?? false });
   const signal = opts.signal;
 
   const readers: CaptureReader[] = [];
@@ -234,7 +239,15 @@ async function runOne(
     // Once per input, with counts: "x.pcap: 12 packets without tunnel metadata passed through ..."
     pipeline.reportWarnings(file === '-' ? '<stdin>' : file);
   }
-  return pipeline.takeCounters();
+  const counters = pipeline.takeCounters();
+  // A summary that does not add up is a bug: fail the run (its output is removed) instead.
+  try {
+    checkAccounting(counters);
+  } catch (e) {
+    (e as Error).message = `${file === '-' ? '<stdin>' : file}: ${(e as Error).message}`;
+    throw e;
+  }
+  return counters;
 }
 
 /** Write a batch; false when the writer asks the caller to wait for drain. */

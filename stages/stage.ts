@@ -1,7 +1,7 @@
 /**
  * The stage interface. A stage is synchronous: it takes one packet and either forwards it
  * (possibly changed, or as several packets) with `ctx.emit`, or drops it with `ctx.drop` and a
- * stable lower-case reason. Only the runner is async (file I/O); no stage awaits per packet.
+ * reason of pipeline/drop-reasons.ts. The pipeline counts both per stage. Only the runner is async (file I/O); no stage awaits per packet.
  */
 import type { Packet } from '../pipeline/packet.js';
 import type { NicProfile } from '../pipeline/nic/profile.js';

@@ -30,13 +30,14 @@ export const runCommand: CapflowCommand = {
           `${EXAMPLES}\n\n` +
             `Stages: ${stageNames().join(', ')}, gso (the NIC egress; also the top-level egress: of a pipeline file).\n` +
             `Add them with --stage NAME[:key=value,...] or list them in a pipeline file (--pipeline).\n` +
-            `Their options and kernel counterparts: README, sections "Stages" and "The pipeline file".`,
+            `Their options and kernel counterparts: README, sections "Stages" and "The pipeline file".\n` +
+            `Drop reasons counted in the summary (--json: drops, and per stage under stages): capflow drops`,
         )
         .option('output', { alias: 'o', type: 'string', describe: 'output capture (.pcap, .pcapng, .gz); - for stdout' })
         .option('out-dir', { type: 'string', describe: 'write one output per input into this directory' })
         .option('format', { choices: ['pcap', 'pcapng'] as const, describe: 'output format (default: from the output name, else the input\'s)' })
         .option('strict', { type: 'boolean', default: false, describe: 'a truncated last record is an error instead of a warning' })
-        .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary on stdout' })
+        .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary on stdout (with per-stage counts and badChecksums)' })
         .option('progress', { type: 'boolean', describe: 'progress on stderr (default: when stderr is a terminal)' })
         .option('jobs', { alias: 'j', type: 'number', describe: 'with --out-dir: files processed in parallel (default: the number of cores)' })
         .option('fail-fast', { type: 'boolean', describe: 'with --out-dir: stop at the first file that fails (default: finish the others, then exit 1)' })

@@ -25,6 +25,8 @@ export interface JobSettings {
   source: PipelineSource;
   format?: CaptureFormat | undefined;
   strict: boolean;
+  /** Tell bad checksums from complete ones (`badChecksums`): a sum over every packet. */
+  countBadChecksums?: boolean | undefined;
 }
 
 export interface JobHooks {
@@ -58,6 +60,7 @@ export class InProcessExecutor implements Executor {
       format: this.settings.format,
       config,
       strict: this.settings.strict,
+      countBadChecksums: this.settings.countBadChecksums,
       onWarning: hooks.onWarning,
       onProgress: (p) => hooks.onProgress(p.bytesIn),
       signal: hooks.signal,

@@ -96,6 +96,9 @@ function add(a: Json, b: Json, where: string): Json {
 
 /** Per-stage counters: the same pipeline in every summary, stage by stage. */
 function addStages(a: Json[], b: Json[], where: string): Json[] {
+  // A shard that converted no file has no stage counters.
+  if (a.length === 0) return clone(b) as Json[];
+  if (b.length === 0) return a;
   if (a.length !== b.length) throw new Error(`merge-summaries: ${where}: ${a.length} entries against ${b.length} (different pipelines?)`);
   return a.map((x, i) => {
     const y = b[i]!;

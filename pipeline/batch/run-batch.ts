@@ -64,7 +64,7 @@ export async function runBatch(jobs: readonly FileJob[], opts: BatchOptions): Pr
   const results: (FileResult | undefined)[] = new Array(jobs.length);
   const slots = Math.max(1, Math.min(opts.jobs, jobs.length));
   // stdin can only be read in this thread; with workers it runs here, in its slot's turn.
-  const settings: JobSettings = { source: opts.source, format: opts.format, strict: opts.strict };
+  const settings: JobSettings = { source: opts.source, format: opts.format, strict: opts.strict, countBadChecksums: opts.countBadChecksums };
   const inProcess = new InProcessExecutor(settings);
   const executors: Executor[] = [];
   let next = 0;

@@ -11,7 +11,7 @@
  */
 import type { Packet } from '../packet.js';
 import type { PipelineConfig } from '../config.js';
-import { Pipeline, type Counters } from '../pipeline.js';
+import { Pipeline, checkAccounting, type Counters } from '../pipeline.js';
 import { openCapture, type CaptureReader } from '../pcap/reader.js';
 import { ConfigError } from '../config-error.js';
 import { realClock, VirtualClock, type Clock } from './clock.js';
@@ -157,7 +157,10 @@ export async function runReplay(o: ReplayOptions): Promise<ReplaySummary> {
     // What went to a live stream or an interface is out already; the stream is closed.
     if (stopped === 'signal' && dest.kind === 'file') await dest.abort();
     else await dest.close();
-    return summary(rate);
+    const done = summary(rate);
+    // A summary that does not add up is a bug (a stage lost packets): an error, never silent.
+    checkAccounting(done);
+    return done;
   } catch (e) {
     if (o.signal?.aborted && (e as Error).name === 'AbortError') {
       // The signal ended a wait for input: stop as the pacer would have.

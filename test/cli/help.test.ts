@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { capflow, haveBuild, repoRoot } from './built-cli.js';
 
 const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
-const COMMANDS = ['run', 'info', 'diff', 'replay', 'nic'];
+const COMMANDS = ['run', 'info', 'diff', 'replay', 'nic', 'drops'];
 
 describe.skipIf(!haveBuild)('capflow <cmd> --help', () => {
   for (const cmd of COMMANDS) {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildCapture, captureDescArb, pipelineDescArb, validCaptureDescArb, withinSegmentBudget } from './arbitraries.js';
-import { capflow, expectCleanFailure, fuzzSettings } from './harness.js';
+import { capflow, expectCleanFailure, expectStagesBalanced, fuzzSettings } from './harness.js';
 import { toolGate } from '../cli/cli-helpers.js';
 import { tsharkCheck } from '../kernel/tshark.js';
 
@@ -61,6 +61,7 @@ describe('fuzz: the capflow command', () => {
         if (run.status === 0) {
           const s = JSON.parse(run.stdout);
           expect(s.packetsIn).toBe(s.forwarded + s.dropped);
+          expectStagesBalanced(s);
           expect(existsSync(output)).toBe(true);
           const again = capflow(['info', output, '--json']);
           expect(again.status).toBe(0);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli/cli-helpers.js';
 import type { CorpusEntry } from './make-corpus.js';
-import { fuzzFiles, fuzzInProcess } from './harness.js';
+import { expectStagesBalanced, fuzzFiles, fuzzInProcess } from './harness.js';
 
 const corpusDir = join(import.meta.dirname, 'corpus');
 const entries = JSON.parse(readFileSync(join(corpusDir, 'corpus.json'), 'utf8')) as CorpusEntry[];
@@ -34,6 +34,7 @@ describe('fuzz corpus', () => {
       if (e.exit === 0) {
         const s = JSON.parse(run.stdout);
         expect(s.packetsIn).toBe(s.forwarded + s.dropped);
+        expectStagesBalanced(s);
         const again = await runCli(['info', out, '--json']);
         expect(again.status).toBe(0);
         expect(JSON.parse(again.stdout).packets).toBe(s.packetsOut);

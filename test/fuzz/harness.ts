@@ -5,7 +5,8 @@
  * - nothing but a CaptureFormatError (input) or CaptureWriteError (output) escapes, and a
  *   CaptureFormatError names the file and the byte offset;
  * - packetsIn = forwarded + dropped, the drop reasons add up to `dropped`, every packet read is
- *   counted;
+ *   counted; per stage (the egress last) in = passed + dropped, its drops add up, each stage's
+ *   out is the next one's in, and the stages' drops are the run's (but the runner's own);
  * - every output re-reads completely, with as many packets as `packetsOut`;
  * - a failed run leaves neither its output nor a temporary file behind.
  */
@@ -74,6 +75,26 @@ export function expectBalanced(c: Counters, what = 'run'): void {
   expect(c.packetsIn, `${what}: packetsIn = forwarded + dropped`).toBe(c.forwarded + c.dropped);
   expect(Object.values(c.drops).reduce((a, b) => a + b, 0), `${what}: drop reasons add up`).toBe(c.dropped);
   expect(c.packetsOut, `${what}: something leaves for every forwarded packet`).toBeGreaterThanOrEqual(c.forwarded);
+  expectStagesBalanced(c, what);
+}
+
+/** The per-stage counters (`stages` of Counters and of `run --json`) add up. */
+export function expectStagesBalanced(c: Pick<Counters, 'packetsIn' | 'packetsOut' | 'nonEthernet' | 'drops' | 'stages'>, what = 'run'): void {
+  const stages = c.stages;
+  const byReason: Record<string, number> = {};
+  for (const [i, st] of stages.entries()) {
+    const at = `${what}: stage ${i} ${st.name}`;
+    expect(st.in, `${at}: in = passed + dropped`).toBe(st.passed + st.dropped);
+    expect(st.out, `${at}: out >= passed`).toBeGreaterThanOrEqual(st.passed);
+    expect(Object.values(st.drops).reduce((a, b) => a + b, 0), `${at}: drop reasons add up`).toBe(st.dropped);
+    if (i + 1 < stages.length) expect(stages[i + 1]!.in, `${at}: out is the next stage's in`).toBe(st.out);
+    for (const [k, v] of Object.entries(st.drops)) byReason[k] = (byReason[k] ?? 0) + v;
+  }
+  if (stages.length === 0) return;
+  const runner = c.drops['record-too-large'] ?? 0;
+  expect(stages[0]!.in, `${what}: every Ethernet packet enters the first stage`).toBe(c.packetsIn - c.nonEthernet);
+  expect(stages.at(-1)!.out, `${what}: what the last stage emits is written (or too large)`).toBe(c.packetsOut - c.nonEthernet + runner);
+  expect({ ...byReason, ...(runner ? { 'record-too-large': runner } : {}) }, `${what}: the stages' drops are the run's`).toEqual(c.drops);
 }
 
 class Collector extends PassThrough {
