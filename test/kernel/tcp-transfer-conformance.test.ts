@@ -107,9 +107,13 @@ describe.skipIf(gate.skip || !existsSync(built))(`a live TCP transfer through ca
       for (const end of ends) {
         const input = packets(end.cap, ref.vxlanPort);
         const mine = input.filter((p) => p.src === end.me);
-        // What makes the input a host capture with offloads on: every packet this end sent carries
+        // What makes the input a host capture with offloads on: what this end's socket sent carries
         // the pseudo-header sum, the handshake and the close included, and some are super-packets.
-        expect(mine.every((p) => p.csum === 'partial'), `${end.name}: own packets partial`).toBe(true);
+        // A bare ACK may come with a complete checksum instead (seen once in IPv6 on a loaded
+        // machine: an ACK not sent by the socket's own transmit path, e.g. from TIME_WAIT, whose
+        // timing varies); capflow must then pass it unchanged, which the byte comparison checks.
+        expect(mine.every((p) => p.csum === 'partial' || (p.csum === 'valid' && p.payload === 0)), `${end.name}: own packets partial`).toBe(true);
+        expect(mine.filter((p) => p.flags & (TCP_SYN | TCP_FIN) || p.payload > 0).every((p) => p.csum === 'partial'), `${end.name}: SYN, FIN and data partial`).toBe(true);
         expect(mine.some((p) => p.flags & TCP_SYN)).toBe(true);
         expect(mine.some((p) => p.flags & TCP_FIN)).toBe(true);
         expect(mine.some((p) => p.payload === 0 && !(p.flags & (TCP_SYN | TCP_FIN)))).toBe(true);
