@@ -6,7 +6,7 @@ import { DROP_REASONS } from '../../pipeline/drop-reasons.js';
 
 const EXAMPLES = examples([
   ['capflow drops', 'every drop reason, who drops for it and what it means'],
-  ['capflow drops --json | jq -r \'.[] | select(.by == "egress") | .reason\'', 'the reasons the NIC egress drops for'],
+  ['capflow drops --json | jq -r \'.[] | select(.by | contains("egress")) | .reason\'', 'the reasons the NIC egress drops for'],
 ]);
 
 export const dropsCommand: CapflowCommand = {
