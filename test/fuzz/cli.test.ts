@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildCapture, captureDescArb, pipelineDescArb, validCaptureDescArb, withinSegmentBudget } from './arbitraries.js';
+import { buildCapture, captureDescArb, pipelineDescArb, validCaptureDescArb, withinSegmentBudget, type CaptureDesc, type PipelineDesc } from './arbitraries.js';
 import { capflow, expectCleanFailure, expectStagesBalanced, fuzzSettings } from './harness.js';
 import { toolGate } from '../cli/cli-helpers.js';
 import { tsharkCheck } from '../kernel/tshark.js';
@@ -39,10 +39,16 @@ function gsoPartialUdpChunk(experts: string): boolean {
 }
 
 let n = 0;
-function caseDir(): string {
-  const d = join(root, `c${n++}`);
-  mkdirSync(d);
-  return d;
+/** A case in its own folder: the capture and pipeline written, `capflow run --json` run on them. */
+function runCase(c: CaptureDesc, p: PipelineDesc, outName: string) {
+  const dir = join(root, `c${n++}`);
+  mkdirSync(dir);
+  const input = join(dir, 'in.cap');
+  const output = join(dir, outName);
+  writeFileSync(input, buildCapture(withinSegmentBudget(c, p, 400)));
+  writeFileSync(join(dir, 'p.json'), JSON.stringify(p));
+  const run = capflow(['run', input, '-o', output, '--pipeline', join(dir, 'p.json'), '--json']);
+  return { dir, input, output, run };
 }
 
 describe('fuzz: the capflow command', () => {
@@ -51,12 +57,7 @@ describe('fuzz: the capflow command', () => {
     console.log(`fuzz cli: ${numRuns} cases, CAPFLOW_FUZZ_SEED=${seed}`);
     fc.assert(
       fc.property(captureDescArb, pipelineDescArb, fc.constantFrom('out.pcap', 'out.pcapng', 'out.pcapng.gz'), (c, p, outName) => {
-        const dir = caseDir();
-        const input = join(dir, 'in.cap');
-        const output = join(dir, outName);
-        writeFileSync(input, buildCapture(withinSegmentBudget(c, p, 400)));
-        writeFileSync(join(dir, 'p.json'), JSON.stringify(p));
-        const run = capflow(['run', input, '-o', output, '--pipeline', join(dir, 'p.json'), '--json']);
+        const { dir, input, output, run } = runCase(c, p, outName);
         expect([0, 1]).toContain(run.status);
         if (run.status === 0) {
           const s = JSON.parse(run.stdout);
@@ -91,12 +92,7 @@ describe('fuzz: the capflow command', () => {
     console.log(`fuzz tshark: ${numRuns} cases, CAPFLOW_FUZZ_SEED=${seed}`);
     fc.assert(
       fc.property(validCaptureDescArb, pipelineDescArb, fc.constantFrom('out.pcap', 'out.pcapng'), (c, p, outName) => {
-        const dir = caseDir();
-        const input = join(dir, 'in.cap');
-        const output = join(dir, outName);
-        writeFileSync(input, buildCapture(withinSegmentBudget(c, p, 400)));
-        writeFileSync(join(dir, 'p.json'), JSON.stringify(p));
-        const run = capflow(['run', input, '-o', output, '--pipeline', join(dir, 'p.json'), '--json']);
+        const { dir, input, output, run } = runCase(c, p, outName);
         if (run.status !== 0) {
           // Only a pcap output of mixed link types may fail on valid input.
           expect(run.stderr).toMatch(/link type|does not fit/);

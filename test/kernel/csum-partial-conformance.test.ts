@@ -9,14 +9,9 @@
  * capflow's input is what the sending host shows: the frame with the pseudo-header sum in its
  * L4 checksum (the injector's input pcap). It runs through the built CLI, as users run it.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { kernelGate } from '../helpers/kernel-gate.js';
-import { destroyAllNetns } from './netns.js';
+import { capflowOk, haveBuild, kernelCliSuite } from './cli-suite.js';
 import { readPcap } from './frames.js';
 import { tsharkCheck } from './tshark.js';
 import { gsoReference, type GsoKind } from './scenarios.js';
@@ -24,8 +19,6 @@ import { frame, pattern, TS_OPTS, type FrameSpec } from '../gso/build.js';
 
 const gate = kernelGate();
 const CSUM_PREFS = ['tcp.check_checksum:TRUE', 'udp.check_checksum:TRUE', 'ip.check_checksum:TRUE'];
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const built = join(root, 'dist', 'cli', 'main.js');
 const GSO_SIZE = 1448;
 const FILTER = 'tcp or udp or vlan';
 
@@ -44,48 +37,34 @@ const cases: Array<{ name: string; kind: GsoKind; spec: FrameSpec }> = [
   { name: 'TCPv6 QinQ', kind: 'tcpv6', spec: { vlan: [100, 200], ip: { v: 6, src: '2001:db8::1', dst: '2001:db8::2' }, l4: { kind: 'tcp' }, payload: pattern(400) } },
 ];
 
-describe.skipIf(gate.skip || !existsSync(built))(`partial checksums of one-segment GSO requests against the kernel${gate.label}`, () => {
-  let dir = '';
-  beforeAll(() => {
-    gate.assertReady();
-    if (!existsSync(built)) throw new Error('dist/ is missing: npm run build');
-    dir = mkdtempSync(join(tmpdir(), 'capflow-csum-'));
-  });
-  afterAll(() => {
-    destroyAllNetns();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  const capflow = (args: string[]) => {
-    const r = spawnSync(process.execPath, [built, ...args], { encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-  };
+describe.skipIf(gate.skip || !haveBuild)(`partial checksums of one-segment GSO requests against the kernel${gate.label}`, () => {
+  const suite = kernelCliSuite(gate, 'capflow-csum-');
 
   for (const c of cases) {
     it(`${c.name}: wire view and driver view (none, veth) equal the kernel`, async () => {
       // What the sending host shows: the pseudo-header sum in the checksum field.
       const f = Buffer.from(frame({ ...c.spec, csum: 'partial' }));
       // tx-checksumming off: the kernel completes the checksum in software.
-      const off = await gsoReference(join(dir, 'off'), [f], c.kind, { name: `${c.name}-off`, gsoSize: GSO_SIZE, filter: FILTER });
+      const off = await gsoReference(suite.at('off'), [f], c.kind, { name: `${c.name}-off`, gsoSize: GSO_SIZE, filter: FILTER });
       const kernelOff = hexAll(off.rxPcap);
       expect(kernelOff.length).toBe(1);
       const input = off.inputPcap;
       expect(hexAll(input)[0]).not.toBe(kernelOff[0]);
 
-      const wire = join(dir, `${c.name}.wire.pcap`);
-      capflow(['run', input, '-o', wire, '--view', 'wire']);
+      const wire = suite.at(`${c.name}.wire.pcap`);
+      capflowOk(['run', input, '-o', wire, '--view', 'wire']);
       expect(hexAll(wire)).toEqual(kernelOff);
-      const none = join(dir, `${c.name}.none.pcap`);
-      capflow(['run', input, '-o', none, '--nic', 'none']);
+      const none = suite.at(`${c.name}.none.pcap`);
+      capflowOk(['run', input, '-o', none, '--nic', 'none']);
       expect(hexAll(none)).toEqual(kernelOff);
       const rep = tsharkCheck(wire, CSUM_PREFS);
       expect(rep.malformed).toEqual([]);
       for (const e of rep.experts) expect(e).not.toMatch(/bad|incorrect/i);
 
       // tx-checksumming on: the partial checksum is left for the device.
-      const on = await gsoReference(join(dir, 'on'), [f], c.kind, { name: `${c.name}-on`, gsoSize: GSO_SIZE, txCsum: true, filter: FILTER });
-      const driver = join(dir, `${c.name}.veth.pcap`);
-      capflow(['run', input, '-o', driver, '--nic', 'veth']);
+      const on = await gsoReference(suite.at('on'), [f], c.kind, { name: `${c.name}-on`, gsoSize: GSO_SIZE, txCsum: true, filter: FILTER });
+      const driver = suite.at(`${c.name}.veth.pcap`);
+      capflowOk(['run', input, '-o', driver, '--nic', 'veth']);
       expect(hexAll(driver)).toEqual(hexAll(on.rxPcap));
     }, 240_000);
   }

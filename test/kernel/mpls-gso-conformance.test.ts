@@ -14,14 +14,9 @@
  * capflow's input is the labelled request as the sending host shows it (pseudo-header sum in the
  * L4 checksum), through the built CLI.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { kernelGate } from '../helpers/kernel-gate.js';
-import { destroyAllNetns } from './netns.js';
+import { capflowOk, haveBuild, kernelCliSuite } from './cli-suite.js';
 import { ETH_P_MPLS, readPcap, writePcap } from './frames.js';
 import { tsharkCheck } from './tshark.js';
 import { gsoReference, type GsoKind } from './scenarios.js';
@@ -29,8 +24,6 @@ import { frame, pattern, TS_OPTS, type FrameSpec } from '../gso/build.js';
 
 const gate = kernelGate();
 const CSUM_PREFS = ['tcp.check_checksum:TRUE', 'udp.check_checksum:TRUE', 'ip.check_checksum:TRUE'];
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const built = join(root, 'dist', 'cli', 'main.js');
 /** Small enough that a segment with its labels fits a 1500-byte MTU. */
 const GSO_SIZE = 1400;
 const FILTER = 'tcp or udp or vlan';
@@ -114,43 +107,29 @@ const groups: Group[] = [
 const records = (file: string) => readPcap(file).records.map((r) => r.data);
 const hexes = (bufs: Buffer[]) => bufs.map((b) => b.toString('hex'));
 
-describe.skipIf(gate.skip || !existsSync(built))(`GSO and partial checksums under MPLS labels against the kernel's output plus the labels${gate.label}`, () => {
-  let dir = '';
-  beforeAll(() => {
-    gate.assertReady();
-    if (!existsSync(built)) throw new Error('dist/ is missing: npm run build');
-    dir = mkdtempSync(join(tmpdir(), 'capflow-mpls-'));
-  });
-  afterAll(() => {
-    destroyAllNetns();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
-
-  const capflow = (args: string[]) => {
-    const r = spawnSync(process.execPath, [built, ...args], { encoding: 'utf8' });
-    expect(r.status, r.stderr).toBe(0);
-  };
+describe.skipIf(gate.skip || !haveBuild)(`GSO and partial checksums under MPLS labels against the kernel's output plus the labels${gate.label}`, () => {
+  const suite = kernelCliSuite(gate, 'capflow-mpls-');
 
   for (const g of groups) {
     it(`${g.name}: one-segment and multi-segment requests under one and two labels, wire view and driver views (none, veth)`, async () => {
       const one = g.oneSegment.map((s) => Buffer.from(frame({ ...s, csum: 'partial' })));
       const multi = g.multiSegment.map((s) => Buffer.from(frame({ ...s, csum: 'partial' })));
       // The kernel without checksum offload: segments (or the one packet) with complete checksums.
-      const off = await gsoReference(join(dir, 'off'), [...one, ...multi], g.kind, { name: `${g.name}-off`, gsoSize: GSO_SIZE, filter: FILTER });
+      const off = await gsoReference(suite.at('off'), [...one, ...multi], g.kind, { name: `${g.name}-off`, gsoSize: GSO_SIZE, filter: FILTER });
       const kernelOff = records(off.rxPcap);
       expect(kernelOff.length).toBeGreaterThan(one.length + multi.length);
 
       const input = records(off.inputPcap);
-      const inFile = join(dir, `${g.name}.mpls.pcap`);
+      const inFile = suite.at(`${g.name}.mpls.pcap`);
       writePcap(inFile, STACKS.flatMap((st) => input.map((f) => withLabels(f, st))));
       const expected = hexes(STACKS.flatMap((st) => kernelOff.map((f) => withLabels(f, st))));
 
-      const wire = join(dir, `${g.name}.wire.pcap`);
-      capflow(['run', inFile, '-o', wire, '--view', 'wire', '--stage', `gso:mss=${GSO_SIZE}`]);
+      const wire = suite.at(`${g.name}.wire.pcap`);
+      capflowOk(['run', inFile, '-o', wire, '--view', 'wire', '--stage', `gso:mss=${GSO_SIZE}`]);
       expect(hexes(records(wire))).toEqual(expected);
       // No checksum offload under MPLS on a device without offloads: the driver gets the same bytes.
-      const none = join(dir, `${g.name}.none.pcap`);
-      capflow(['run', inFile, '-o', none, '--nic', 'none', '--stage', `gso:mss=${GSO_SIZE}`]);
+      const none = suite.at(`${g.name}.none.pcap`);
+      capflowOk(['run', inFile, '-o', none, '--nic', 'none', '--stage', `gso:mss=${GSO_SIZE}`]);
       expect(hexes(records(none))).toEqual(expected);
 
       // The payload pattern fools tshark's RTCP heuristic on UDP; the test is about the checksums.
@@ -161,13 +140,13 @@ describe.skipIf(gate.skip || !existsSync(built))(`GSO and partial checksums unde
 
       // veth's mpls_features include HW_CSUM: a one-segment request stays partial, as the kernel
       // leaves it on a veth with tx-checksumming on.
-      const on = await gsoReference(join(dir, 'on'), one, g.kind, { name: `${g.name}-on`, gsoSize: GSO_SIZE, txCsum: true, filter: FILTER });
+      const on = await gsoReference(suite.at('on'), one, g.kind, { name: `${g.name}-on`, gsoSize: GSO_SIZE, txCsum: true, filter: FILTER });
       const kernelOn = records(on.rxPcap);
       expect(kernelOn.length).toBe(one.length);
-      const oneFile = join(dir, `${g.name}.one.mpls.pcap`);
+      const oneFile = suite.at(`${g.name}.one.mpls.pcap`);
       writePcap(oneFile, STACKS.flatMap((st) => records(on.inputPcap).map((f) => withLabels(f, st))));
-      const veth = join(dir, `${g.name}.veth.pcap`);
-      capflow(['run', oneFile, '-o', veth, '--nic', 'veth']);
+      const veth = suite.at(`${g.name}.veth.pcap`);
+      capflowOk(['run', oneFile, '-o', veth, '--nic', 'veth']);
       expect(hexes(records(veth))).toEqual(hexes(STACKS.flatMap((st) => kernelOn.map((f) => withLabels(f, st)))));
       console.log(`MPLS ${g.name}: ${2 * (one.length + multi.length)} labelled requests → ${expected.length} frames byte-equal in the wire and none views, ${2 * one.length} in the veth driver view`);
     }, 120_000);

@@ -14,21 +14,15 @@
  * outer UDP checksum over IPv4 and with it over IPv6).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { kernelGate } from '../helpers/kernel-gate.js';
-import { destroyAllNetns } from './netns.js';
+import { builtCli, haveBuild, kernelCliSuite } from './cli-suite.js';
 import { TCP_FIN, TCP_SYN, l4CsumState, macStr, parseL3, readPcap, type CsumState } from './frames.js';
 import { tsharkCheck } from './tshark.js';
 import { tcpTransferReference } from './tcp-transfer-scenario.js';
 
 const gate = kernelGate();
 const CSUM_PREFS = ['tcp.check_checksum:TRUE', 'ip.check_checksum:TRUE'];
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const built = join(root, 'dist', 'cli', 'main.js');
 
 interface Seen {
   hex: string;
@@ -73,17 +67,8 @@ function packets(file: string, vxlanPort?: number): Seen[] {
   return out;
 }
 
-describe.skipIf(gate.skip || !existsSync(built))(`a live TCP transfer through capflow's wire view against the kernel${gate.label}`, () => {
-  let dir = '';
-  beforeAll(() => {
-    gate.assertReady();
-    if (!existsSync(built)) throw new Error('dist/ is missing: npm run build');
-    dir = mkdtempSync(join(tmpdir(), 'capflow-xfer-'));
-  });
-  afterAll(() => {
-    destroyAllNetns();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+describe.skipIf(gate.skip || !haveBuild)(`a live TCP transfer through capflow's wire view against the kernel${gate.label}`, () => {
+  const suite = kernelCliSuite(gate, 'capflow-xfer-');
 
   const cases = [
     { family: 4, vxlan: false, name: 'TCP over IPv4' },
@@ -94,7 +79,7 @@ describe.skipIf(gate.skip || !existsSync(built))(`a live TCP transfer through ca
   for (const c of cases) {
     const tag = `${c.vxlan ? 'vxlan' : 'tcp'}${c.family}`;
     it(`${c.name}: SYN, ACKs, FIN and TSO segments equal what the kernel sent, in both directions`, async () => {
-      const ref = await tcpTransferReference(join(dir, tag), { family: c.family, vxlan: c.vxlan, bytesAtoB: 300_000, bytesBtoA: 100_000 });
+      const ref = await tcpTransferReference(suite.at(tag), { family: c.family, vxlan: c.vxlan, bytesAtoB: 300_000, bytesBtoA: 100_000 });
       expect(ref.a).toEqual({ sent: 300_000, received: 100_000 });
       expect(ref.b).toEqual({ sent: 100_000, received: 300_000 });
       expect(ref.droppedByKernel, 'tcpdump lost packets: the captures are incomplete').toBe(0);
@@ -125,8 +110,8 @@ describe.skipIf(gate.skip || !existsSync(built))(`a live TCP transfer through ca
         if (c.vxlan) expect(new Set(kernel.map((p) => p.outerUdp))).toEqual(new Set([c.family === 4 ? 'zero' : 'valid']));
         expect(kernel.length).toBeGreaterThan(mine.length);
 
-        const out = join(dir, `${tag}-${end.name}.wire.pcap`);
-        const r = spawnSync(process.execPath, [built, 'run', end.cap, '-o', out, '--view', 'wire', '--nic', 'veth'], { encoding: 'utf8' });
+        const out = suite.at(`${tag}-${end.name}.wire.pcap`);
+        const r = spawnSync(process.execPath, [builtCli, 'run', end.cap, '-o', out, '--view', 'wire', '--nic', 'veth'], { encoding: 'utf8' });
         expect(r.status, r.stderr).toBe(0);
         const ours = packets(out, ref.vxlanPort);
         // Compared as sorted lists: the bridge takes A's frames in through netif_rx, whose backlog
