@@ -349,16 +349,16 @@ async function closed(s: NodeJS.WritableStream): Promise<void> {
 }
 
 /**
- * Chunks a file output lets be in flight (written by the thread pool) before write() says wait:
- * with the writers' 1 MiB chunks (and reader chunks of at most 1 MiB), 8 MiB at most.
+ * Chunks a file output lets be queued (written by the thread pool, one after the other) before
+ * write() says wait: with the writers' 1 MiB chunks (and reader chunks of at most 1 MiB), 8 MiB at most.
  */
 export const FILE_WRITES_IN_FLIGHT = 8;
 
 /**
- * An uncompressed file written under a temporary name and renamed onto `path` by end(). Each
- * chunk is written at its own file position as soon as it is handed over, without waiting for
- * earlier writes, so writing overlaps with the caller's work; write() returns false once
- * FILE_WRITES_IN_FLIGHT chunks are in flight, and drain() waits until one of them is done.
+ * An uncompressed file written under a temporary name and renamed onto `path` by end(). Chunks
+ * are written at their file positions by the thread pool, one write at a time, so writing
+ * overlaps with the caller's work; write() returns false once FILE_WRITES_IN_FLIGHT chunks are
+ * queued, and drain() waits until one of them is done.
  */
 class DirectFileOutput implements ByteOutput {
   private position = 0;
@@ -372,6 +372,8 @@ class DirectFileOutput implements ByteOutput {
   private done = false;
   /** Backing stores of written chunks, for reusable(). */
   private readonly free: ArrayBuffer[] = [];
+  /** Settles when the last write handed over is done (writes go one after the other). */
+  private last: Promise<void> | null = null;
 
   constructor(
     readonly name: string,
@@ -386,7 +388,15 @@ class DirectFileOutput implements ByteOutput {
     const at = this.position;
     this.position += chunk.length;
     this.inFlight++;
-    this.writeAll(chunk, at).then(
+    // One write at a time: concurrent writes to one file only contend for its inode lock
+    // (ext4 serializes buffered writes; the waiters spin in rwsem_spin_on_owner).
+    const prev = this.last;
+    const w = prev === null ? this.writeAll(chunk, at) : prev.then(() => this.writeAll(chunk, at));
+    this.last = w.then(
+      () => {},
+      () => {},
+    );
+    w.then(
       () => {
         if (reusable && this.free.length < FILE_WRITES_IN_FLIGHT) this.free.push(chunk.buffer as ArrayBuffer);
         this.settled();
