@@ -218,7 +218,7 @@ async function runOne(
       if (!passthroughTried && lastKey >= 0) {
         passthroughTried = true;
         if ((writer as PcapWriter).takesRecordsAsIs(reader.nanosecond)) {
-          const p = new RecordPassthrough(writer as PcapWriter);
+          const p = new RecordPassthrough(writer as PcapWriter, reader.chunkKeeper);
           if (reader.passthrough(p)) passthrough = p;
         }
       }

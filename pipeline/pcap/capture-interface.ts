@@ -66,6 +66,18 @@ export interface RecordSink {
   record(bytes: Uint8Array, start: number, end: number, capLen: number, origLen: number, shared: boolean): void;
 }
 
+/**
+ * Keeps read chunks from being read into again while an output still reads them (a zero-copy
+ * write in flight): hold() before handing a view of the chunk over, release() once it is written.
+ */
+export interface ChunkKeeper {
+  hold(chunk: Uint8Array): void;
+  release(chunk: Uint8Array): void;
+}
+
+/** For chunks that are never reused: nothing to keep. */
+export const NEVER_REUSED: ChunkKeeper = { hold() {}, release() {} };
+
 /** Largest caplen accepted (libpcap/Wireshark MAXIMUM_SNAPLEN, WTAP_MAX_PACKET_SIZE_STANDARD). */
 export const MAX_CAPLEN = 262144;
 

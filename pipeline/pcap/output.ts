@@ -21,10 +21,10 @@ export interface ByteOutput {
   /**
    * Hand over a chunk: the output reads it until it is written, and the caller must not modify
    * it meanwhile. `reusable`: the chunk starts a buffer of the caller's own that `reusable()`
-   * may give back once written (never set it for a view of someone else's memory). False: wait
-   * for drain().
+   * may give back once written (never set it for a view of someone else's memory). `written`:
+   * called once the output no longer reads the chunk (written, or failed). False: wait for drain().
    */
-  write(chunk: Uint8Array, reusable?: boolean): boolean;
+  write(chunk: Uint8Array, reusable?: boolean, written?: () => void): boolean;
   /**
    * Optional: a buffer of exactly `size` bytes, handed over earlier with `reusable` and
    * completely written, that the caller may fill again; else undefined.
@@ -217,9 +217,9 @@ class StreamOutput implements ByteOutput {
     }
   }
 
-  write(chunk: Uint8Array): boolean {
+  write(chunk: Uint8Array, _reusable?: boolean, written?: () => void): boolean {
     if (this.error) throw this.error;
-    return this.sink.write(chunk);
+    return written === undefined ? this.sink.write(chunk) : this.sink.write(chunk, () => written());
   }
 
   async drain(): Promise<void> {
@@ -382,7 +382,7 @@ class DirectFileOutput implements ByteOutput {
     private readonly fh: FileHandle,
   ) {}
 
-  write(chunk: Uint8Array, reusable = false): boolean {
+  write(chunk: Uint8Array, reusable = false, written?: () => void): boolean {
     if (this.error) throw this.error;
     if (this.finished) throw new Error(`${this.name}: write after end`);
     const at = this.position;
@@ -399,10 +399,12 @@ class DirectFileOutput implements ByteOutput {
     w.then(
       () => {
         if (reusable && this.free.length < FILE_WRITES_IN_FLIGHT) this.free.push(chunk.buffer as ArrayBuffer);
+        written?.();
         this.settled();
       },
       (err: Error) => {
         this.error ??= new OutputError(this.name, 'cannot write', err);
+        written?.();
         this.settled();
       },
     );

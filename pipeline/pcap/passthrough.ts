@@ -1,11 +1,12 @@
 /**
- * pcap to pcap with nothing to change (a run without stages or egress): records are copied from
- * the read chunks into the writer in ranges, never made into packets. That is what a plain copy
+ * pcap to pcap with nothing to change (a run without stages or egress): records go from the read
+ * chunks to the output in ranges, never made into packets, and not even copied: the output
+ * writes from the read chunk itself, which the reader reads into again only once it is written. That is what a plain copy
  * costs a C tool; one packet object per record, its trip through the pipeline and its copy cost
  * capflow several times more. Records the writer would not reproduce byte for byte (see
  * PcapParser.passthrough) end it: from there on they take the usual way.
  */
-import type { RecordSink } from './capture-interface.js';
+import type { ChunkKeeper, RecordSink } from './capture-interface.js';
 import type { PcapWriter } from './pcap-writer.js';
 
 export class RecordPassthrough implements RecordSink {
@@ -20,7 +21,14 @@ export class RecordPassthrough implements RecordSink {
   private count = 0;
   private ok = true;
 
-  constructor(private readonly writer: PcapWriter) {}
+  /**
+   * `keeper`: the reader's, for its read chunks: ranges of them go to the output without a copy,
+   * the chunk held until written (null: copied into the writer's buffer).
+   */
+  constructor(
+    private readonly writer: PcapWriter,
+    private readonly keeper: ChunkKeeper | null = null,
+  ) {}
 
   record(bytes: Uint8Array, start: number, end: number, capLen: number, origLen: number, shared: boolean): void {
     this.packets++;
@@ -56,7 +64,7 @@ export class RecordPassthrough implements RecordSink {
 
   private writePending(): void {
     if (this.buf === null) return;
-    if (!this.writer.writeRecords(this.buf, this.start, this.end, this.count)) this.ok = false;
+    if (!this.writer.writeRecords(this.buf, this.start, this.end, this.count, this.keeper)) this.ok = false;
     this.buf = null;
     this.count = 0;
   }

@@ -11,7 +11,7 @@
  * about as cheap as copying the file.
  */
 import type { Packet } from '../packet.js';
-import { type CaptureInterface, MAX_CAPLEN, isReadChunk } from './capture-interface.js';
+import { type CaptureInterface, type ChunkKeeper, MAX_CAPLEN, isReadChunk } from './capture-interface.js';
 import { CaptureWriteError } from './errors.js';
 import { linkTypeName, pcapCarries } from './link-type.js';
 import type { ByteOutput } from './output.js';
@@ -120,10 +120,12 @@ export class PcapWriter implements CaptureWriter {
   /**
    * Write `count` whole pcap records, headers included, from bytes[start, end), unchanged: only
    * records write() would produce byte for byte (see takesRecordsAsIs and PcapParser.passthrough).
-   * False: wait for flush().
+   * With the `keeper` of the reader whose chunk `bytes` is, the output is handed a view of it
+   * (held until written) instead of a copy. False: wait for flush().
    */
-  writeRecords(bytes: Uint8Array, start: number, end: number, count: number): boolean {
-    this.b.appendCopy(bytes, start, end);
+  writeRecords(bytes: Uint8Array, start: number, end: number, count: number, keeper: ChunkKeeper | null = null): boolean {
+    if (keeper !== null) this.b.appendShared(bytes, start, end, keeper);
+    else this.b.appendCopy(bytes, start, end);
     this.packetsWritten += count;
     return !this.b.needDrain;
   }

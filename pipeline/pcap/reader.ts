@@ -29,7 +29,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Packet } from '../packet.js';
-import { type CaptureInterface, type FormatParser, type ParseContext, type RecordSink, markReadChunk } from './capture-interface.js';
+import { type CaptureInterface, type ChunkKeeper, type FormatParser, type ParseContext, type RecordSink, NEVER_REUSED, markReadChunk } from './capture-interface.js';
 import { CaptureFormatError } from './errors.js';
 import { PcapParser, isPcapMagic } from './pcap-format.js';
 import { BLOCK, PcapngParser } from './pcapng-format.js';
@@ -93,8 +93,19 @@ export class CaptureReader {
     zeroCopy: boolean,
     /** Takes back a chunk the source may read into again (recycleChunks), else null. */
     private readonly recycle: ((chunk: Uint8Array) => void) | null = null,
+    /** Holds the source's chunks back from reuse (recycleChunks), else null. */
+    private readonly keeper: ChunkKeeper | null = null,
   ) {
     this.framer = new Framer(ctx, zeroCopy, recycle === null);
+  }
+
+  /**
+   * What an output that writes straight from this reader's chunks (the passthrough's records)
+   * must hold them with until written: the file source's keeper when chunks are read into again,
+   * else nothing to keep.
+   */
+  get chunkKeeper(): ChunkKeeper {
+    return this.recycle !== null && this.keeper !== null ? this.keeper : NEVER_REUSED;
   }
 
   get format(): 'pcap' | 'pcapng' {
@@ -350,14 +361,21 @@ export async function openCapture(path: string, opts: ReadOptions): Promise<Capt
 export const READ_AHEAD = 4;
 
 /**
+ * Buffers a pooled file source keeps for reuse: the reads ahead, the batch being worked on, and
+ * chunks an output still writes from (up to its FILE_WRITES_IN_FLIGHT) come back to it.
+ */
+const POOL_LIMIT = READ_AHEAD + 12;
+
+/**
  * A file's bytes as chunks, read ahead: reads of the next chunks are issued before the current
  * one is returned, so they proceed (in the thread pool, in parallel for a regular file) while the
  * caller works. Every read gets a new buffer, which the consumer owns, unless `pooled`: then
- * buffers given back with recycle() are read into again (at most READ_AHEAD + 2 are kept).
+ * buffers given back with recycle() are read into again (at most POOL_LIMIT are kept), but not
+ * while an output holds them (hold/release: a zero-copy write in flight).
  * Regular files are read at explicit positions, READ_AHEAD chunks ahead; anything else
  * (FIFO, character device) sequentially, one chunk ahead.
  */
-class FileChunks implements AsyncIterator<Uint8Array> {
+class FileChunks implements AsyncIterator<Uint8Array>, ChunkKeeper {
   /** Reads in flight, in file order. */
   private readonly ahead: Promise<Uint8Array | null>[] = [];
   /** File position of the next read to issue (regular files), or -1: sequential. */
@@ -367,6 +385,9 @@ class FileChunks implements AsyncIterator<Uint8Array> {
   private done = false;
   /** Buffers the consumer gave back (pooled). */
   private readonly pool: ArrayBuffer[] = [];
+  /** Holds on buffers an output still writes from, and the recycled ones among them. */
+  private readonly held = new Map<ArrayBuffer, number>();
+  private readonly recycledWhileHeld = new Set<ArrayBuffer>();
 
   constructor(
     private readonly fh: FileHandle,
@@ -374,10 +395,31 @@ class FileChunks implements AsyncIterator<Uint8Array> {
     private readonly pooled = false,
   ) {}
 
-  /** Give back a chunk this source returned: its bytes may be overwritten by a later read. */
+  /** Give back a chunk this source returned: its bytes may be overwritten by a later read (once no longer held). */
   recycle(chunk: Uint8Array): void {
     const ab = chunk.buffer as ArrayBuffer;
-    if (this.pooled && ab.byteLength === this.size && this.pool.length < READ_AHEAD + 2 && !this.pool.includes(ab)) this.pool.push(ab);
+    if (this.held.has(ab)) this.recycledWhileHeld.add(ab);
+    else this.toPool(ab);
+  }
+
+  hold(chunk: Uint8Array): void {
+    const ab = chunk.buffer as ArrayBuffer;
+    this.held.set(ab, (this.held.get(ab) ?? 0) + 1);
+  }
+
+  release(chunk: Uint8Array): void {
+    const ab = chunk.buffer as ArrayBuffer;
+    const n = (this.held.get(ab) ?? 1) - 1;
+    if (n > 0) {
+      this.held.set(ab, n);
+      return;
+    }
+    this.held.delete(ab);
+    if (this.recycledWhileHeld.delete(ab)) this.toPool(ab);
+  }
+
+  private toPool(ab: ArrayBuffer): void {
+    if (this.pooled && ab.byteLength === this.size && this.pool.length < POOL_LIMIT && !this.pool.includes(ab)) this.pool.push(ab);
   }
 
   async next(): Promise<IteratorResult<Uint8Array>> {
@@ -484,7 +526,7 @@ async function openReader(stream: AsyncIterable<Uint8Array>, opts: ReadOptions, 
   }
   // Compressed input: zlib holds on to the chunks it is given, so they are never reused.
   const recycle = recycler !== null && !gzip ? (c: Uint8Array) => recycler.recycle(c) : null;
-  const reader = new CaptureReader(source, ctx, gzip, opts.copyRecords !== true, recycle);
+  const reader = new CaptureReader(source, ctx, gzip, opts.copyRecords !== true, recycle, recycle !== null ? recycler : null);
   reader.sourceCount = sourceCount;
   await reader.open();
   return reader;

@@ -10,8 +10,11 @@
  * must be written, in a capture reader's chunk (see reader.ts: such chunks are never modified or
  * reused once parsed). Adjacent ranges of one chunk merge into one run, handed to the output as a
  * view of the chunk, without a copy; the output holds that view until it is written. Runs and
- * assembled bytes reach the output in the order they were appended.
+ * assembled bytes reach the output in the order they were appended. A chunk the reader reuses is
+ * appended with its reader's ChunkKeeper: held from the moment it is appended, released when the
+ * output has written it.
  */
+import type { ChunkKeeper } from './capture-interface.js';
 import { CaptureWriteError } from './errors.js';
 import type { ByteOutput } from './output.js';
 
@@ -32,6 +35,7 @@ export class WriteBuffer {
   private runBuf: Uint8Array | null = null;
   private runStart = 0;
   private runEnd = 0;
+  private runKeeper: ChunkKeeper | null = null;
 
   constructor(readonly out: ByteOutput) {
     this.buf = Buffer.allocUnsafe(WRITE_CHUNK_SIZE);
@@ -52,20 +56,23 @@ export class WriteBuffer {
   }
 
   /**
-   * Append chunk[start, end) without copying it. Only for a capture reader's chunk (never
-   * modified or reused): the output references it until it is written.
+   * Append chunk[start, end) without copying it. Only for a capture reader's chunk: never
+   * modified, and reused only once `keeper` (its reader's) has it back. The output references it
+   * until it is written.
    */
-  appendShared(chunk: Uint8Array, start: number, end: number): void {
+  appendShared(chunk: Uint8Array, start: number, end: number, keeper: ChunkKeeper | null = null): void {
     if (this.closed) throw new CaptureWriteError('ERR_CAPTURE_WRITER_CLOSED', this.out.name, 'write after close');
-    if (this.runBuf === chunk && this.runEnd === start) {
+    if (this.runBuf === chunk && this.runEnd === start && this.runKeeper === keeper) {
       this.runEnd = end;
       return;
     }
     if (this.runBuf !== null) this.endRun();
     else if (this.pos > 0) this.handOff();
+    keeper?.hold(chunk);
     this.runBuf = chunk;
     this.runStart = start;
     this.runEnd = end;
+    this.runKeeper = keeper;
   }
 
   /** Copy src[start, end) in, handing full buffers to the output on the way (any length). */
@@ -116,11 +123,14 @@ export class WriteBuffer {
 
   /** Hand the pending shared run to the output (assembled bytes were handed off when it began). */
   private endRun(): void {
-    const chunk = this.runBuf!.subarray(this.runStart, this.runEnd);
+    const whole = this.runBuf!;
+    const chunk = whole.subarray(this.runStart, this.runEnd);
+    const keeper = this.runKeeper;
     this.handedOff += this.runEnd - this.runStart;
     this.runBuf = null;
+    this.runKeeper = null;
     this.runStart = this.runEnd = 0;
-    if (!this.out.write(chunk, false)) this.needDrain = true;
+    if (!this.out.write(chunk, false, keeper === null ? undefined : () => keeper.release(whole))) this.needDrain = true;
   }
 
   private alloc(size: number, reuse: boolean): void {

@@ -10,6 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { READ_AHEAD, READ_CHUNK_SIZE, openCapture } from '../../pipeline/pcap/reader.js';
 import { isReadChunk } from '../../pipeline/pcap/capture-interface.js';
 import { createFileWriter } from '../../pipeline/pcap/writer.js';
+import { PcapWriter } from '../../pipeline/pcap/pcap-writer.js';
+import { RecordPassthrough } from '../../pipeline/pcap/passthrough.js';
+import type { ByteOutput } from '../../pipeline/pcap/output.js';
 import { concat, frame, pcapHeader, pcapRecord } from '../helpers/pcap-build.js';
 import { frameOf, withTempDir } from '../helpers/pcap-collect.js';
 
@@ -86,6 +89,62 @@ describe('reader with recycleChunks', () => {
         await w.close();
         expect(Buffer.compare(await readFile(dst), file)).toBe(0);
       }
+    });
+  });
+
+  it('passthrough writes from the read chunks: a chunk an output still writes from is not read into again', async () => {
+    await withTempDir(async (dir) => {
+      const { file } = capture(14 * READ_CHUNK_SIZE);
+      const src = join(dir, 'in.pcap');
+      await writeFile(src, file);
+      // An output that takes its time: it reads each chunk only when the write "completes", a few
+      // milliseconds after it was handed over, as the thread pool would.
+      const written: Buffer[] = [];
+      const views = new Set<ArrayBufferLike>();
+      let inFlight = 0;
+      let waiters: (() => void)[] = [];
+      const out: ByteOutput = {
+        name: 'slow',
+        write(chunk, _reusable, done) {
+          if (chunk.byteLength > 65536) views.add(chunk.buffer);
+          inFlight++;
+          const slot = written.length;
+          written.push(Buffer.alloc(0));
+          setTimeout(() => {
+            written[slot] = Buffer.from(chunk);
+            inFlight--;
+            done?.();
+            const w = waiters;
+            waiters = [];
+            for (const f of w) f();
+          }, 3);
+          return inFlight < 8;
+        },
+        drain: () => (inFlight < 8 ? Promise.resolve() : new Promise<void>((r) => waiters.push(r))),
+        async end() {
+          while (inFlight > 0) await new Promise<void>((r) => waiters.push(r));
+        },
+        async abort() {},
+      };
+      const reader = await openCapture(src, { name: src, recycleChunks: true });
+      const w = new PcapWriter(out, { format: 'pcap' });
+      w.addInterface(reader.interfaces[0]!);
+      let pass: RecordPassthrough | null = null;
+      for await (const batch of reader.batches()) {
+        let ok = pass === null || pass.flush();
+        for (const p of batch) ok = w.write(p, 0, null) && ok;
+        if (!ok) await w.flush();
+        if (pass === null) {
+          pass = new RecordPassthrough(w, reader.chunkKeeper);
+          expect(reader.passthrough(pass)).toBe(true);
+        }
+      }
+      expect(pass!.flush()).toBeTypeOf('boolean');
+      await w.close();
+      expect(Buffer.compare(Buffer.concat(written), file)).toBe(0);
+      // Records went out as views of the read chunks, and those were reused: a pool, not a buffer per read.
+      expect(views.size).toBeGreaterThan(1);
+      expect(views.size).toBeLessThan(14);
     });
   });
 });
