@@ -85,7 +85,8 @@ export async function runCapture(opts: RunOptions): Promise<RunSummary> {
   const pipeline = new Pipeline(opts.config, { onWarning: warn, countBadChecksums: opts.countBadChecksums ?? false });
   const signal = opts.signal;
 
-  const readers: CaptureReader[] = [];
+  /** Inputs opened so far. */
+  let opened = 0;
   let writer: CaptureWriter | null = null;
   const total = newCounters();
   const inputs: InputSummary[] = [];
@@ -93,15 +94,14 @@ export async function runCapture(opts: RunOptions): Promise<RunSummary> {
   try {
     for (let i = 0; i < opts.inputs.length; i++) {
       const file = opts.inputs[i]!;
-      // Each batch is processed and written (copied into the writer's buffers) before the next
-      // is read, and no stage keeps a packet: the reader can reuse its read buffers. Not yet with
-      // stdout: its output's end() does not wait for the last write's error (ENOSPC), which the
-      // zero-copy writes happen to surface before the summary is printed.
+      // Each batch is processed and written (copied into the writer's buffers, or held by the
+      // output until written: the passthrough) before the next is read, and no stage keeps a
+      // packet: the reader can reuse its read buffers.
       const reader = await untilAborted(
-        openCapture(file, { name: file === '-' ? '<stdin>' : file, strict: opts.strict ?? false, onWarning: warn, recycleChunks: opts.output !== '-' }),
+        openCapture(file, { name: file === '-' ? '<stdin>' : file, strict: opts.strict ?? false, onWarning: warn, recycleChunks: true }),
         signal,
       );
-      readers.push(reader);
+      opened++;
       if (!writer) {
         const byName = opts.output === '-' ? null : formatFromPath(opts.output);
         format = opts.format ?? byName?.format ?? reader.format;
@@ -123,7 +123,7 @@ export async function runCapture(opts: RunOptions): Promise<RunSummary> {
     if (signal?.aborted) {
       // What was done until the stop: the finished inputs and the one being read.
       const current = pipeline.takeCounters();
-      if (current.packetsIn > 0 && inputs.length < readers.length) inputs.push({ file: opts.inputs[inputs.length]!, ...current });
+      if (current.packetsIn > 0 && inputs.length < opened) inputs.push({ file: opts.inputs[inputs.length]!, ...current });
       addCounters(total, current);
       throw new RunStopped(String(signal.reason), { ...total, output: opts.output, format, inputs });
     }

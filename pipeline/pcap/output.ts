@@ -195,6 +195,11 @@ class StreamOutput implements ByteOutput {
   protected readonly sink: NodeJS.WritableStream;
   protected error: Error | null = null;
   private readonly gzip: ReturnType<typeof createGzip> | null;
+  /** Writes whose callback has not come yet: end() waits for them (their error is the output's). */
+  private pending = 0;
+  private idleWaiter: (() => void) | null = null;
+  /** Backing stores of written reusable chunks, for reusable(). */
+  private readonly free: ArrayBuffer[] = [];
 
   constructor(
     readonly name: string,
@@ -217,9 +222,27 @@ class StreamOutput implements ByteOutput {
     }
   }
 
-  write(chunk: Uint8Array, _reusable?: boolean, written?: () => void): boolean {
+  write(chunk: Uint8Array, reusable = false, written?: () => void): boolean {
     if (this.error) throw this.error;
-    return written === undefined ? this.sink.write(chunk) : this.sink.write(chunk, () => written());
+    this.pending++;
+    return this.sink.write(chunk, (err?: Error | null) => {
+      if (err) this.error ??= new OutputError(this.name, 'cannot write', err);
+      else if (reusable && this.free.length < FILE_WRITES_IN_FLIGHT) this.free.push(chunk.buffer as ArrayBuffer);
+      written?.();
+      if (--this.pending === 0 && this.idleWaiter) {
+        const w = this.idleWaiter;
+        this.idleWaiter = null;
+        w();
+      }
+    });
+  }
+
+  reusable(size: number): Uint8Array | undefined {
+    while (this.free.length > 0) {
+      const ab = this.free.pop()!;
+      if (ab.byteLength >= size) return Buffer.from(ab, 0, size);
+    }
+    return undefined;
   }
 
   async drain(): Promise<void> {
@@ -241,8 +264,17 @@ class StreamOutput implements ByteOutput {
       const done = waitFor(d, 'finish', () => this.error);
       d.end();
       await done;
-    } else if (d.writableNeedDrain) {
-      await waitFor(d, 'drain', () => this.error);
+    } else {
+      if (d.writableNeedDrain) await waitFor(d, 'drain', () => this.error);
+      // A stream left open (stdout): every write must have come back, its error being the output's.
+      if (this.pending > 0 && !this.error) {
+        await Promise.race([
+          new Promise<void>((resolve) => {
+            this.idleWaiter = resolve;
+          }),
+          waitFor(d, 'close', () => this.error),
+        ]);
+      }
     }
     if (this.error) throw this.error;
   }

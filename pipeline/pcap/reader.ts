@@ -361,9 +361,12 @@ export async function openCapture(path: string, opts: ReadOptions): Promise<Capt
 export const READ_AHEAD = 4;
 
 /**
- * Buffers a pooled file source keeps for reuse: the reads ahead, the batch being worked on, and
- * chunks an output still writes from (up to its FILE_WRITES_IN_FLIGHT) come back to it.
+ * Read buffers kept for reuse by pooled file sources (READ_CHUNK_SIZE bytes each), shared by all of
+ * them: the next input of a run reads into the buffers of the one before. At most POOL_LIMIT: the
+ * reads ahead, the batch being worked on, and chunks an output still writes from (up to its
+ * FILE_WRITES_IN_FLIGHT) come back to it.
  */
+const readBufferPool: ArrayBuffer[] = [];
 const POOL_LIMIT = READ_AHEAD + 12;
 
 /**
@@ -383,8 +386,8 @@ class FileChunks implements AsyncIterator<Uint8Array>, ChunkKeeper {
   private depth = 1;
   private started = false;
   private done = false;
-  /** Buffers the consumer gave back (pooled). */
-  private readonly pool: ArrayBuffer[] = [];
+  /** Buffers the consumer gave back (pooled; shared with other sources of the same size). */
+  private readonly pool: ArrayBuffer[];
   /** Holds on buffers an output still writes from, and the recycled ones among them. */
   private readonly held = new Map<ArrayBuffer, number>();
   private readonly recycledWhileHeld = new Set<ArrayBuffer>();
@@ -393,7 +396,9 @@ class FileChunks implements AsyncIterator<Uint8Array>, ChunkKeeper {
     private readonly fh: FileHandle,
     private readonly size: number,
     private readonly pooled = false,
-  ) {}
+  ) {
+    this.pool = size === READ_CHUNK_SIZE ? readBufferPool : [];
+  }
 
   /** Give back a chunk this source returned: its bytes may be overwritten by a later read (once no longer held). */
   recycle(chunk: Uint8Array): void {
@@ -479,7 +484,12 @@ class FileChunks implements AsyncIterator<Uint8Array>, ChunkKeeper {
       if (bytesRead === 0) break;
       n += bytesRead;
     }
-    return n === 0 ? null : n === buf.length ? buf : buf.subarray(0, n);
+    if (n === 0) {
+      // The reads ahead of the end find nothing: their buffers go back to the pool, not to the GC.
+      if (this.pooled) this.toPool(buf.buffer as ArrayBuffer);
+      return null;
+    }
+    return n === buf.length ? buf : buf.subarray(0, n);
   }
 }
 

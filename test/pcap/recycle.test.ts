@@ -6,7 +6,9 @@
 import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { runCapture } from '../../pipeline/run.js';
+import { resolvePipeline } from '../../pipeline/config.js';
 import { READ_AHEAD, READ_CHUNK_SIZE, openCapture } from '../../pipeline/pcap/reader.js';
 import { isReadChunk } from '../../pipeline/pcap/capture-interface.js';
 import { createFileWriter } from '../../pipeline/pcap/writer.js';
@@ -145,6 +147,29 @@ describe('reader with recycleChunks', () => {
       // Records went out as views of the read chunks, and those were reused: a pool, not a buffer per read.
       expect(views.size).toBeGreaterThan(1);
       expect(views.size).toBeLessThan(14);
+    });
+  });
+
+  it('a run of many inputs reads into the same few buffers (the reads past each end give theirs back)', async () => {
+    await withTempDir(async (dir) => {
+      const { file } = capture(3 * READ_CHUNK_SIZE);
+      const src = join(dir, 'in.pcap');
+      await writeFile(src, file);
+      const config = resolvePipeline({}, '<test>', {});
+      const alloc = vi.spyOn(Buffer, 'allocUnsafeSlow');
+      try {
+        const output = join(dir, 'out.pcap');
+        const summary = await runCapture({ inputs: Array<string>(8).fill(src), output, config });
+        expect(summary.inputs).toHaveLength(8);
+        const readBuffers = alloc.mock.calls.filter(([n]) => n === READ_CHUNK_SIZE).length;
+        // The pool (shared by every file source, maybe filled by an earlier test) is filled once;
+        // the inputs after the first take their buffers from it (each used to allocate its own).
+        expect(readBuffers).toBeLessThanOrEqual(2 * READ_AHEAD + 4);
+        const out = await readFile(output);
+        expect(out.length).toBe(24 + 8 * (file.length - 24));
+      } finally {
+        alloc.mockRestore();
+      }
     });
   });
 });
