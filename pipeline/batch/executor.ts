@@ -96,9 +96,14 @@ export function revive(p: PostedError): Error {
   return e;
 }
 
-/** The compiled worker entry; absent when capflow runs from its TypeScript sources (tests). */
-const workerScript = new URL('./worker.js', import.meta.url);
-export const workersAvailable = existsSync(fileURLToPath(workerScript));
+/**
+ * The compiled worker entry: next to this module in dist/, or seen from the bundled binary
+ * (dist/cli, see cli/bundle.mjs); absent when capflow runs from its TypeScript sources (tests).
+ */
+const workerScript = [new URL('./worker.js', import.meta.url), new URL('../pipeline/batch/worker.js', import.meta.url)].find((u) =>
+  existsSync(fileURLToPath(u)),
+);
+export const workersAvailable = workerScript !== undefined;
 
 export class WorkerExecutor implements Executor {
   private worker: Worker | null = null;
@@ -106,7 +111,7 @@ export class WorkerExecutor implements Executor {
   constructor(private readonly settings: JobSettings) {}
 
   run(job: FileJob, hooks: JobHooks): Promise<JobOutcome> {
-    const worker = (this.worker ??= new Worker(workerScript, { workerData: this.settings }));
+    const worker = (this.worker ??= new Worker(workerScript!, { workerData: this.settings }));
     return new Promise<JobOutcome>((resolve, reject) => {
       // A stop reaches the worker as a message: it aborts the file, which removes its temporary.
       const onAbort = () => worker.postMessage({ type: 'stop', reason: String(hooks.signal?.reason) } satisfies ToWorker);

@@ -41,7 +41,8 @@ export function addonCandidates(): string[] {
   const out: string[] = [];
   // An explicit path is the only candidate (so a test or a packager can point elsewhere, or nowhere).
   if (process.env.CAPFLOW_ADDON) return [process.env.CAPFLOW_ADDON];
-  for (const rel of ['./native/build/Release/', '../../../pipeline/replay/native/build/Release/', './native/build/Debug/']) {
+  // From the sources, from dist/pipeline/replay, and from the bundled binary in dist/cli.
+  for (const rel of ['./native/build/Release/', '../../../pipeline/replay/native/build/Release/', '../../pipeline/replay/native/build/Release/', './native/build/Debug/']) {
     out.push(fileURLToPath(new URL(rel + ADDON_FILE, import.meta.url)));
   }
   return out;
