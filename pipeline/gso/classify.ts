@@ -300,6 +300,9 @@ export class SuperPackets implements EgressView {
     }
     const mtu = this.mtu - overhead;
     if (declaredEnd - l3Start <= mtu) return false;
+    // Before the gso_size (whose peer-MSS lookup builds the flow's key): most over-MTU packets
+    // of a capture with complete checksums stop here.
+    if (this.onlyPartial && !partialChecksum(pkt, ip, v4, t, isTcp, declaredEnd)) return false;
 
     const hdrFixed = ip - l3Start + L.ipHdrLen + L.l4HdrLen;
     const payload = declaredEnd - (t + L.l4HdrLen);
@@ -321,7 +324,6 @@ export class SuperPackets implements EgressView {
       }
     }
     if (size <= 0 || payload <= size) return false;
-    if (this.onlyPartial && !partialChecksum(b, ip, v4, t, isTcp, declaredEnd)) return false;
 
     let type: number;
     if (isTcp) {
@@ -413,11 +415,14 @@ export class SuperPackets implements EgressView {
  * The L4 checksum at t holds the folded pseudo-header sum over the L4 length and does not verify:
  * what a host capture shows for a CHECKSUM_PARTIAL skb (__tcp_v4_send_check, udp4_hwcsum).
  */
-function partialChecksum(b: Uint8Array, ip: number, v4: boolean, t: number, isTcp: boolean, end: number): boolean {
+function partialChecksum(pkt: Packet, ip: number, v4: boolean, t: number, isTcp: boolean, end: number): boolean {
+  const b = pkt.buf;
   const proto = isTcp ? IP_PROTO.TCP : IP_PROTO.UDP;
-  const field = t + (isTcp ? tcp.CHECKSUM : udp.CHECKSUM);
+  const csumOffset = isTcp ? tcp.CHECKSUM : udp.CHECKSUM;
   const ps = v4 ? pseudoV4(b, ip + ipv4.SRC_ADDR, ip + ipv4.DST_ADDR, proto, end - t) : pseudoV6(b, ip + ipv6.SRC_ADDR, pseudoDstV6(b, ip, t), proto, end - t);
-  if ((u16(b, field)) !== fold(ps)) return false;
+  if (u16(b, t + csumOffset) !== fold(ps)) return false;
+  // Already found partial at ingress (IngressChecksums summed this very checksum): not again.
+  if (pkt.csumMode === CSUM.PARTIAL && pkt.csumStart === t && pkt.csumOffset === csumOffset) return true;
   return fold(sum16(b, t, end, ps)) !== 0xffff;
 }
 

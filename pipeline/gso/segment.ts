@@ -108,7 +108,8 @@ function buildSegment(
   const head = pkt.head;
   const hdrLen = lay.payOff - head;
   const segLen = hdrLen + len;
-  // Headroom of at least HEADROOM, grown by 0-3 bytes so the payload starts 4-byte aligned (fast sum).
+  // Headroom of at least HEADROOM, grown by 0-3 bytes so the payload starts 4-byte aligned (sum16
+  // then sums it as whole words from its first byte).
   // The segment's region of a shared slab (8-byte aligned, so the alignment holds there too).
   const pad = (4 - ((HEADROOM + hdrLen) & 3)) & 3;
   const floor = slab.take(HEADROOM + pad + segLen, HEADROOM + pad);
@@ -166,7 +167,7 @@ function buildSegment(
   let innerFinal = 0;
   if (needSum) {
     setU16(b, csumField, 0);
-    innerSum = sum16(b, l4, l4 + (lay.payOff - lay.l4Off), sumPayload(b, dstPay, dstPay + len));
+    innerSum = sum16(b, l4, l4 + (lay.payOff - lay.l4Off), sum16(b, dstPay, dstPay + len));
     innerFinal = finish(pseudo + innerSum);
     if (!isTcp) innerFinal = udpFinal(innerFinal);
   }
@@ -237,36 +238,3 @@ function fixIp(b: Uint8Array, off: number, v4: boolean, payEnd: number, k: numbe
     ipv6.setPayloadLength(b, off, payEnd - off - ipv6.HEADER_LEN);
   }
 }
-
-/**
- * One's-complement sum of b[start, end) as big-endian 16-bit words, returned folded (a valid
- * partial sum to add to others). When b[start] is 4-byte aligned in its ArrayBuffer the bytes
- * are summed as native 32-bit words (RFC 1071 §2: the sum is byte-order independent, so a
- * little-endian sum is byte-swapped once at the end); otherwise `sum16`.
- */
-export function sumPayload(b: Uint8Array, start: number, end: number): number {
-  const abs = b.byteOffset + start;
-  if ((abs & 3) !== 0 || !LITTLE_ENDIAN) return fold(sum16(b, start, end));
-  const n = (end - start) >>> 2;
-  const w = new Uint32Array(b.buffer, abs, n);
-  let s0 = 0;
-  let s1 = 0;
-  let i = 0;
-  const n4 = n - 3;
-  for (; i < n4; i += 4) {
-    s0 += w[i]! + w[i + 1]!;
-    s1 += w[i + 2]! + w[i + 3]!;
-  }
-  for (; i < n; i++) s0 += w[i]!;
-  let s = s0 + s1;
-  let j = start + (n << 2);
-  if (j + 1 < end) {
-    s += b[j]! | (b[j + 1]! << 8);
-    j += 2;
-  }
-  if (j < end) s += b[j]!;
-  const f = fold(s);
-  return ((f & 0xff) << 8) | (f >>> 8);
-}
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

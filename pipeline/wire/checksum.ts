@@ -15,24 +15,86 @@
 
 /**
  * One's-complement partial sum of the big-endian 16-bit words in b[start, end), added to `acc`.
- * An odd trailing byte is padded with a zero low byte. The result is unfolded (see module doc).
+ * An odd trailing byte is padded with a zero low byte. The result is unfolded (see module doc):
+ * a non-negative number congruent to the true word sum modulo 0xffff, 0 only when `acc` and every
+ * byte are 0. That is all `fold`/`finish` need; the exact total of the words is not promised.
+ *
+ * A range of a few dozen bytes or more is summed as native little-endian 32-bit words over its
+ * 4-byte-aligned middle (RFC 1071 section 2: the sum is independent of byte order and word size
+ * up to a byte swap), the few bytes before and after it one at a time.
  */
 export function sum16(b: Uint8Array, start: number, end: number, acc = 0): number {
+  if (end - start < WORDWISE_MIN || !LITTLE_ENDIAN) return sum16Bytes(b, start, end, acc);
+  const base = b.byteOffset;
+  // The aligned middle [a, z) of the range, in b's indices.
+  const a = start + ((4 - ((base + start) & 3)) & 3);
+  const z = end - ((base + end) & 3);
+  let s = acc;
+  // A byte at an even distance from `start` is a word's high byte, at an odd one its low byte.
+  for (let i = start; i < a; i++) s += (i - start) & 1 ? b[i]! : b[i]! << 8;
+  for (let i = z; i < end; i++) s += (i - start) & 1 ? b[i]! : b[i]! << 8;
+  const w = wordsOf(b.buffer);
+  let i = (base + a) >>> 2;
+  const n = (base + z) >>> 2;
+  let f = 0;
+  while (i < n) {
+    // Blocks of at most 2^20 words keep each accumulator below 2^51 (exact as a double).
+    const stop = Math.min(n, i + 0x100000);
+    let m0 = 0;
+    let m1 = 0;
+    for (const n4 = stop - 3; i < n4; i += 4) {
+      m0 += w[i]! + w[i + 1]!;
+      m1 += w[i + 2]! + w[i + 3]!;
+    }
+    for (; i < stop; i++) m0 += w[i]!;
+    // 2^32 = 1 (mod 0xffff): the high and low 32 bits of the block sum add up.
+    const m = m0 + m1;
+    const lo = m >>> 0;
+    f = fold(f + (lo >>> 16) + (lo & 0xffff) + Math.floor(m / 0x100000000));
+  }
+  // Little-endian words are byte-swapped big-endian ones when the middle starts at an even
+  // distance from `start`; at an odd distance each byte already has its big-endian weight.
+  if (((a - start) & 1) === 0) f = ((f & 0xff) << 8) | (f >>> 8);
+  return s + f;
+}
+
+/** Shorter ranges are summed a byte pair at a time (no word view to look up). */
+const WORDWISE_MIN = 64;
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * 32-bit word views of the two buffers summed last (a read chunk and a segment slab take turns).
+ * Plain references, not a WeakMap: weak entries for short-lived chunks made the GC work harder.
+ */
+let bufferA: ArrayBufferLike | null = null;
+let wordsA: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+let bufferB: ArrayBufferLike | null = null;
+let wordsB: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+function wordsOf(ab: ArrayBufferLike): Uint32Array<ArrayBufferLike> {
+  if (ab === bufferA) return wordsA;
+  if (ab !== bufferB) {
+    bufferB = ab;
+    wordsB = new Uint32Array(ab, 0, ab.byteLength >>> 2);
+  }
+  // The most recent first.
+  const w = wordsB;
+  bufferB = bufferA;
+  wordsB = wordsA;
+  bufferA = ab;
+  wordsA = w;
+  return w;
+}
+
+/** `sum16` one big-endian word at a time (short ranges; big-endian hosts). */
+function sum16Bytes(b: Uint8Array, start: number, end: number, acc: number): number {
   let s = acc;
   let i = start;
-  // Hot loop: 8 words per iteration, bytes read directly (no DataView call per word).
-  const end16 = end - 15;
-  while (i < end16) {
-    s +=
-      ((b[i]! << 8) | b[i + 1]!) +
-      ((b[i + 2]! << 8) | b[i + 3]!) +
-      ((b[i + 4]! << 8) | b[i + 5]!) +
-      ((b[i + 6]! << 8) | b[i + 7]!) +
-      ((b[i + 8]! << 8) | b[i + 9]!) +
-      ((b[i + 10]! << 8) | b[i + 11]!) +
-      ((b[i + 12]! << 8) | b[i + 13]!) +
-      ((b[i + 14]! << 8) | b[i + 15]!);
-    i += 16;
+  const end8 = end - 7;
+  while (i < end8) {
+    s += ((b[i]! << 8) | b[i + 1]!) + ((b[i + 2]! << 8) | b[i + 3]!) + ((b[i + 4]! << 8) | b[i + 5]!) + ((b[i + 6]! << 8) | b[i + 7]!);
+    i += 8;
   }
   const end2 = end - 1;
   while (i < end2) {

@@ -41,7 +41,12 @@ describe('checksum', () => {
   });
 
   it('odd trailing byte is padded with zero', () => {
-    expect(checksum.sum16(hex('0102 03'), 0, 3)).toBe(0x0102 + 0x0300);
+    expect(checksum.fold(checksum.sum16(hex('0102 03'), 0, 3))).toBe(0x0102 + 0x0300);
+    // Long enough for the word-wise path, at both parities of the start.
+    const b = new Uint8Array(203).fill(0);
+    b[202] = 0x03;
+    expect(checksum.fold(checksum.sum16(b, 0, 203))).toBe(0x0300);
+    expect(checksum.fold(checksum.sum16(b, 1, 203))).toBe(0x0003);
   });
 
   it('fold handles sums above 2^32', () => {
@@ -71,6 +76,61 @@ describe('checksum', () => {
         expect(checksum.finish(checksum.sum16(b, start, end))).toBe(naiveFinish(b, start, end));
       }),
     );
+  });
+
+  it('sum16 equals the naive sum at any byteOffset, start, length and acc (property)', () => {
+    // Views into a larger ArrayBuffer at every byteOffset modulo 4, ranges long enough for the
+    // word-wise middle, starting and ending at every alignment.
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 3000, size: 'max' }),
+        fc.nat(7),
+        fc.nat(3000),
+        fc.nat(3000),
+        fc.oneof(fc.constant(0), fc.nat(0xffff), fc.nat(2 ** 40)),
+        (bytes, byteOffset, x, y, acc) => {
+          const ab = new ArrayBuffer(bytes.length + byteOffset + 5);
+          const b = new Uint8Array(ab, byteOffset, bytes.length);
+          b.set(bytes);
+          const start = Math.min(x, b.length);
+          const end = Math.min(Math.max(y, start), b.length);
+          const got = checksum.sum16(b, start, end, acc);
+          expect(got).toBeGreaterThanOrEqual(0);
+          expect(Number.isInteger(got)).toBe(true);
+          const want = naiveSum(b, start, end) + acc;
+          expect(checksum.fold(got)).toBe(checksum.fold(want));
+          // 0 only when every byte (and acc) is 0: fold then tells 0x0000 from 0xffff.
+          expect(got === 0).toBe(want === 0);
+        },
+      ),
+    );
+  });
+
+  it('sum16 over all-zero and all-0xff ranges at every alignment', () => {
+    for (let off = 0; off < 8; off++) {
+      for (const len of [63, 64, 65, 66, 67, 100, 1501]) {
+        const zeros = new Uint8Array(new ArrayBuffer(len + 8), off, len);
+        expect(checksum.sum16(zeros, 0, len)).toBe(0);
+        expect(checksum.sum16(zeros, 1, len, 0)).toBe(0);
+        const ones = new Uint8Array(new ArrayBuffer(len + 8), off, len).fill(0xff);
+        expect(checksum.fold(checksum.sum16(ones, 0, len))).toBe(naiveSum(ones, 0, len));
+        expect(checksum.fold(checksum.sum16(ones, 3, len))).toBe(naiveSum(ones, 3, len));
+      }
+    }
+  });
+
+  it('sum16 of several buffers in turn, a pooled Buffer and more than 4 MiB (word blocks)', () => {
+    const big = new Uint8Array(5 * 1024 * 1024 + 7);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
+    const small = Buffer.from(big.subarray(0, 1000)); // from Node's pool: any byteOffset
+    for (let r = 0; r < 3; r++) {
+      expect(checksum.fold(checksum.sum16(small, 1, 999))).toBe(naiveSum(small, 1, 999));
+      expect(checksum.fold(checksum.sum16(big, 3, 900))).toBe(naiveSum(big, 3, 900));
+    }
+    expect(checksum.fold(checksum.sum16(big, 0, big.length))).toBe(naiveSum(big, 0, big.length));
+    expect(checksum.fold(checksum.sum16(big, 1, big.length))).toBe(naiveSum(big, 1, big.length));
+    const ff = new Uint8Array(9 * 1024 * 1024).fill(0xff);
+    expect(checksum.fold(checksum.sum16(ff, 0, ff.length))).toBe(0xffff);
   });
 
   it('split sums combine with csumAdd / acc at even split points (property)', () => {
