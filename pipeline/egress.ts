@@ -263,7 +263,6 @@ export class Egress {
     this.cutIndex = 0;
     this.cutTotal = segs;
     this.stats.superPackets++;
-    const dec = decideTx(this.env.nic, lay.txRequest(pkt, segs));
     const tunnelCsum = lay.tunnel && (pkt.gsoType & GSO.UDP_TUNNEL_CSUM) !== 0;
 
     if (this.wire) {
@@ -271,6 +270,8 @@ export class Egress {
       segmentSuperPacket(pkt, lay, { gsoSize: M, gsoType: pkt.gsoType, inner: SEG_CSUM.SOFTWARE, outer: tunnelCsum ? SEG_CSUM.SOFTWARE : SEG_CSUM.NONE, partial: false }, this.emitFn);
       return;
     }
+    // Only the driver view asks the device (the decision, with its reasons, is not free).
+    const dec = decideTx(this.env.nic, lay.txRequest(pkt, segs));
     if (dec.outcome === 'hardware') {
       this.stats.passedWhole++;
       pkt.note(formatGsoNote(pkt.gsoType, M, segs));
