@@ -18,3 +18,55 @@ export function commentNumber(text: string, max: number): number | null {
   const v = text.length > 2 && (text[1] === 'x' || text[1] === 'X') ? parseInt(text.slice(2), 16) : parseInt(text, 10);
   return v <= max ? v : null;
 }
+
+/*
+ * Token writers for the comment texts capflow writes itself: ASCII bytes straight into an output
+ * buffer, so per-packet metadata costs no string. Each returns the position after what it wrote
+ * and gives exactly the text of the JavaScript expression it names.
+ */
+
+const HEX_DIGITS = new Uint8Array([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
+
+/** ASCII bytes of a constant token (encoded once, copied per use). */
+export function asciiBytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) throw new Error(`not ASCII: ${text}`);
+    out[i] = c;
+  }
+  return out;
+}
+
+/** Copy `token` to buf[at...]. */
+export function putToken(buf: Uint8Array, at: number, token: Uint8Array): number {
+  for (let i = 0; i < token.length; i++) buf[at + i] = token[i]!;
+  return at + token.length;
+}
+
+/** `String(n)` for an integer 0..2^32-1. */
+export function putDecimal(buf: Uint8Array, at: number, n: number): number {
+  let digits = 1;
+  for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++;
+  const end = at + digits;
+  let p = end;
+  do {
+    const q = Math.floor(n / 10);
+    buf[--p] = 48 + n - q * 10;
+    n = q;
+  } while (n > 0);
+  return end;
+}
+
+/** `n.toString(16).padStart(minDigits, '0')` for an integer 0..2^32-1. */
+export function putHex(buf: Uint8Array, at: number, n: number, minDigits: number): number {
+  let digits = 1;
+  for (let v = n >>> 4; v !== 0; v >>>= 4) digits++;
+  if (digits < minDigits) digits = minDigits;
+  const end = at + digits;
+  for (let p = end - 1; p >= at; p--) {
+    buf[p] = HEX_DIGITS[n & 15]!;
+    n >>>= 4;
+  }
+  return end;
+}

@@ -5,6 +5,7 @@
 import type { Packet } from './packet.js';
 import { TunnelInfo } from './metadata.js';
 import { parseGsoNote } from './gso/notes.js';
+import type { PacketComment } from './pcap/writer.js';
 
 /** Move capflow comments (tunnel ...) from pkt.comments into pkt.tunnel; other comments stay. */
 export function restoreMetadata(pkt: Packet): void {
@@ -42,6 +43,27 @@ export function outputComments(pkt: Packet): string[] | null {
   if (pkt.tunnel && !pkt.comments && !pkt.notes) return [pkt.tunnel.toComment()];
   const out = pkt.comments ? pkt.comments.slice() : [];
   if (pkt.tunnel) out.push(pkt.tunnel.toComment());
+  if (pkt.notes) out.push(...pkt.notes);
+  return out;
+}
+
+/** The one-comment list of a packet whose only comment is its tunnel metadata (reused). */
+const tunnelOnly: PacketComment[] = [];
+
+/**
+ * outputComments for a capture writer: the same comments, with the tunnel metadata as the
+ * TunnelInfo itself (the pcapng writer writes its text's bytes; no string per packet). The list
+ * may be reused by the next call: hand it to the writer and let go.
+ */
+export function writerComments(pkt: Packet): readonly PacketComment[] | null {
+  const t = pkt.tunnel;
+  if (!t && !pkt.notes) return pkt.comments;
+  if (t && !pkt.comments && !pkt.notes) {
+    tunnelOnly[0] = t;
+    return tunnelOnly;
+  }
+  const out: PacketComment[] = pkt.comments ? pkt.comments.slice() : [];
+  if (t) out.push(t);
   if (pkt.notes) out.push(...pkt.notes);
   return out;
 }

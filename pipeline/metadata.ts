@@ -7,7 +7,8 @@
  *   tunnel vni=42 src=192.0.2.1 dst=192.0.2.2 tos=0x00 ttl=64 tpSrc=49152 tpDst=4789 flags=key,csum
  */
 import { formatIp, parseIp } from './wire/ip-address.js';
-import { commentNumber, FIELD_SEPARATOR } from './comment-grammar.js';
+import type { CommentSource } from './pcap/writer.js';
+import { asciiBytes, commentNumber, FIELD_SEPARATOR, putDecimal, putHex, putToken } from './comment-grammar.js';
 
 /** TUNNEL_* flags, 6.1 values (be16 bit masks). */
 export const TUNNEL = {
@@ -26,7 +27,7 @@ const FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
   [TUNNEL.VXLAN_OPT, 'vxlan-opt'],
 ];
 
-export class TunnelInfo {
+export class TunnelInfo implements CommentSource {
   /** tun_id: the VNI (24 bits for VXLAN). */
   vni = 0;
   /** tun_flags (TUNNEL.*). */
@@ -50,6 +51,10 @@ export class TunnelInfo {
   gbp = 0;
   /** Mode IP_TUNNEL_INFO_TX: a transmit key (set by tunnel-key); receive metadata has it clear. Comment: `mode=tx`. */
   tx = false;
+
+  get maxCommentBytes(): number {
+    return MAX_COMMENT_BYTES;
+  }
 
   get addrLen(): number {
     return this.ipv6 ? 16 : 4;
@@ -109,6 +114,48 @@ export class TunnelInfo {
     const text = this.buildComment();
     COMMENT_CACHE[slot] = { info: this.clone(), text };
     return text;
+  }
+
+  /**
+   * Write the bytes of toComment()'s text (ASCII) at buf[at...], at most MAX_COMMENT_BYTES;
+   * returns the position after them. Builds no string when every numeric field is an integer
+   * 0..2^32-1 (what stages and the comment reader produce); other values take the text's path.
+   */
+  writeComment(buf: Uint8Array, at: number): number {
+    if (!uint32Fields(this)) return putText(buf, at, this.buildComment());
+    let p = putToken(buf, at, T_VNI);
+    p = putDecimal(buf, p, this.vni);
+    p = putToken(buf, p, T_SRC);
+    p = this.ipv6 ? putIpv6(buf, p, this.src) : putIpv4(buf, p, this.src);
+    p = putToken(buf, p, T_DST);
+    p = this.ipv6 ? putIpv6(buf, p, this.dst) : putIpv4(buf, p, this.dst);
+    p = putToken(buf, p, T_TOS);
+    p = putHex(buf, p, this.tos, 2);
+    p = putToken(buf, p, T_TTL);
+    p = putDecimal(buf, p, this.ttl);
+    p = putToken(buf, p, T_TP_SRC);
+    p = putDecimal(buf, p, this.tpSrc);
+    p = putToken(buf, p, T_TP_DST);
+    p = putDecimal(buf, p, this.tpDst);
+    if (this.ipv6) {
+      p = putToken(buf, p, T_LABEL);
+      p = putHex(buf, p, this.label, 5);
+    }
+    if (this.flags & TUNNEL.VXLAN_OPT) {
+      p = putToken(buf, p, T_GBP);
+      p = putHex(buf, p, this.gbp, 6);
+    }
+    p = putToken(buf, p, T_FLAGS);
+    const start = p;
+    for (let i = 0; i < FLAG_TOKENS.length; i++) {
+      if (this.flags & FLAG_NAMES[i]![0]) {
+        if (p !== start) buf[p++] = 0x2c; // ','
+        p = putToken(buf, p, FLAG_TOKENS[i]!);
+      }
+    }
+    if (p === start) p = putToken(buf, p, T_NONE);
+    if (this.tx) p = putToken(buf, p, T_MODE_TX);
+    return p;
   }
 
   private buildComment(): string {
@@ -174,6 +221,87 @@ export class TunnelInfo {
     t.dst.set(dst);
     return t;
   }
+}
+
+/**
+ * Most bytes a tunnel comment takes: every number field printed by Number#toString (at most 24
+ * characters each, for values outside the fields' widths), two IPv6 addresses, every flag.
+ */
+export const MAX_COMMENT_BYTES = 512;
+
+const T_VNI = asciiBytes('tunnel vni=');
+const T_SRC = asciiBytes(' src=');
+const T_DST = asciiBytes(' dst=');
+const T_TOS = asciiBytes(' tos=0x');
+const T_TTL = asciiBytes(' ttl=');
+const T_TP_SRC = asciiBytes(' tpSrc=');
+const T_TP_DST = asciiBytes(' tpDst=');
+const T_LABEL = asciiBytes(' label=0x');
+const T_GBP = asciiBytes(' gbp=0x');
+const T_FLAGS = asciiBytes(' flags=');
+const T_NONE = asciiBytes('none');
+const T_MODE_TX = asciiBytes(' mode=tx');
+const FLAG_TOKENS = FLAG_NAMES.map(([, n]) => asciiBytes(n));
+
+/** Every number writeComment prints is an integer 0..2^32-1 (else Number#toString decides the text). */
+function uint32Fields(t: TunnelInfo): boolean {
+  return (
+    t.vni >>> 0 === t.vni &&
+    t.tos >>> 0 === t.tos &&
+    t.ttl >>> 0 === t.ttl &&
+    t.tpSrc >>> 0 === t.tpSrc &&
+    t.tpDst >>> 0 === t.tpDst &&
+    t.label >>> 0 === t.label &&
+    t.gbp >>> 0 === t.gbp
+  );
+}
+
+/** An ASCII text (toComment's, on the general path), cut at MAX_COMMENT_BYTES. */
+function putText(buf: Uint8Array, at: number, text: string): number {
+  const n = Math.min(text.length, MAX_COMMENT_BYTES);
+  for (let i = 0; i < n; i++) buf[at + i] = text.charCodeAt(i);
+  return at + n;
+}
+
+/** formatIp of 4 bytes: dotted decimal. */
+function putIpv4(buf: Uint8Array, at: number, a: Uint8Array): number {
+  let p = putDecimal(buf, at, a[0]!);
+  for (let i = 1; i < 4; i++) {
+    buf[p++] = 0x2e; // '.'
+    p = putDecimal(buf, p, a[i]!);
+  }
+  return p;
+}
+
+/** formatIp of 16 bytes (RFC 5952): lowercase words, the first longest run of two or more zero words as "::". */
+function putIpv6(buf: Uint8Array, at: number, a: Uint8Array): number {
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (a[2 * i] !== 0 || a[2 * i + 1] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && a[2 * j] === 0 && a[2 * j + 1] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  let p = at;
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      buf[p++] = 0x3a; // ':'
+      buf[p++] = 0x3a;
+      i += bestLen - 1;
+      continue;
+    }
+    if (i > 0 && i !== bestStart + bestLen) buf[p++] = 0x3a;
+    p = putHex(buf, p, (a[2 * i]! << 8) | a[2 * i + 1]!, 1);
+  }
+  return p;
 }
 
 /** Numeric keys of the tunnel comment and their largest value (the width of the kernel field). */

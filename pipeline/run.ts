@@ -15,7 +15,7 @@ import { RecordPassthrough } from './pcap/passthrough.js';
 import { classifyOutput } from './pcap/output.js';
 import { abortable, untilAborted } from './abortable.js';
 import { LINKTYPE } from './pcap/link-type.js';
-import { outputComments, hasMetadata } from './comments.js';
+import { writerComments, hasMetadata } from './comments.js';
 import { ConfigError } from './config-error.js';
 import { CaptureWriteError } from './pcap/errors.js';
 
@@ -264,7 +264,7 @@ function writeAll(
     if (format === 'pcap' && hasMetadata(p)) {
       pipeline.warnOnce('pcap-metadata', 'carry metadata (tunnel info, GSO notes) that pcap output cannot hold; write .pcapng to keep it');
     }
-    if (!writer.write(p, outIface(p), format === 'pcapng' ? outputComments(p) : null)) ok = false;
+    if (!writer.write(p, outIface(p), format === 'pcapng' ? writerComments(p) : null)) ok = false;
   }
   return ok;
 }

@@ -12,7 +12,7 @@ import { CaptureWriteError } from './errors.js';
 import type { ByteOutput } from './output.js';
 import { BLOCK, BYTE_ORDER_MAGIC, OPT } from './pcapng-format.js';
 import { type Words64, joinTimestamp, rescaleFraction, tsresolFromUnits } from './timestamp.js';
-import type { CaptureWriter, WriteOptions } from './writer.js';
+import type { CaptureWriter, CommentSource, PacketComment, WriteOptions } from './writer.js';
 import { WriteBuffer } from './write-buffer.js';
 
 const USERAPPL = 'capflow';
@@ -77,7 +77,7 @@ export class PcapngWriter implements CaptureWriter {
     return this.units.length - 1;
   }
 
-  write(pkt: Packet, ifaceId: number, comments: readonly string[] | null): boolean {
+  write(pkt: Packet, ifaceId: number, comments: readonly PacketComment[] | null): boolean {
     const units = this.units[ifaceId];
     if (units === undefined) {
       throw new CaptureWriteError('ERR_CAPTURE_BAD_INTERFACE', this.b.out.name, `write to interface ${ifaceId}, but the output has ${this.units.length} interface(s)`);
@@ -93,7 +93,10 @@ export class PcapngWriter implements CaptureWriter {
     const padded = (capLen + 3) & ~3;
     let optRoom = 0;
     if (comments !== null && comments.length > 0) {
-      for (let i = 0; i < comments.length; i++) optRoom += maxStringOption(comments[i]!);
+      for (let i = 0; i < comments.length; i++) {
+        const c = comments[i]!;
+        optRoom += typeof c === 'string' ? maxStringOption(c) : 4 + ((c.maxCommentBytes + 3) & ~3);
+      }
       optRoom += 4;
     }
     const b = this.b;
@@ -112,7 +115,11 @@ export class PcapngWriter implements CaptureWriter {
     b.pos = start + 28 + capLen;
     b.zero(padded - capLen);
     if (optRoom > 0) {
-      for (let i = 0; i < comments!.length; i++) this.stringOption(OPT.COMMENT, comments![i]!);
+      for (let i = 0; i < comments!.length; i++) {
+        const c = comments![i]!;
+        if (typeof c === 'string') this.stringOption(OPT.COMMENT, c);
+        else this.sourceOption(OPT.COMMENT, c);
+      }
     }
     this.endBlock(start, optRoom > 0);
     this.packetsWritten++;
@@ -169,6 +176,17 @@ export class PcapngWriter implements CaptureWriter {
       const room = Math.min(MAX_OPTION_LEN, value.length * 3);
       written = encoder.encodeInto(value, b.buf.subarray(p + 4, p + 4 + room)).written;
     }
+    b.dv.setUint16(p, code, true);
+    b.dv.setUint16(p + 2, written, true);
+    b.pos = p + 4 + written;
+    b.zero(((written + 3) & ~3) - written);
+  }
+
+  /** An option whose value the source writes in place (room for maxCommentBytes was reserved). */
+  private sourceOption(code: number, source: CommentSource): void {
+    const b = this.b;
+    const p = b.pos;
+    const written = source.writeComment(b.buf, p + 4) - (p + 4);
     b.dv.setUint16(p, code, true);
     b.dv.setUint16(p + 2, written, true);
     b.pos = p + 4 + written;

@@ -29,6 +29,20 @@ export interface WriteOptions {
   onWait?: ((message: string) => void) | undefined;
 }
 
+/**
+ * A comment whose text the writer has written from its fields instead of taking a string:
+ * capflow's tunnel metadata (TunnelInfo), one per packet on decapsulated output.
+ */
+export interface CommentSource {
+  /** Most bytes writeComment writes (≤ 65535). */
+  readonly maxCommentBytes: number;
+  /** Write the comment's UTF-8 bytes at buf[at...]; returns the position after them. */
+  writeComment(buf: Uint8Array, at: number): number;
+}
+
+/** One pcapng opt_comment: its text, or a source that writes the text's bytes itself. */
+export type PacketComment = string | CommentSource;
+
 export interface CaptureWriter {
   /**
    * Register an output interface and return its id. pcapng: writes an IDB (if_tsresol from
@@ -37,14 +51,14 @@ export interface CaptureWriter {
    */
   addInterface(iface: CaptureInterface): number;
   /**
-   * Append one packet (sync, buffered). comments: pcapng opt_comment options, all of them;
-   * ignored for pcap. Returns false when the caller should `await flush()`.
+   * Append one packet (sync, buffered). comments: pcapng opt_comment options, all of them, read
+   * during the call only; ignored for pcap. Returns false when the caller should `await flush()`.
    *
    * Ownership: the writer may keep reading the packet's bytes after write() returns (a pcap
    * record the reader handed out zero-copy is written straight from its read chunk), until
    * close() resolves: do not modify a packet once it is written.
    */
-  write(pkt: Packet, ifaceId: number, comments: readonly string[] | null): boolean;
+  write(pkt: Packet, ifaceId: number, comments: readonly PacketComment[] | null): boolean;
   /** Push buffered bytes to the output and wait until it has room. */
   flush(): Promise<void>;
   /** Finish: flush, end the output; for files, rename the temp file onto the target. */

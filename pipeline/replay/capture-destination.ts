@@ -11,7 +11,7 @@
 import type { Packet } from '../packet.js';
 import type { CaptureInterface } from '../pcap/capture-interface.js';
 import type { CaptureWriter } from '../pcap/writer.js';
-import { outputComments, hasMetadata } from '../comments.js';
+import { writerComments, hasMetadata } from '../comments.js';
 import { newDestinationStats, type Destination } from './destination.js';
 
 export interface CaptureDestinationOptions {
@@ -82,7 +82,7 @@ export class CaptureDestination implements Destination {
     if (this.o.format === 'pcap' && hasMetadata(pkt)) {
       this.warn('pcap-metadata', 'warning: pcap output cannot carry per-packet metadata (tunnel info, GSO notes); write .pcapng to keep it');
     }
-    const ok = this.writer.write(pkt, this.outIface(pkt), this.o.format === 'pcapng' ? outputComments(pkt) : null);
+    const ok = this.writer.write(pkt, this.outIface(pkt), this.o.format === 'pcapng' ? writerComments(pkt) : null);
     this.stats.packets++;
     this.stats.bytes += pkt.tail - pkt.head;
     this.pending++;
