@@ -52,8 +52,9 @@ export class TunnelInfo implements CommentSource {
   /** Mode IP_TUNNEL_INFO_TX: a transmit key (set by tunnel-key); receive metadata has it clear. Comment: `mode=tx`. */
   tx = false;
 
+  /** Bytes writeComment will write at most (its fields as they are now). */
   get maxCommentBytes(): number {
-    return MAX_COMMENT_BYTES;
+    return uint32Fields(this) ? MAX_COMMENT_BYTES : this.buildComment().length;
   }
 
   get addrLen(): number {
@@ -117,9 +118,9 @@ export class TunnelInfo implements CommentSource {
   }
 
   /**
-   * Write the bytes of toComment()'s text (ASCII) at buf[at...], at most MAX_COMMENT_BYTES;
-   * returns the position after them. Builds no string when every numeric field is an integer
-   * 0..2^32-1 (what stages and the comment reader produce); other values take the text's path.
+   * Write the bytes of toComment()'s text (ASCII) at buf[at...], at most maxCommentBytes; returns
+   * the position after them. Builds no string when every numeric field is an integer 0..2^32-1
+   * (what stages and the comment reader produce); other values take the text's path.
    */
   writeComment(buf: Uint8Array, at: number): number {
     if (!uint32Fields(this)) return putText(buf, at, this.buildComment());
@@ -224,10 +225,10 @@ export class TunnelInfo implements CommentSource {
 }
 
 /**
- * Most bytes a tunnel comment takes: every number field printed by Number#toString (at most 24
- * characters each, for values outside the fields' widths), two IPv6 addresses, every flag.
+ * Most bytes of a tunnel comment whose numbers are integers 0..2^32-1: ten digits per number,
+ * two IPv6 addresses, every flag, mode=tx (245), rounded up.
  */
-export const MAX_COMMENT_BYTES = 512;
+export const MAX_COMMENT_BYTES = 256;
 
 const T_VNI = asciiBytes('tunnel vni=');
 const T_SRC = asciiBytes(' src=');
@@ -256,11 +257,10 @@ function uint32Fields(t: TunnelInfo): boolean {
   );
 }
 
-/** An ASCII text (toComment's, on the general path), cut at MAX_COMMENT_BYTES. */
+/** An ASCII text (toComment's, on the general path). */
 function putText(buf: Uint8Array, at: number, text: string): number {
-  const n = Math.min(text.length, MAX_COMMENT_BYTES);
-  for (let i = 0; i < n; i++) buf[at + i] = text.charCodeAt(i);
-  return at + n;
+  for (let i = 0; i < text.length; i++) buf[at + i] = text.charCodeAt(i);
+  return at + text.length;
 }
 
 /** formatIp of 4 bytes: dotted decimal. */
