@@ -46,16 +46,26 @@ export function putToken(buf: Uint8Array, at: number, token: Uint8Array): number
 
 /** `String(n)` for an integer 0..2^32-1. */
 export function putDecimal(buf: Uint8Array, at: number, n: number): number {
-  let digits = 1;
-  for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++;
-  const end = at + digits;
+  const end = at + decimalDigits(n);
   let p = end;
-  do {
+  // Small integer arithmetic below 2^31, float division above.
+  while (n >= 0x80000000) {
     const q = Math.floor(n / 10);
     buf[--p] = 48 + n - q * 10;
     n = q;
-  } while (n > 0);
+  }
+  while (n >= 10) {
+    const q = (n / 10) | 0;
+    buf[--p] = 48 + n - q * 10;
+    n = q;
+  }
+  buf[--p] = 48 + n;
   return end;
+}
+
+function decimalDigits(n: number): number {
+  if (n < 100000) return n < 100 ? (n < 10 ? 1 : 2) : n < 1000 ? 3 : n < 10000 ? 4 : 5;
+  return n < 10000000 ? (n < 1000000 ? 6 : 7) : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
 }
 
 /** `n.toString(16).padStart(minDigits, '0')` for an integer 0..2^32-1. */

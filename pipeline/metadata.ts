@@ -149,7 +149,7 @@ export class TunnelInfo implements CommentSource {
     p = putToken(buf, p, T_FLAGS);
     const start = p;
     for (let i = 0; i < FLAG_TOKENS.length; i++) {
-      if (this.flags & FLAG_NAMES[i]![0]) {
+      if (this.flags & FLAG_BITS[i]!) {
         if (p !== start) buf[p++] = 0x2c; // ','
         p = putToken(buf, p, FLAG_TOKENS[i]!);
       }
@@ -242,6 +242,7 @@ const T_GBP = asciiBytes(' gbp=0x');
 const T_FLAGS = asciiBytes(' flags=');
 const T_NONE = asciiBytes('none');
 const T_MODE_TX = asciiBytes(' mode=tx');
+const FLAG_BITS = FLAG_NAMES.map(([bit]) => bit);
 const FLAG_TOKENS = FLAG_NAMES.map(([, n]) => asciiBytes(n));
 
 /** Every number writeComment prints is an integer 0..2^32-1 (else Number#toString decides the text). */
