@@ -38,7 +38,7 @@ function writePcap(path: string, frames: Buffer[], capLens: (number | undefined)
   gh.writeUInt16LE(4, 6);
   gh.writeUInt32LE(262144, 16);
   gh.writeUInt32LE(1, 20);
-  const parts = [gh];
+  const parts: Buffer[] = [gh];
   frames.forEach((f, i) => {
     const cap = Math.min(capLens[i] ?? f.length, f.length);
     const rh = Buffer.alloc(16);
