@@ -74,7 +74,7 @@ function formatGso(g: CaptureInfo['gso'], verbose: boolean): string[] {
 
 export function formatInfo(i: CaptureInfo, verbose = false): string {
   const lines = [
-    `File:            ${i.file}`,
+    `File:            ${i.file === '-' ? '<stdin>' : i.file}`,
     `Format:          ${i.format}${i.nanosecond ? ' (nanosecond)' : ''}`,
     `Interfaces:      ${i.interfaces.map((x, n) => `#${n} ${x.linkTypeName}${x.name ? ` ${x.name}` : ''} (${x.packets} packets, 1/${x.tsUnits} s)`).join('; ')}`,
     `Packets:         ${i.packets}`,

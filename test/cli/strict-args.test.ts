@@ -94,6 +94,7 @@ describe.skipIf(!haveBuild)('- is stdin', () => {
     const text = capflow(['info', '-'], { input: readFileSync(sample('tso-host.pcap')) });
     expect(text.status).toBe(0);
     expect(text.stdout).toMatch(/^Packets:\s+6$/m);
+    expect(text.stdout).toMatch(/^File:\s+<stdin>$/m);
     const json = capflow(['info', '--json', '-'], { input: readFileSync(sample('vxlan-mixed.pcapng')) });
     expect(json.status).toBe(0);
     expect(JSON.parse(json.stdout).packets).toBe(12);
