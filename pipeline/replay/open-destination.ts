@@ -17,7 +17,10 @@ export type DestinationSpec =
   | { kind: 'file'; path: string; format: 'pcap' | 'pcapng' | null; gzip: boolean }
   | { kind: 'iface'; ifname: string };
 
-/** Classify `--to`. Paths that exist and are FIFOs, sockets or character devices are streams. */
+/**
+ * Classify `--to`. Paths that exist and are FIFOs or character devices are streams; a directory,
+ * a socket or a block device is refused (ConfigError: exit 2 before any work), as `run -o` does.
+ */
 export function parseDestination(to: string): DestinationSpec {
   if (to === '-') return { kind: 'stream', path: null };
   if (to.startsWith('iface:')) {
@@ -32,8 +35,11 @@ export function parseDestination(to: string): DestinationSpec {
   } catch {
     st = undefined;
   }
-  if (st && (st.isFIFO() || st.isCharacterDevice() || st.isSocket())) return { kind: 'stream', path: to };
+  if (st && (st.isFIFO() || st.isCharacterDevice())) return { kind: 'stream', path: to };
   if (st?.isDirectory()) throw new ConfigError(`replay: --to ${to} is a directory`);
+  // open(2) of a socket fails (ENXIO) and a block device is no capture: refused, naming what it is.
+  if (st?.isSocket()) throw new ConfigError(`replay: --to ${to} is a socket; a destination is -, a FIFO, a character device, a file or iface:NAME`);
+  if (st?.isBlockDevice()) throw new ConfigError(`replay: --to ${to} is a block device; a destination is -, a FIFO, a character device, a file or iface:NAME`);
   const byName = formatFromPath(to);
   return { kind: 'file', path: to, format: byName?.format ?? null, gzip: byName?.gzip ?? false };
 }

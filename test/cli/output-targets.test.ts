@@ -103,6 +103,16 @@ describe.skipIf(!haveCli)('symlinks, directories, sockets', () => {
       expect(r.status).toBe(2);
       expect(r.stderr).toBe(`capflow: ${sock}: is a socket; an output is a file, a FIFO, a character device or - (stdout)\n`);
       expect(statSync(sock).isSocket()).toBe(true);
+      // replay --to: the same rule.
+      const rp = await new Promise<Finished>((res) => {
+        const c = spawn(process.execPath, [cliPath, 'replay', sample, '--to', sock, '--topspeed']);
+        let stderr = '';
+        c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+        c.on('close', (status, signal) => res({ status, signal, stdout: '', stderr }));
+      });
+      expect(rp.status).toBe(2);
+      expect(rp.stderr).toBe(`capflow: replay: --to ${sock} is a socket; a destination is -, a FIFO, a character device, a file or iface:NAME\n`);
+      expect(statSync(sock).isSocket()).toBe(true);
     } finally {
       server.close();
     }
