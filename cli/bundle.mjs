@@ -6,19 +6,20 @@
  * not need out of the way: every command, the pipeline validator with its stages and the npm
  * packages (yargs, zod, yaml; left external) load only when a command asks for them, as they do
  * unbundled. The chunks sit next to main.js, so paths the code finds from its own place
- * (package.json, the Wireshark files) resolve as before. The library (dist/pipeline) and the
- * batch worker stay as tsc wrote them.
+ * (package.json, the Wireshark files) resolve as before. The batch worker (each worker thread's
+ * start) is bundled the same way, in its own folder; the library (dist/pipeline) stays as tsc
+ * wrote it.
  *
  * Without esbuild (a build from the sources with production dependencies only) the unbundled
  * binary is kept: it is the same program, slower to start.
  */
 import { chmodSync, readdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outdir = join(root, 'dist', 'cli');
-const entry = join(outdir, 'main.js');
+/** Entry points bundled in place: the binary, and the batch worker each worker thread starts. */
+const entries = [join(root, 'dist', 'cli', 'main.js'), join(root, 'dist', 'pipeline', 'batch', 'worker.js')];
 
 let esbuild;
 try {
@@ -27,20 +28,23 @@ try {
   console.warn('capflow build: esbuild is not installed: dist/cli/main.js stays unbundled (slower start-up)');
 }
 if (esbuild) {
-  // The chunks of an earlier build (their names carry a hash of their contents).
-  for (const f of readdirSync(outdir)) if (/^[a-z-]+-[A-Z0-9]{8}\.js$/.test(f)) rmSync(join(outdir, f));
-  await esbuild.build({
-    entryPoints: { main: entry },
-    outdir,
-    allowOverwrite: true,
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    chunkNames: '[name]-[hash]',
-    logLevel: 'warning',
-  });
+  for (const entry of entries) {
+    const outdir = dirname(entry);
+    // The chunks of an earlier build (their names carry a hash of their contents; tsc's never do).
+    for (const f of readdirSync(outdir)) if (/^[a-z-]+-[A-Z0-9]{8}\.js$/.test(f)) rmSync(join(outdir, f));
+    await esbuild.build({
+      entryPoints: { [basename(entry, '.js')]: entry },
+      outdir,
+      allowOverwrite: true,
+      bundle: true,
+      splitting: true,
+      format: 'esm',
+      platform: 'node',
+      target: 'node20',
+      packages: 'external',
+      chunkNames: '[name]-[hash]',
+      logLevel: 'warning',
+    });
+  }
 }
-chmodSync(entry, 0o755);
+chmodSync(entries[0], 0o755);
