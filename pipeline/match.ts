@@ -142,12 +142,16 @@ function bytesEqual(a: Uint8Array, b: Uint8Array, off: number, n: number): boole
 
 /**
  * Binary trie over address bits. Node 0 is the root; children in two growable Int32Arrays
- * (0 = no child, since the root is never a child); rule index lists per node (ascending).
+ * (0 = no child, since the root is never a child); rule index lists (ascending) for the nodes
+ * that end a prefix, found through a third Int32Array (0 = none, k = lists[k - 1]). The lists
+ * are a dense array: a sparse one indexed by node (a node in eight ends a prefix of 100,000 /24
+ * rules) falls back to dictionary elements, a hash lookup at every node of every walk.
  */
 class PrefixTrie {
   private zero = new Int32Array(1024);
   private one = new Int32Array(1024);
-  private rules: (number[] | undefined)[] = [];
+  private listOf = new Int32Array(1024);
+  private readonly lists: number[][] = [];
   private count = 1;
 
   insert(bytes: Uint8Array, len: number, rule: number): void {
@@ -162,7 +166,11 @@ class PrefixTrie {
       }
       n = next;
     }
-    (this.rules[n] ??= []).push(rule);
+    if (this.listOf[n] === 0) {
+      this.lists.push([]);
+      this.listOf[n] = this.lists.length;
+    }
+    this.lists[this.listOf[n]! - 1]!.push(rule);
   }
 
   private newNode(): number {
@@ -173,6 +181,9 @@ class PrefixTrie {
       const o2 = new Int32Array(this.count * 2);
       o2.set(this.one);
       this.one = o2;
+      const l2 = new Int32Array(this.count * 2);
+      l2.set(this.listOf);
+      this.listOf = l2;
     }
     return this.count++;
   }
@@ -184,8 +195,9 @@ class PrefixTrie {
   lowest(b: Uint8Array, off: number, bits: number, best: number, accept: (rule: number) => boolean): number {
     let n = 0;
     for (let bit = 0; ; bit++) {
-      const list = this.rules[n];
-      if (list !== undefined) {
+      const li = this.listOf[n]!;
+      if (li !== 0) {
+        const list = this.lists[li - 1]!;
         for (let i = 0; i < list.length; i++) {
           const r = list[i]!;
           if (r >= best) break;

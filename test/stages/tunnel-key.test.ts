@@ -65,6 +65,27 @@ describe('match: every key', () => {
     expect(t4.lookup(p)).toBe(1);
   });
 
+  it('a table of thousands of prefixes (the trie grows its node arrays) finds the first match', () => {
+    // 3,000 rules: /24s of 10.a.b.0 and, every seventh, a /32 inside the /24 listed after it.
+    const ms: Record<string, unknown>[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const a = (i >> 8) & 0xff;
+      const b = i & 0xff;
+      const m = i % 7 === 0 ? { ipDst: `10.${a}.${b}.9` } : { ipDst: `10.${a}.${b}.0/24` };
+      ms.push(m);
+    }
+    const t = table(ms);
+    for (let i = 0; i < 3000; i += 13) {
+      const a = (i >> 8) & 0xff;
+      const b = i & 0xff;
+      for (const host of [9, 10]) {
+        const p = pkt(innerUdp4({ dst: `10.${a}.${b}.${host}` }));
+        // Rule i is the only one for 10.a.b.*: a /32 of .9 every seventh rule, else the /24.
+        expect(t.lookup(p)).toBe(i % 7 === 0 ? (host === 9 ? i : -1) : i);
+      }
+    }
+  });
+
   it('matches a linear scan on random rule sets (indexing changes nothing but speed)', () => {
     let seed = 12345;
     const rnd = (n: number) => {
