@@ -23,8 +23,8 @@ import type { TunnelInfo } from './metadata.js';
 import type { LayerRecord } from './layer-record.js';
 import { PacketSlab } from './packet-slab.js';
 
-/** Where `reserve` carves buffers from (see packet-slab.ts for the ownership rule). */
-const slab = new PacketSlab();
+/** Where `reserve` carves buffers from outside a recycling pipeline (see packet-slab.ts for the ownership rule). */
+const sharedSlab = new PacketSlab();
 
 /** Bytes reserved in front of every packet: Ethernet + VLAN + IPv6 + UDP + VXLAN and a few MPLS labels. */
 export const HEADROOM = 128;
@@ -91,6 +91,13 @@ export class Packet {
    * null for a packet that is not in a pipeline (it is decoded on demand into a scratch record).
    */
   layers: LayerRecord | null = null;
+
+  /**
+   * Where `reserve` (and software segmentation) carve buffers from while the packet goes through
+   * a pipeline that recycles them (Pipeline's `recycleBuffers`: its caller writes or drops every
+   * packet before recycling, see packet-slab.ts); null: the shared slab, never reused.
+   */
+  arena: PacketSlab | null = null;
 
   /** Layer offsets (absolute in buf), NO_OFFSET when absent. Filled by decode() or by stages. */
   macOff: number = NO_OFFSET;
@@ -172,6 +179,7 @@ export class Packet {
     // Copy the frame into a slab region with n + HEADROOM bytes in front (zeroed).
     const len = this.tail - this.head;
     const room = n + HEADROOM;
+    const slab = this.arena ?? sharedSlab;
     const off = slab.take(room + len, room);
     const next = slab.buf;
     next.set(new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.head, len), off + room);

@@ -18,6 +18,7 @@ import { restoreMetadata } from './comments.js';
 import { MAX_CAPLEN } from './pcap/capture-interface.js';
 import { LayerRecord, vxlanPortTable } from './layer-record.js';
 import type { DropReason } from './drop-reasons.js';
+import { PacketSlab } from './packet-slab.js';
 
 /**
  * What one stage (or the egress) did with the packets it was given. `in = passed + dropped`:
@@ -132,6 +133,13 @@ export interface PipelineOptions {
    * checksum).
    */
   countBadChecksums?: boolean;
+  /**
+   * Buffers the stages and the egress make for packets (a push beyond the headroom, segments)
+   * come from the pipeline's own slabs, reused after each `recycleBuffers()` call. Only for a
+   * caller that writes (copies out) or drops every packet `process` hands it before that call,
+   * like the run loop; packets kept past it would be overwritten.
+   */
+  recycleBuffers?: boolean;
 }
 
 export class Pipeline {
@@ -142,6 +150,8 @@ export class Pipeline {
   private readonly ingressChecksums: IngressChecksums | null;
   /** The layer record lent to the packet in flight (null when nothing reads one: a faithful copy). */
   private readonly layers: LayerRecord | null;
+  /** Where packets in flight get new buffers from (PipelineOptions.recycleBuffers), else null: the shared slab. */
+  private readonly arena: PacketSlab | null;
   readonly nic: NicProfile;
   readonly config: PipelineConfig;
   counters: Counters = newCounters();
@@ -175,6 +185,7 @@ export class Pipeline {
     const env: StageEnv = { nic: this.nic, view: config.view, egress: egress.view, vxlanPorts: config.vxlanPorts };
     this.stages = config.stages.map((s) => s.definition.create(s.options, env));
     this.layers = this.egress || this.stages.length > 0 ? new LayerRecord(vxlanPortTable(config.vxlanPorts)) : null;
+    this.arena = opts.recycleBuffers === true ? new PacketSlab(true) : null;
     this.linkSrc = config.linkLayer ? parseMac(config.linkLayer.src) : null;
     this.linkDst = config.linkLayer ? parseMac(config.linkLayer.dst) : null;
 
@@ -289,8 +300,10 @@ export class Pipeline {
     }
     if (this.ingressChecksums?.classify(pkt)) c.badChecksums++;
     this.droppedNow = false;
+    pkt.arena = this.arena;
     this.enter(pkt);
     pkt.layers = null;
+    pkt.arena = null;
     this.dropTooLarge(out, before);
     // Forwarded when anything of it left (one packet may leave as several segments); else it was dropped.
     // A packet a stage neither emitted nor dropped is counted nowhere: checkAccounting() names
@@ -314,6 +327,14 @@ export class Pipeline {
     });
     this.dropTooLarge(out, before);
     this.countOut(out, before);
+  }
+
+  /**
+   * Every packet this pipeline handed out so far was written or dropped: its buffers may be
+   * reused (only with PipelineOptions.recycleBuffers; else nothing to do).
+   */
+  recycleBuffers(): void {
+    this.arena?.recycle();
   }
 
   /** Take the counters gathered so far and start new ones (per input). */

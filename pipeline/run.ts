@@ -11,6 +11,7 @@ import { Pipeline, addCounters, checkAccounting, newCounters, type Counters } fr
 import { openCapture, type CaptureInterface, type CaptureReader } from './pcap/reader.js';
 import { createFileWriter, formatFromPath, type CaptureWriter } from './pcap/writer.js';
 import { PcapWriter } from './pcap/pcap-writer.js';
+import { isReadChunk } from './pcap/capture-interface.js';
 import { RecordPassthrough } from './pcap/passthrough.js';
 import { classifyOutput } from './pcap/output.js';
 import { abortable, untilAborted } from './abortable.js';
@@ -82,7 +83,9 @@ export async function runCapture(opts: RunOptions): Promise<RunSummary> {
   // A directory or socket as OUT is refused before any input is opened.
   if (opts.output !== '-') classifyOutput(opts.output);
   refuseOverwritingInput(opts.inputs, opts.output);
-  const pipeline = new Pipeline(opts.config, { onWarning: warn, countBadChecksums: opts.countBadChecksums ?? false });
+  // Every packet the pipeline hands out is written (copied into the writer's buffers) or dropped
+  // before writeAll returns: the buffers stages made for them can be reused after it.
+  const pipeline = new Pipeline(opts.config, { onWarning: warn, countBadChecksums: opts.countBadChecksums ?? false, recycleBuffers: true });
   const signal = opts.signal;
 
   /** Inputs opened so far. */
@@ -204,17 +207,44 @@ async function runOne(
   try {
     for await (const batch of abortable(reader.batches(), opts.signal)) {
       if (passthrough && !passedThrough()) await untilAborted(writer.flush(), opts.signal);
-      out.length = 0;
+      // Each packet's output is written before the next packet is processed; the writer's
+      // backpressure is honoured every STREAM_OUT_PACKETS output packets and at the batch's end
+      // (one packet may leave as thousands of segments: mss 48 on a 64 KB super-packet).
+      let ok = true;
+      let sinceWait = 0;
+      // Bytes of this batch's chunk that are dead: the records from spareStart to spareEnd, whose
+      // packets are written or dropped. Lent to the next record's packet as headroom (below its
+      // floor), a push into it (vxlan-encap) needs no copy of the frame. Only in a chunk no writer
+      // references (not a read chunk: writers copy from it) and that the reader reuses only
+      // after this batch.
+      let spareBuf: Uint8Array | null = null;
+      let spareStart = 0;
+      let spareEnd = 0;
       for (let i = 0; i < batch.length; i++) {
-        pipeline.process(batch[i]!, out);
-        // One packet may leave as thousands of segments (mss 48 on a 64 KB super-packet): write
-        // them out, with the writer's backpressure, before taking the next input packet.
-        if (out.length >= STREAM_OUT_PACKETS) {
-          if (!writeAll(out, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
-          out.length = 0;
+        const pkt = batch[i]!;
+        const buf = pkt.buf;
+        const floor = pkt.floor;
+        const end = pkt.tail;
+        const follows = buf === spareBuf && spareEnd <= floor;
+        if (follows) pkt.floor = spareStart;
+        out.length = 0;
+        pipeline.process(pkt, out);
+        if (!writeAll(out, writer, format, outIface, pipeline)) ok = false;
+        sinceWait += out.length;
+        if (!ok && sinceWait >= STREAM_OUT_PACKETS) {
+          await untilAborted(writer.flush(), opts.signal);
+          ok = true;
+          sinceWait = 0;
+        }
+        if (follows) spareEnd = end;
+        else if (buf !== spareBuf && lendable(buf)) {
+          spareBuf = buf;
+          spareStart = floor;
+          spareEnd = end;
         }
       }
-      if (!writeAll(out, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
+      out.length = 0;
+      if (!ok) await untilAborted(writer.flush(), opts.signal);
       if (!passthroughTried && lastKey >= 0) {
         passthroughTried = true;
         if ((writer as PcapWriter).takesRecordsAsIs(reader.nanosecond)) {
@@ -250,7 +280,15 @@ async function runOne(
   return counters;
 }
 
-/** Write a batch; false when the writer asks the caller to wait for drain. */
+/**
+ * True when no writer keeps a view of `buf` (only read chunks are written zero-copy) and the
+ * reader reuses it only for a later batch: its written records' bytes may be lent as headroom.
+ */
+function lendable(buf: Uint8Array): boolean {
+  return !isReadChunk(buf);
+}
+
+/** Write a batch (then its packets are gone); false when the writer asks the caller to wait for drain. */
 function writeAll(
   out: Packet[],
   writer: CaptureWriter,
@@ -266,6 +304,8 @@ function writeAll(
     }
     if (!writer.write(p, outIface(p), format === 'pcapng' ? writerComments(p) : null)) ok = false;
   }
+  // Writers copy every byte of a pipeline-made buffer (only read chunks are written zero-copy).
+  pipeline.recycleBuffers();
   return ok;
 }
 

@@ -57,7 +57,7 @@ export interface SegmentPlan {
   partial: boolean;
 }
 
-/** Where segments are built (see packet-slab.ts for the ownership rule). */
+/** Where segments are built outside a recycling pipeline (see packet-slab.ts for the ownership rule). */
 const slab = new PacketSlab();
 
 /**
@@ -112,8 +112,9 @@ function buildSegment(
   // then sums it as whole words from its first byte).
   // The segment's region of a shared slab (8-byte aligned, so the alignment holds there too).
   const pad = (4 - ((HEADROOM + hdrLen) & 3)) & 3;
-  const floor = slab.take(HEADROOM + pad + segLen, HEADROOM + pad);
-  const b = slab.buf;
+  const from = pkt.arena ?? slab;
+  const floor = from.take(HEADROOM + pad + segLen, HEADROOM + pad);
+  const b = from.buf;
   const room = floor + HEADROOM + pad;
   const d = room - head;
   // Plain views: `subarray` on a Buffer (a read chunk) goes through Buffer's slower species path.
