@@ -66,8 +66,11 @@ export class PacketSlab {
    */
   recycle(): void {
     if (!this.recycling) return;
-    for (const s of this.filled) if (this.spare.length < MAX_SPARE) this.spare.push(s);
-    this.filled.length = 0;
+    // Called after every written packet: usually nothing but the current slab to rewind.
+    if (this.filled.length > 0) {
+      for (const s of this.filled) if (this.spare.length < MAX_SPARE) this.spare.push(s);
+      this.filled.length = 0;
+    }
     if (this.buf.length === SLAB_SIZE) this.pos = 0;
   }
 

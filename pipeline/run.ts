@@ -74,7 +74,7 @@ export class RunStopped extends Error {
   }
 }
 
-/** Output packets gathered from one input batch before they are written out (bounds memory). */
+/** Output packets written between two waits for the writer (when it asks for one): bounds memory. */
 const STREAM_OUT_PACKETS = 4096;
 
 /** Stream every input through the pipeline into one output. */
@@ -211,7 +211,7 @@ async function runOne(
       // backpressure is honoured every STREAM_OUT_PACKETS output packets and at the batch's end
       // (one packet may leave as thousands of segments: mss 48 on a 64 KB super-packet).
       let ok = true;
-      let sinceWait = 0;
+      out.length = 0;
       // Bytes of this batch's chunk that are dead: the records from spareStart to spareEnd, whose
       // packets are written or dropped. Lent to the next record's packet as headroom (below its
       // floor), a push into it (vxlan-encap) needs no copy of the frame. Only in a chunk no writer
@@ -227,14 +227,16 @@ async function runOne(
         const end = pkt.tail;
         const follows = buf === spareBuf && spareEnd <= floor;
         if (follows) pkt.floor = spareStart;
-        out.length = 0;
+        // `out` keeps the packets written before (cleared now and then, not per packet).
+        const from = out.length;
         pipeline.process(pkt, out);
-        if (!writeAll(out, writer, format, outIface, pipeline)) ok = false;
-        sinceWait += out.length;
-        if (!ok && sinceWait >= STREAM_OUT_PACKETS) {
-          await untilAborted(writer.flush(), opts.signal);
-          ok = true;
-          sinceWait = 0;
+        if (!writeAll(out, from, writer, format, outIface, pipeline)) ok = false;
+        if (out.length >= STREAM_OUT_PACKETS) {
+          out.length = 0;
+          if (!ok) {
+            await untilAborted(writer.flush(), opts.signal);
+            ok = true;
+          }
         }
         if (follows) spareEnd = end;
         else if (buf !== spareBuf && lendable(buf)) {
@@ -263,7 +265,7 @@ async function runOne(
     if (passthrough && !passedThrough()) await untilAborted(writer.flush(), opts.signal);
     out.length = 0;
     pipeline.flush(out);
-    if (!writeAll(out, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
+    if (!writeAll(out, 0, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
     progress(true);
   } finally {
     // Once per input, with counts: "x.pcap: 12 packets without tunnel metadata passed through ..."
@@ -288,16 +290,17 @@ function lendable(buf: Uint8Array): boolean {
   return !isReadChunk(buf);
 }
 
-/** Write a batch (then its packets are gone); false when the writer asks the caller to wait for drain. */
+/** Write out[from..] (then those packets are gone); false when the writer asks the caller to wait for drain. */
 function writeAll(
   out: Packet[],
+  from: number,
   writer: CaptureWriter,
   format: CaptureFormat,
   outIface: (p: Packet) => number,
   pipeline: Pipeline,
 ): boolean {
   let ok = true;
-  for (let i = 0; i < out.length; i++) {
+  for (let i = from; i < out.length; i++) {
     const p = out[i]!;
     if (format === 'pcap' && hasMetadata(p)) {
       pipeline.warnOnce('pcap-metadata', 'carry metadata (tunnel info, GSO notes) that pcap output cannot hold; write .pcapng to keep it');

@@ -48,6 +48,7 @@ import { ETHER_TYPE } from '../pipeline/wire/ether-type.js';
 import { IP_PROTO } from '../pipeline/wire/ip-proto.js';
 import { finish, fold, pseudoV4, pseudoV6, sum16, udpFinal } from '../pipeline/wire/checksum.js';
 import { parseIp } from '../pipeline/wire/ip-address.js';
+import { u32 } from '../pipeline/wire/bytes.js';
 import * as ethernet from '../pipeline/wire/ethernet.js';
 import * as ipv4 from '../pipeline/wire/ipv4.js';
 import * as ipv6 from '../pipeline/wire/ipv6.js';
@@ -148,17 +149,36 @@ export const vxlanEncap = defineStage({
     /** IPv4 ID counters per (src, dst) pair, keyed by the pair's hash (like the kernel's ident buckets). */
     const ids = new Map<number, number>();
     const pairKey = new Uint8Array(8);
+    // The last pair's counter lives here, not in `ids`, until another pair comes (most runs have
+    // one or a few): no hash and no map update per packet. lastSrc/lastDst: the pair as numbers.
+    let lastSrc = -1;
+    let lastDst = -1;
+    let lastHash = 0;
+    let lastNext = 0;
 
     function nextIpId(srcAddr: Uint8Array, dstAddr: Uint8Array, segs: number): number {
-      for (let i = 0; i < 4; i++) {
-        pairKey[i] = srcAddr[i]!;
-        pairKey[4 + i] = dstAddr[i]!;
+      const s = u32(srcAddr, 0);
+      const d = u32(dstAddr, 0);
+      if (s !== lastSrc || d !== lastDst) {
+        if (lastSrc >= 0) ids.set(lastHash, lastNext);
+        for (let i = 0; i < 4; i++) {
+          pairKey[i] = srcAddr[i]!;
+          pairKey[4 + i] = dstAddr[i]!;
+        }
+        lastHash = bytesHash(pairKey, 0, 8);
+        lastNext = ids.get(lastHash) ?? lastHash >>> 16;
+        lastSrc = s;
+        lastDst = d;
       }
-      const h = bytesHash(pairKey, 0, 8);
-      const id = ids.get(h) ?? (h >>> 16);
-      ids.set(h, (id + segs) & 0xffff);
+      const id = lastNext;
+      lastNext = (id + segs) & 0xffff;
       return id;
     }
+
+    // Header fields filled per packet (one record each: no object per packet).
+    const ip4Fields: ipv4.Ipv4Fields = { tos: 0, totalLength: 0, id: 0, df: false, ttl: 0, protocol: IP_PROTO.UDP, src: pairKey, dst: pairKey };
+    const ip6Fields: ipv6.Ipv6Fields = { trafficClass: 0, flowLabel: 0, payloadLength: 0, nextHeader: IP_PROTO.UDP, hopLimit: 0, src: pairKey, dst: pairKey };
+    const udpFields: udp.UdpFields = { srcPort: 0, dstPort: 0, length: 0, checksum: 0 };
 
     function process(pkt: Packet, ctx: StageContext): void {
       const t = pkt.tunnel;
@@ -209,14 +229,32 @@ export const vxlanEncap = defineStage({
       ethernet.emit(b, head, neigh.get(t.dst, alen) ?? ethDst, ethSrc, v6 ? ETHER_TYPE.IPV6 : ETHER_TYPE.IPV4);
       let pseudo: number;
       if (v6) {
-        ipv6.emit(b, net, { trafficClass: tos, flowLabel: t.label, payloadLength: udpLen, nextHeader: IP_PROTO.UDP, hopLimit: ttl, src: srcAddr, dst: t.dst });
+        const f = ip6Fields;
+        f.trafficClass = tos;
+        f.flowLabel = t.label;
+        f.payloadLength = udpLen;
+        f.hopLimit = ttl;
+        f.src = srcAddr;
+        f.dst = t.dst;
+        ipv6.emit(b, net, f);
         pseudo = pseudoV6(b, net + ipv6.SRC_ADDR, net + ipv6.DST_ADDR, IP_PROTO.UDP, udpLen);
       } else {
-        const id = nextIpId(srcAddr, t.dst, gso ? Math.max(1, pkt.gsoSegs) : 1);
-        ipv4.emit(b, net, { tos, totalLength: ipLen, id, df, ttl, protocol: IP_PROTO.UDP, src: srcAddr, dst: t.dst });
+        const f = ip4Fields;
+        f.tos = tos;
+        f.totalLength = ipLen;
+        f.id = nextIpId(srcAddr, t.dst, gso ? Math.max(1, pkt.gsoSegs) : 1);
+        f.df = df;
+        f.ttl = ttl;
+        f.src = srcAddr;
+        f.dst = t.dst;
+        ipv4.emit(b, net, f);
         pseudo = pseudoV4(b, net + ipv4.SRC_ADDR, net + ipv4.DST_ADDR, IP_PROTO.UDP, udpLen);
       }
-      udp.emit(b, u, { srcPort: sport, dstPort: dport, length: udpLen, checksum: 0 });
+      const uf = udpFields;
+      uf.srcPort = sport;
+      uf.dstPort = dport;
+      uf.length = udpLen;
+      udp.emit(b, u, uf);
       let w0 = 0;
       if (o.gbp && (t.flags & TUNNEL.VXLAN_OPT) !== 0 && t.gbp !== 0) {
         w0 = (vxlan.FLAG_G | (t.gbp & vxlan.FLAG_D) | (t.gbp & vxlan.FLAG_A) | (t.gbp & vxlan.POLICY_MASK)) >>> 0;

@@ -103,7 +103,8 @@ export class PcapWriter implements CaptureWriter {
     dv.setUint32(p + 4, frac, true);
     dv.setUint32(p + 8, capLen, true);
     dv.setUint32(p + 12, origLen, true);
-    b.buf.set(pkt.buf.subarray(pkt.head, pkt.head + capLen), p + 16);
+    // A plain view: `subarray` on a Buffer (a read chunk) goes through Buffer's slower species path.
+    b.buf.set(new Uint8Array(src.buffer, src.byteOffset + pkt.head, capLen), p + 16);
     b.pos = p + 16 + capLen;
     this.packetsWritten++;
     return !b.needDrain;

@@ -240,6 +240,46 @@ describe('vxlan-encap: outer UDP checksum (udp_set_csum / udp6_set_csum)', () =>
     expect(ids('192.0.2.2', 3)).toEqual(a);
     expect(ids('192.0.2.3', 1)[0]).not.toBe(a[0]);
   });
+
+  it('IPv4 ID: pairs interleaved (and IPv6 packets between) each continue their own counter', () => {
+    const s = encap();
+    const idOf = (src: string, dst: string): number => {
+      const p = pkt(innerUdp4());
+      p.tunnel = txInfo({ src, dst });
+      run(s, p);
+      return u16(p.data, 18);
+    };
+    const v6 = (): void => {
+      const p = pkt(innerUdp4());
+      p.tunnel = txInfo({ src: '2001:db8::1', dst: '2001:db8::2' });
+      run(s, p);
+    };
+    const order: [string, string][] = [
+      ['192.0.2.1', '192.0.2.2'],
+      ['192.0.2.1', '192.0.2.3'],
+      ['192.0.2.1', '192.0.2.2'],
+      ['192.0.2.9', '192.0.2.2'],
+      ['192.0.2.1', '192.0.2.2'],
+      ['192.0.2.1', '192.0.2.3'],
+      ['192.0.2.9', '192.0.2.2'],
+    ];
+    const seen = new Map<string, number[]>();
+    order.forEach(([src, dst], i) => {
+      if (i % 2 === 1) v6();
+      const key = `${src}>${dst}`;
+      seen.set(key, [...(seen.get(key) ?? []), idOf(src, dst)]);
+    });
+    // Each pair's IDs go up by one per packet of that pair, whatever came between.
+    for (const list of seen.values()) for (let k = 1; k < list.length; k++) expect((list[k]! - list[k - 1]!) & 0xffff).toBe(1);
+    // And a pair starts where a fresh stage would start it (its hash), not where another left off.
+    const fresh = (src: string, dst: string): number => {
+      const p = pkt(innerUdp4());
+      p.tunnel = txInfo({ src, dst });
+      run(encap(), p);
+      return u16(p.data, 18);
+    };
+    for (const [key, list] of seen) expect(list[0]).toBe(fresh(key.split('>')[0]!, key.split('>')[1]!));
+  });
 });
 
 describe('vxlan-encap: UDP source port (udp_flow_src_port)', () => {
