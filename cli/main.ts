@@ -39,15 +39,17 @@ function packageVersion(): string {
 
 /**
  * `capflow run IN... (-o OUT | --out-dir DIR)` with at most --jobs N, --format, --json, --strict,
- * --[no-]progress, --skip-existing, --fail-fast: the arguments as yargs would hand them to the
- * run command, without loading yargs (which takes longer to load than a small run takes).
- * Anything else (another option, one given twice, `--`, a flag followed by true/false, a value
- * yargs would read differently, no input or no output) returns null and goes through yargs, with
- * its errors.
+ * --[no-]progress, --skip-existing, --fail-fast, and the pipeline options --pipeline FILE,
+ * --stage SPEC (any number), --nic NAME, --view driver|wire: the arguments as yargs would hand
+ * them to the run command, without loading yargs (which takes longer to load than a small run
+ * takes). Anything else (another option, one given twice, `--`, a flag followed by true/false, a
+ * value yargs would read differently, a word right after a --stage value, which yargs would take
+ * as one more stage, no input or no output) returns null and goes through yargs, with its errors.
  */
 export function plainRunArgs(args: readonly string[]): Record<string, unknown> | null {
   if (args[0] !== 'run') return null;
   const inputs: string[] = [];
+  const stages: string[] = [];
   const values: Record<string, string> = {};
   const flags: Record<string, boolean> = {};
   const VALUES: Record<string, [key: string, accept: (v: string) => boolean]> = {
@@ -57,6 +59,10 @@ export function plainRunArgs(args: readonly string[]): Record<string, unknown> |
     '-j': ['jobs', (v) => /^[1-9][0-9]{0,5}$/.test(v)],
     '--jobs': ['jobs', (v) => /^[1-9][0-9]{0,5}$/.test(v)],
     '--format': ['format', (v) => v === 'pcap' || v === 'pcapng'],
+    '-p': ['pipeline', (v) => !v.startsWith('-')],
+    '--pipeline': ['pipeline', (v) => !v.startsWith('-')],
+    '--nic': ['nic', (v) => !v.startsWith('-')],
+    '--view': ['view', (v) => v === 'driver' || v === 'wire'],
   };
   const FLAGS: Record<string, [key: string, value: boolean]> = {
     '--json': ['json', true],
@@ -68,7 +74,13 @@ export function plainRunArgs(args: readonly string[]): Record<string, unknown> |
   };
   for (let i = 1; i < args.length; i++) {
     const a = args[i]!;
-    if (Object.hasOwn(VALUES, a)) {
+    if (a === '--stage' || a === '-s') {
+      // An array option: yargs takes every word after it up to the next option as a stage.
+      const v = args[++i];
+      const next = args[i + 1];
+      if (v === undefined || v === '' || v.startsWith('-') || (next !== undefined && (next === '-' || !next.startsWith('-')))) return null;
+      stages.push(v);
+    } else if (Object.hasOwn(VALUES, a)) {
       const [key, accept] = VALUES[a]!;
       const v = args[++i];
       if (key in values || v === undefined || v === '' || !accept(v)) return null;
@@ -92,6 +104,10 @@ export function plainRunArgs(args: readonly string[]): Record<string, unknown> |
   if (values.format !== undefined) argv.format = values.format;
   if (flags.skipExisting) argv.skipExisting = argv['skip-existing'] = true;
   if (flags.failFast) argv.failFast = argv['fail-fast'] = true;
+  if (stages.length > 0) argv.stage = argv.s = stages;
+  if (values.pipeline !== undefined) argv.pipeline = argv.p = values.pipeline;
+  if (values.nic !== undefined) argv.nic = values.nic;
+  if (values.view !== undefined) argv.view = values.view;
   return argv;
 }
 

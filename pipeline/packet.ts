@@ -62,7 +62,8 @@ export class Packet {
   tail: number;
   /**
    * Lowest byte of `buf` this packet may write: [floor, head) is its headroom. 0 for a packet
-   * that owns its buffer; inside a shared read chunk, the start of the packet's own record.
+   * that owns its buffer; inside a shared read chunk, the start of the packet's own record, or
+   * lower when the run loop lends it the bytes of records already written (run.ts).
    */
   floor: number;
   /** Length of the frame on the wire; larger than the captured length when the capture was snaplen-truncated. */

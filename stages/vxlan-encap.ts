@@ -48,7 +48,6 @@ import { ETHER_TYPE } from '../pipeline/wire/ether-type.js';
 import { IP_PROTO } from '../pipeline/wire/ip-proto.js';
 import { finish, fold, pseudoV4, pseudoV6, sum16, udpFinal } from '../pipeline/wire/checksum.js';
 import { parseIp } from '../pipeline/wire/ip-address.js';
-import { u32 } from '../pipeline/wire/bytes.js';
 import * as ethernet from '../pipeline/wire/ethernet.js';
 import * as ipv4 from '../pipeline/wire/ipv4.js';
 import * as ipv6 from '../pipeline/wire/ipv6.js';
@@ -149,35 +148,32 @@ export const vxlanEncap = defineStage({
     /** IPv4 ID counters per (src, dst) pair, keyed by the pair's hash (like the kernel's ident buckets). */
     const ids = new Map<number, number>();
     const pairKey = new Uint8Array(8);
-    // The last pair's counter lives here, not in `ids`, until another pair comes (most runs have
-    // one or a few): no hash and no map update per packet. lastSrc/lastDst: the pair as numbers.
-    let lastSrc = -1;
-    let lastDst = -1;
-    let lastHash = 0;
-    let lastNext = 0;
+    // The counter of the pair in pairKey (the last one seen) lives here, not in `ids`, until
+    // another pair comes (most runs have one or a few): no hash and no map update per packet.
+    let havePair = false;
+    let pairHash = 0;
+    let pairNext = 0;
 
     function nextIpId(srcAddr: Uint8Array, dstAddr: Uint8Array, segs: number): number {
-      const s = u32(srcAddr, 0);
-      const d = u32(dstAddr, 0);
-      if (s !== lastSrc || d !== lastDst) {
-        if (lastSrc >= 0) ids.set(lastHash, lastNext);
+      if (!havePair || !samePair(pairKey, srcAddr, dstAddr)) {
+        if (havePair) ids.set(pairHash, pairNext);
         for (let i = 0; i < 4; i++) {
           pairKey[i] = srcAddr[i]!;
           pairKey[4 + i] = dstAddr[i]!;
         }
-        lastHash = bytesHash(pairKey, 0, 8);
-        lastNext = ids.get(lastHash) ?? lastHash >>> 16;
-        lastSrc = s;
-        lastDst = d;
+        pairHash = bytesHash(pairKey, 0, 8);
+        pairNext = ids.get(pairHash) ?? pairHash >>> 16;
+        havePair = true;
       }
-      const id = lastNext;
-      lastNext = (id + segs) & 0xffff;
+      const id = pairNext;
+      pairNext = (id + segs) & 0xffff;
       return id;
     }
 
     // Header fields filled per packet (one record each: no object per packet).
-    const ip4Fields: ipv4.Ipv4Fields = { tos: 0, totalLength: 0, id: 0, df: false, ttl: 0, protocol: IP_PROTO.UDP, src: pairKey, dst: pairKey };
-    const ip6Fields: ipv6.Ipv6Fields = { trafficClass: 0, flowLabel: 0, payloadLength: 0, nextHeader: IP_PROTO.UDP, hopLimit: 0, src: pairKey, dst: pairKey };
+    const srcPlaceholder = new Uint8Array(16);
+    const ip4Fields: ipv4.Ipv4Fields = { tos: 0, totalLength: 0, id: 0, df: false, ttl: 0, protocol: IP_PROTO.UDP, src: srcPlaceholder, dst: srcPlaceholder };
+    const ip6Fields: ipv6.Ipv6Fields = { trafficClass: 0, flowLabel: 0, payloadLength: 0, nextHeader: IP_PROTO.UDP, hopLimit: 0, src: srcPlaceholder, dst: srcPlaceholder };
     const udpFields: udp.UdpFields = { srcPort: 0, dstPort: 0, length: 0, checksum: 0 };
 
     function process(pkt: Packet, ctx: StageContext): void {
@@ -302,6 +298,12 @@ export const vxlanEncap = defineStage({
     return { name: 'vxlan-encap', process };
   },
 });
+
+/** `key` holds the IPv4 pair (src, dst). */
+function samePair(key: Uint8Array, src: Uint8Array, dst: Uint8Array): boolean {
+  for (let i = 0; i < 4; i++) if (key[i] !== src[i] || key[4 + i] !== dst[i]) return false;
+  return true;
+}
 
 function isZero(a: Uint8Array, n: number): boolean {
   for (let i = 0; i < n; i++) if (a[i] !== 0) return false;

@@ -76,10 +76,10 @@ describe.skipIf(!haveBuild)('start-up loads only what the command needs', () => 
       // capflow's own files, not the seventy-odd modules of the unbundled program.
       const own = new Set(r.modules.filter((m) => m.includes('/dist/')));
       expect(own.size).toBeLessThanOrEqual(25);
-      // The same run through yargs (--view driver changes nothing here): the same output bytes
-      // and the same summary.
+      // The same run through yargs (--view=driver changes nothing here and is not the fast
+      // path's form): the same output bytes and the same summary.
       const full = join(dir, 'full.pcap');
-      const y = runLogged(dir, ['run', input, '-o', full, '--json', '--no-progress', '--view', 'driver']);
+      const y = runLogged(dir, ['run', input, '-o', full, '--json', '--no-progress', '--view=driver']);
       expect(y.status, y.stderr).toBe(0);
       expect(fromPackage(y.modules, 'yargs')).not.toEqual([]);
       expect(readFileSync(plain)).toEqual(readFileSync(full));
@@ -127,16 +127,74 @@ describe.skipIf(!haveBuild)('start-up loads only what the command needs', () => 
     }
   });
 
+  it('a run with --stage, --pipeline, --nic and --view loads no yargs and writes what the yargs path writes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'capflow-startup-'));
+    try {
+      const input = join(dir, 'one.pcap');
+      writeFileSync(input, buildPcap({ le: true, records: [{ sec: 1_700_000_000, frac: 0, data: frame(100, 1) }, { sec: 1_700_000_001, frac: 7, data: frame(80, 2) }] }));
+      const pipelineFile = join(dir, 'p.yaml');
+      writeFileSync(pipelineFile, 'stages:\n  - stage: tunnel-key\n    rules: [{set: {vni: 9, dst: 192.0.2.7}}]\n');
+      const stages = ['--stage', 'vxlan-encap:src=192.0.2.1,outerEth.src=02:00:00:00:00:01', '-s', 'mpls-pop'];
+      const common = ['--pipeline', pipelineFile, ...stages, '--nic', 'none', '--view', 'wire', '--json', '--no-progress'];
+      const fast = join(dir, 'fast.pcap');
+      const r = runLogged(dir, ['run', input, '-o', fast, ...common]);
+      expect(r.status, r.stderr).toBe(0);
+      for (const pkg of ['yargs', 'yargs-parser', 'cliui', 'string-width']) expect(fromPackage(r.modules, pkg)).toEqual([]);
+      expect(commandModules(r.modules)).toEqual([]);
+      // The same through yargs (-p= is not the fast path's form): same bytes, same summary.
+      const slow = join(dir, 'slow.pcap');
+      const y = runLogged(dir, ['run', input, '-o', slow, ...common.slice(2), `-p=${pipelineFile}`]);
+      expect(y.status, y.stderr).toBe(0);
+      expect(fromPackage(y.modules, 'yargs')).not.toEqual([]);
+      expect(readFileSync(fast)).toEqual(readFileSync(slow));
+      const summary = (out: string, file: string) => out.replaceAll(file, 'OUT');
+      expect(summary(r.stdout, fast)).toBe(summary(y.stdout, slow));
+      expect(JSON.parse(r.stdout).stages.map((s: { name: string }) => s.name)).toEqual(['tunnel-key', 'vxlan-encap', 'mpls-pop', 'egress']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('pipeline options the fast path would read differently from yargs go through yargs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'capflow-startup-'));
+    try {
+      const input = join(dir, 'one.pcap');
+      writeFileSync(input, buildPcap({ le: true, records: [{ sec: 1_700_000_000, frac: 0, data: frame(100, 1) }] }));
+      const out = join(dir, 'o.pcap');
+      // yargs takes every word after a --stage value as one more stage: here the input too.
+      const greedy = runLogged(dir, ['run', '--stage', 'mpls-pop', input, '-o', out]);
+      expect(fromPackage(greedy.modules, 'yargs')).not.toEqual([]);
+      expect(greedy.status).toBe(2);
+      expect(existsSync(out)).toBe(false);
+      // A --view yargs refuses: its choices error.
+      const view = runLogged(dir, ['run', input, '-o', out, '--view', 'wir']);
+      expect(view.status).toBe(2);
+      expect(view.stderr).toContain('Choices');
+      // --nic given twice: yargs makes it a list, which the run refuses.
+      const twice = runLogged(dir, ['run', input, '-o', out, '--nic', 'none', '--nic', 'none']);
+      expect(fromPackage(twice.modules, 'yargs')).not.toEqual([]);
+      expect(twice.status).toBe(2);
+      expect(existsSync(out)).toBe(false);
+      // A stage without a value: yargs reads no stage (a plain copy).
+      const bare = runLogged(dir, ['run', input, '-o', out, '--stage']);
+      expect(fromPackage(bare.modules, 'yargs')).not.toEqual([]);
+      expect(bare.status, bare.stderr).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('capflow run loads the run command only; help and typos still see every command', () => {
     const dir = mkdtempSync(join(tmpdir(), 'capflow-startup-'));
     try {
       const input = join(dir, 'one.pcap');
       writeFileSync(input, buildPcap({ le: true, records: [{ sec: 1_700_000_000, frac: 0, data: frame(100, 1) }] }));
       const out = join(dir, 'out.pcap');
-      // With a stage: through yargs, the run command's module and the pipeline validator.
-      const r = runLogged(dir, ['run', input, '-o', out, '--stage', 'mpls-push:labels=[{label: 100, ttl: 64}]']);
+      // Through yargs (--stage=SPEC is not the fast path's form): the run command's module only.
+      const r = runLogged(dir, ['run', input, '-o', out, '--stage=mpls-push:labels=[{label: 100, ttl: 64}]']);
       expect(r.status, r.stderr).toBe(0);
       expect(existsSync(out)).toBe(true);
+      expect(fromPackage(r.modules, 'yargs')).not.toEqual([]);
       expect(commandModules(r.modules)).toEqual(['run.js']);
       expect(stageCode(r.modules)).not.toEqual([]);
       expect(fromPackage(r.modules, 'zod')).not.toEqual([]);
