@@ -215,8 +215,8 @@ async function runOne(
       // Bytes of this batch's chunk that are dead: the records from spareStart to spareEnd, whose
       // packets are written or dropped. Lent to the next record's packet as headroom (below its
       // floor), a push into it (vxlan-encap) needs no copy of the frame. Only in a chunk no writer
-      // references (not a read chunk: writers copy from it) and that the reader reuses only
-      // after this batch.
+      // references (not a read chunk: writers copy from it; no passthrough, whose output holds
+      // views of the chunk) and that the reader reuses only after this batch.
       let spareBuf: Uint8Array | null = null;
       let spareStart = 0;
       let spareEnd = 0;
@@ -239,7 +239,7 @@ async function runOne(
           }
         }
         if (follows) spareEnd = end;
-        else if (buf !== spareBuf && lendable(buf)) {
+        else if (buf !== spareBuf && passthrough === null && lendable(buf)) {
           spareBuf = buf;
           spareStart = floor;
           spareEnd = end;
