@@ -6,7 +6,6 @@ import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { ConfigError, configErrorFromZod, formatPath } from './config-error.js';
 import { PIPELINE_FILE_LIMIT, readBoundedTextFile } from './config-file.js';
-import { parseFlowValue } from './flow-value.js';
 import { macAddress, udpPort } from './option-schemas.js';
 import { egressOptions, gsoStageOptions, type EgressOptions } from './egress-options.js';
 import * as vxlan from './wire/vxlan.js';
@@ -75,8 +74,7 @@ function parseYaml(text: string): unknown {
 function parseSpecValue(raw: string): unknown {
   if (/^(?:0|[1-9][0-9]{0,14})$/.test(raw)) return Number(raw);
   if (raw === 'true' || raw === 'false') return raw === 'true';
-  // The usual values (label stacks, rule tables, addresses) without loading the yaml package.
-  return parseFlowValue(raw) ?? parseYaml(raw);
+  return parseYaml(raw);
 }
 
 /**
