@@ -44,22 +44,31 @@ export function putToken(buf: Uint8Array, at: number, token: Uint8Array): number
   return at + token.length;
 }
 
+/** "00" to "99": two digits per division. */
+const DIGIT_PAIRS = new Uint8Array(200);
+for (let i = 0; i < 100; i++) {
+  DIGIT_PAIRS[2 * i] = 48 + Math.floor(i / 10);
+  DIGIT_PAIRS[2 * i + 1] = 48 + (i % 10);
+}
+
 /** `String(n)` for an integer 0..2^32-1. */
 export function putDecimal(buf: Uint8Array, at: number, n: number): number {
   const end = at + decimalDigits(n);
   let p = end;
-  // Small integer arithmetic below 2^31, float division above.
-  while (n >= 0x80000000) {
-    const q = Math.floor(n / 10);
-    buf[--p] = 48 + n - q * 10;
+  while (n >= 100) {
+    // Small integer arithmetic below 2^31, float division above.
+    const q = n < 0x80000000 ? (n / 100) | 0 : Math.floor(n / 100);
+    const r = (n - q * 100) << 1;
+    buf[--p] = DIGIT_PAIRS[r + 1]!;
+    buf[--p] = DIGIT_PAIRS[r]!;
     n = q;
   }
-  while (n >= 10) {
-    const q = (n / 10) | 0;
-    buf[--p] = 48 + n - q * 10;
-    n = q;
+  if (n >= 10) {
+    buf[--p] = DIGIT_PAIRS[(n << 1) + 1]!;
+    buf[--p] = DIGIT_PAIRS[n << 1]!;
+  } else {
+    buf[--p] = 48 + n;
   }
-  buf[--p] = 48 + n;
   return end;
 }
 
