@@ -144,6 +144,26 @@ describe('TunnelInfo.writeComment: the bytes of toComment()', () => {
   });
 });
 
+describe('TunnelInfo addresses (views into shared blocks)', () => {
+  it('each object\'s src and dst are its own 16 zero bytes, across block boundaries, and clones copy them', () => {
+    const all = Array.from({ length: 1000 }, () => new TunnelInfo());
+    all.forEach((t, i) => {
+      expect(t.src.length).toBe(16);
+      expect(t.dst.length).toBe(16);
+      expect([...t.src, ...t.dst].every((b) => b === 0)).toBe(true);
+      t.src.fill(i & 0xff);
+      t.dst.fill(~i & 0xff);
+    });
+    all.forEach((t, i) => {
+      expect([...t.src]).toEqual(new Array(16).fill(i & 0xff));
+      expect([...t.dst]).toEqual(new Array(16).fill(~i & 0xff));
+    });
+    const c = all[7]!.clone();
+    all[7]!.src.fill(0);
+    expect([...c.src]).toEqual(new Array(16).fill(7));
+  });
+});
+
 describe('comment grammar token writers', () => {
   it('putDecimal is String(n) and putHex is toString(16).padStart for every width, 0..2^32-1', () => {
     const buf = new Uint8Array(16);
