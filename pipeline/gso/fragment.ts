@@ -17,6 +17,7 @@ import { LayerRecord, layersOf } from '../layer-record.js';
 import { ETHER_TYPE } from '../wire/ether-type.js';
 import * as ipv4 from '../wire/ipv4.js';
 import { checksumHelp } from './checksum-help.js';
+import { PacketSlab } from '../packet-slab.js';
 
 const IPOPT_END = 0;
 const IPOPT_NOOP = 1;
@@ -24,6 +25,8 @@ const IPOPT_COPIED = 0x80;
 
 /** Decoded into only for a packet without a layer record (not in a pipeline). */
 const scratch = new LayerRecord();
+/** Where fragments are built (see packet-slab.ts for the ownership rule). */
+const slab = new PacketSlab();
 
 /**
  * Fragment the outermost IPv4 packet of `pkt` for `mtu` (IP bytes) and emit the fragments.
@@ -54,31 +57,33 @@ export function fragmentIpv4(pkt: Packet, mtu: number, emit: (p: Packet) => void
   const keepFlags = ff & (ipv4.FLAG_RESERVED | ipv4.FLAG_DF);
   const origMf = (ff & ipv4.FLAG_MF) !== 0;
 
-  // Header for the fragments after the first: non-copied options replaced by NOOPs.
-  const later = b.slice(ipOff, ipOff + hl);
-  noopUncopiedOptions(later, hl);
-
+  // Plain views: `subarray` on a Buffer (a read chunk) goes through Buffer's slower species path.
+  const srcAb = b.buffer;
+  const srcOff = b.byteOffset;
+  const d0 = HEADROOM - pkt.head;
   let n = 0;
   for (let pos = dataStart; pos < dataEnd; ) {
     const len = Math.min(maxData, dataEnd - pos);
     const isLast = pos + len >= dataEnd;
     const fragLen = l2Len + hl + len;
-    const out = new Uint8Array(HEADROOM + fragLen);
-    out.set(b.subarray(pkt.head, ipOff), HEADROOM);
-    const ip = HEADROOM + l2Len;
-    if (n === 0) out.set(b.subarray(ipOff, ipOff + hl), ip);
-    else out.set(later, ip);
-    out.set(b.subarray(pos, pos + len), ip + hl);
+    // The fragment's region of a shared slab: L2 and IP headers, then its slice of the data.
+    const floor = slab.take(HEADROOM + fragLen, HEADROOM);
+    const out = slab.buf;
+    const head = floor + HEADROOM;
+    const ip = head + l2Len;
+    out.set(new Uint8Array(srcAb, srcOff + pkt.head, l2Len + hl), head);
+    // Later fragments keep only the options with the copied bit (ip_options_fragment).
+    if (n > 0 && hl > ipv4.HEADER_LEN) noopUncopiedOptions(out, ip, hl);
+    out.set(new Uint8Array(srcAb, srcOff + pos, len), ip + hl);
     ipv4.setTotalLength(out, ip, hl + len);
     const off = baseOffset + (pos - dataStart);
     ipv4.setFlagsFrag(out, ip, keepFlags | (!isLast || origMf ? ipv4.FLAG_MF : 0) | ((off >>> 3) & ipv4.FRAG_OFFSET_MASK));
     ipv4.fillChecksum(out, ip);
 
-    const f = new Packet(out, HEADROOM, HEADROOM + fragLen, fragLen);
-    const d = HEADROOM - pkt.head;
-    f.copyStateFrom(pkt, d);
+    const f = new Packet(out, head, head + fragLen, fragLen, floor);
+    f.copyStateFrom(pkt, floor + d0);
     f.csumMode = CSUM.NONE;
-    f.csumStart = 0;
+    f.csumStart = floor; // offset 0 of the fragment's own bytes (as 0 was in a buffer of its own)
     f.csumOffset = 0;
     f.gsoSize = 0;
     f.gsoType = 0;
@@ -94,20 +99,21 @@ export function fragmentIpv4(pkt: Packet, mtu: number, emit: (p: Packet) => void
   return n;
 }
 
-/** ip_options_fragment: overwrite every option without the copied bit with NOOPs. */
-function noopUncopiedOptions(h: Uint8Array, hl: number): void {
-  let i = ipv4.HEADER_LEN;
-  while (i < hl) {
-    const t = h[i]!;
+/** ip_options_fragment: overwrite every option without the copied bit of the header at b[ip, ip+hl) with NOOPs. */
+function noopUncopiedOptions(b: Uint8Array, ip: number, hl: number): void {
+  const end = ip + hl;
+  let i = ip + ipv4.HEADER_LEN;
+  while (i < end) {
+    const t = b[i]!;
     if (t === IPOPT_END) return;
     if (t === IPOPT_NOOP) {
       i++;
       continue;
     }
-    if (i + 1 >= hl) return;
-    const len = h[i + 1]!;
-    if (len < 2 || i + len > hl) return;
-    if (!(t & IPOPT_COPIED)) h.fill(IPOPT_NOOP, i, i + len);
+    if (i + 1 >= end) return;
+    const len = b[i + 1]!;
+    if (len < 2 || i + len > end) return;
+    if (!(t & IPOPT_COPIED)) b.fill(IPOPT_NOOP, i, i + len);
     i += len;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CSUM, GSO, Packet } from '../../pipeline/packet.js';
+import { CSUM, GSO, HEADROOM, Packet } from '../../pipeline/packet.js';
 import { Layers, decodeFrame } from '../../pipeline/decode.js';
 import { fold, pseudoV4, pseudoV6 } from '../../pipeline/wire/checksum.js';
 import { formatGsoNote, parseGsoNote, formatGsoType } from '../../pipeline/gso/notes.js';
@@ -166,6 +166,36 @@ describe('mtuPolicy and fragmentation', () => {
     expect(fragmentIpv4(pkt(big4(true)), 1500, (p) => out.push(p))).toBe(0);
     expect(fragmentIpv4(pkt(big4(false)), 9000, (p) => out.push(p))).toBe(0);
     expect(fragmentIpv4(pkt(big4(false)), 1000, (p) => out.push(p))).toBe(5);
+  });
+
+  it('fragments of a packet inside a shared read chunk at any offset equal those of a packet in its own buffer', () => {
+    // Fragments are carved from shared slabs: each keeps its own bytes (a later fragment never
+    // overwrites an earlier one), whatever the alignment of the source packet in its chunk.
+    const options = [0x07, 7, 4, 0, 0, 0, 0, 0x83, 7, 4, 0, 0, 0, 0, 0, 0];
+    const frames = [big4(false), big4(false, options), frame({ vlan: [5], ip: { v: 4, df: false, options: [0x94, 4, 0, 0] }, l4: { kind: 'tcp' }, payload: pattern(3333) })];
+    const fragmentsOf = (p: Packet, mtu: number): Packet[] => {
+      const out: Packet[] = [];
+      expect(fragmentIpv4(p, mtu, (f) => out.push(f))).toBe(out.length);
+      return out;
+    };
+    for (const f of frames) {
+      for (const mtu of [576, 1000, 1500]) {
+        const want = fragmentsOf(pkt(f), mtu).map((p) => hex(p.data));
+        expect(want.length).toBeGreaterThan(1);
+        const got: Packet[] = [];
+        for (let at = 0; at < 4; at++) {
+          const chunk = Buffer.alloc(f.length + 64 + at, 0xee);
+          chunk.set(f, 32 + at);
+          const p = new Packet(chunk, 32 + at, 32 + at + f.length, f.length, 16);
+          got.push(...fragmentsOf(p, mtu));
+        }
+        expect(got.map((p) => hex(p.data))).toEqual([...want, ...want, ...want, ...want]);
+        for (const p of got) {
+          expect(p.head - p.floor).toBeGreaterThanOrEqual(HEADROOM);
+          expect(checksumProblems(p.data)).toEqual([]);
+        }
+      }
+    }
   });
 });
 
