@@ -12,6 +12,8 @@ import { Layers, decodeFrame } from '../../pipeline/decode.js';
 import { fold, pseudoV4, pseudoV6, sum16 } from '../../pipeline/wire/checksum.js';
 import { ChecksumFixer } from '../../pipeline/gso/checksum-fix.js';
 import { vxlanFrame } from '../kernel/frames.js';
+import fc from 'fast-check';
+import { checksumProblems, frame, pattern, vxlan } from './build.js';
 
 function l4Verifies(b: Uint8Array, L: Layers): boolean {
   const len = L.ipEnd - L.transOff;
@@ -121,5 +123,68 @@ describe('checksum.fix: every layer by its own family rule', () => {
     const L = new Layers();
     decodeFrame(b, 0, b.length, L);
     expect(l4Verifies(b, L)).toBe(true);
+  });
+});
+
+describe('checksum.fix: a tunnel outer UDP checksum adds the repaired inner segment sum (property)', () => {
+  /** Outer UDP checksum by the book, one byte pair at a time, over the repaired frame. */
+  function outerUdpByTheBook(b: Uint8Array, L: Layers): number {
+    const t = L.transOff;
+    const len = L.ipEnd - t;
+    const v4 = L.netProto === 0x0800;
+    const words: number[] = [];
+    for (let i = t; i < L.ipEnd; i += 2) words.push(i === t + 6 ? 0 : (b[i]! << 8) | (i + 1 < L.ipEnd ? b[i + 1]! : 0));
+    const addr = (o: number, n: number) => {
+      for (let i = 0; i < n; i += 2) words.push((b[o + i]! << 8) | b[o + i + 1]!);
+    };
+    if (v4) addr(L.netOff + 12, 8);
+    else addr(L.netOff + 8, 32);
+    words.push(17, len >>> 16, len & 0xffff);
+    let s = 0;
+    for (const w of words) {
+      s += w;
+      s = (s & 0xffff) + (s >>> 16);
+    }
+    const c = ~s & 0xffff;
+    return c === 0 ? 0xffff : c;
+  }
+
+  it('every checksum verifies, the outer one equals the by-the-book value (lengths, padding inside VXLAN, VLAN, families)', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          outerV6: fc.boolean(),
+          innerV6: fc.boolean(),
+          vlan: fc.boolean(),
+          l4: fc.constantFrom('tcp' as const, 'udp' as const),
+          len: fc.nat(1600),
+          pad: fc.nat(5),
+          seed: fc.nat(255),
+          junkInner: fc.integer({ min: 1, max: 0xffff }),
+          junkOuter: fc.integer({ min: 1, max: 0xffff }),
+        }),
+        (r) => {
+          const inner = frame({ vlan: r.vlan ? [9] : undefined, ip: r.innerV6 ? { v: 6 } : { v: 4 }, l4: { kind: r.l4 }, payload: pattern(r.len, r.seed), csum: 'partial' });
+          const padded = new Uint8Array(inner.length + r.pad).fill(0xa5);
+          padded.set(inner);
+          const f = vxlan(padded, { v: r.outerV6 ? 6 : 4, csum: true });
+          const O = new Layers();
+          decodeFrame(f, 0, f.length, O);
+          const innerL4 = O.transOff + 16 + 14 + (r.vlan ? 4 : 0) + (r.innerV6 ? 40 : 20);
+          const innerField = innerL4 + (r.l4 === 'tcp' ? 16 : 6);
+          f[innerField] = r.junkInner >>> 8;
+          f[innerField + 1] = r.junkInner & 0xff;
+          f[O.transOff + 6] = r.junkOuter >>> 8;
+          f[O.transOff + 7] = r.junkOuter & 0xff;
+          const p = Packet.fromBytes(f);
+          new ChecksumFixer().fix(p);
+          const out = p.data;
+          expect(checksumProblems(out)).toEqual([]);
+          decodeFrame(out, 0, out.length, O);
+          expect((out[O.transOff + 6]! << 8) | out[O.transOff + 7]!).toBe(outerUdpByTheBook(out, O));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
