@@ -82,10 +82,8 @@ export class ChecksumFixer {
       const l4Len = ipEnd - transOff;
       // IPv6 with a Routing header: the pseudo-header takes the final destination (pseudo-dst.ts).
       const dst6 = v4 ? 0 : pseudoDstV6(b, ip, transOff);
-      const pseudo = (p: number) =>
-        v4 ? pseudoV4(b, ip + ipv4.SRC_ADDR, ip + ipv4.DST_ADDR, p, l4Len) : pseudoV6(b, ip + ipv6.SRC_ADDR, dst6, p, l4Len);
       if (proto === IP_PROTO.TCP) {
-        if (own) this.write(b, transOff + tcp.CHECKSUM, transOff, ipEnd, pseudo(IP_PROTO.TCP), false);
+        if (own) this.write(b, transOff + tcp.CHECKSUM, transOff, ipEnd, pseudoOf(b, v4, ip, dst6, IP_PROTO.TCP, l4Len), false);
       } else if (proto === IP_PROTO.UDP) {
         const ulen = udp.length(b, transOff);
         const uEnd = Math.min(ipEnd, transOff + ulen);
@@ -100,12 +98,12 @@ export class ChecksumFixer {
         const coversPartial = skipL4 > transOff && skipL4 < uEnd;
         const keepZero = v4 || tunnel;
         if (own && !coversPartial && (udp.checksum(b, transOff) !== 0 || !keepZero)) {
-          this.write(b, transOff + udp.CHECKSUM, transOff, uEnd, v4 ? pseudoV4(b, ip + ipv4.SRC_ADDR, ip + ipv4.DST_ADDR, IP_PROTO.UDP, uEnd - transOff) : pseudoV6(b, ip + ipv6.SRC_ADDR, dst6, IP_PROTO.UDP, uEnd - transOff), true);
+          this.write(b, transOff + udp.CHECKSUM, transOff, uEnd, pseudoOf(b, v4, ip, dst6, IP_PROTO.UDP, uEnd - transOff), true);
         }
       } else if (own && proto === IP_PROTO.ICMP && v4) {
         this.write(b, transOff + icmp.CHECKSUM, transOff, ipEnd, 0, false);
       } else if (own && proto === IP_PROTO.ICMPV6 && !v4) {
-        this.write(b, transOff + icmp.CHECKSUM, transOff, ipEnd, pseudo(IP_PROTO.ICMPV6), false);
+        this.write(b, transOff + icmp.CHECKSUM, transOff, ipEnd, pseudoOf(b, v4, ip, dst6, IP_PROTO.ICMPV6, l4Len), false);
       }
     }
     if (v4) {
@@ -138,4 +136,9 @@ export class ChecksumFixer {
     setU16(b, field, c);
     if (c !== old) this.rewritten++;
   }
+}
+
+/** Pseudo-header sum of the IP header at ip (IPv6: destination at dst6, see pseudo-dst.ts). */
+function pseudoOf(b: Uint8Array, v4: boolean, ip: number, dst6: number, proto: number, l4Len: number): number {
+  return v4 ? pseudoV4(b, ip + ipv4.SRC_ADDR, ip + ipv4.DST_ADDR, proto, l4Len) : pseudoV6(b, ip + ipv6.SRC_ADDR, dst6, proto, l4Len);
 }
