@@ -25,7 +25,7 @@ const IPOPT_COPIED = 0x80;
 
 /** Decoded into only for a packet without a layer record (not in a pipeline). */
 const scratch = new LayerRecord();
-/** Where fragments are built (see packet-slab.ts for the ownership rule). */
+/** Where fragments are built outside a recycling pipeline (see packet-slab.ts for the ownership rule). */
 const slab = new PacketSlab();
 
 /**
@@ -66,9 +66,11 @@ export function fragmentIpv4(pkt: Packet, mtu: number, emit: (p: Packet) => void
     const len = Math.min(maxData, dataEnd - pos);
     const isLast = pos + len >= dataEnd;
     const fragLen = l2Len + hl + len;
-    // The fragment's region of a shared slab: L2 and IP headers, then its slice of the data.
-    const floor = slab.take(HEADROOM + fragLen, HEADROOM);
-    const out = slab.buf;
+    // The fragment's region of a slab (the pipeline's arena, else the shared one): L2 and IP
+    // headers, then its slice of the data.
+    const from = pkt.arena ?? slab;
+    const floor = from.take(HEADROOM + fragLen, HEADROOM);
+    const out = from.buf;
     const head = floor + HEADROOM;
     const ip = head + l2Len;
     out.set(new Uint8Array(srcAb, srcOff + pkt.head, l2Len + hl), head);
