@@ -26,6 +26,8 @@ export {
   type ReadOptions,
   type CaptureInterface,
   type CaptureWriter,
+  type CommentSource,
+  type PacketComment,
   createFileWriter,
   createStreamWriter,
   formatFromPath,
