@@ -33,9 +33,9 @@ export function sum16(b: Uint8Array, start: number, end: number, acc = 0): numbe
   // A byte at an even distance from `start` is a word's high byte, at an odd one its low byte.
   for (let i = start; i < a; i++) s += (i - start) & 1 ? b[i]! : b[i]! << 8;
   for (let i = z; i < end; i++) s += (i - start) & 1 ? b[i]! : b[i]! << 8;
-  const w = wordsOf(b.buffer);
   let i = (base + a) >>> 2;
   const n = (base + z) >>> 2;
+  const w = wordsOf(b.buffer, n);
   let f = 0;
   while (i < n) {
     // Blocks of at most 2^20 words keep each accumulator below 2^51 (exact as a double).
@@ -72,16 +72,16 @@ let wordsA: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 let bufferB: ArrayBufferLike | null = null;
 let wordsB: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
-function wordsOf(ab: ArrayBufferLike): Uint32Array<ArrayBufferLike> {
-  if (ab === bufferA) return wordsA;
-  if (ab !== bufferB) {
-    bufferB = ab;
-    wordsB = new Uint32Array(ab, 0, ab.byteLength >>> 2);
-  }
+/** A word view of `ab` covering at least its first `words` words. */
+function wordsOf(ab: ArrayBufferLike, words: number): Uint32Array<ArrayBufferLike> {
+  if (ab === bufferA && wordsA.length >= words) return wordsA;
+  // A resizable ArrayBuffer may have grown (or shrunk) since its view was made: made anew then.
+  const w = ab === bufferB && wordsB.length >= words ? wordsB : new Uint32Array(ab, 0, ab.byteLength >>> 2);
   // The most recent first.
-  const w = wordsB;
-  bufferB = bufferA;
-  wordsB = wordsA;
+  if (ab !== bufferA) {
+    bufferB = bufferA;
+    wordsB = wordsA;
+  }
   bufferA = ab;
   wordsA = w;
   return w;

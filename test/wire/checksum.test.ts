@@ -133,6 +133,25 @@ describe('checksum', () => {
     expect(checksum.fold(checksum.sum16(ff, 0, ff.length))).toBe(0xffff);
   });
 
+  it('sum16 over a resizable ArrayBuffer that grows and shrinks between sums', () => {
+    // Resizable ArrayBuffer (ES2024, in Node 20): the lib target here predates its types.
+    type Resizable = ArrayBuffer & { resize(n: number): void };
+    const ab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Resizable)(256, { maxByteLength: 4096 });
+    const fill = (b: Uint8Array) => {
+      for (let i = 0; i < b.length; i++) b[i] = (i * 37 + 11) & 0xff;
+    };
+    const other = new Uint8Array(512).fill(3); // takes turns with ab in the view cache
+    for (const size of [256, 4096, 1000, 3000, 128]) {
+      ab.resize(size);
+      const b = new Uint8Array(ab);
+      fill(b);
+      for (const [s, e] of [[0, size], [1, size - 1], [size - 101, size]] as const) {
+        expect(checksum.fold(checksum.sum16(b, s, e))).toBe(naiveSum(b, s, e));
+        expect(checksum.fold(checksum.sum16(other, 1, 500))).toBe(naiveSum(other, 1, 500));
+      }
+    }
+  });
+
   it('split sums combine with csumAdd / acc at even split points (property)', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(100), (b, k) => {
