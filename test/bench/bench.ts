@@ -201,7 +201,18 @@ function cases(): Case[] {
   all.push({ id: 'copy-vxlan', group: 'decap', label: 'plain copy, VXLAN input', input: 'vxlan', outExt: 'pcap', cmd: capflow([]) });
   all.push({ id: 'copy-vxlan-ng', group: 'decap', label: 'plain copy, VXLAN input, to pcapng', input: 'vxlan', outExt: 'pcapng', cmd: capflow([]), ref: 'copy-vxlan' });
   all.push({ id: 'decap', group: 'decap', label: 'vxlan-decap to pcapng (metadata)', input: 'vxlan', outExt: 'pcapng', cmd: capflow(['--stage', 'vxlan-decap']), ref: 'copy-vxlan-ng' });
-  all.push({ id: 'fragment', group: 'fragment', label: 'gso: ip_fragment 1564 -> MTU 1500', input: 'vxlan', outExt: 'pcap', cmd: capflow(['--stage', 'gso']), ref: 'copy-vxlan' });
+  // ip_fragment: captured frames at their size are never fragmented (README), frames a stage grew
+  // are: tunnel-key + vxlan-encap at the default MTU 1500 makes 1564-byte frames without DF, each
+  // cut in two fragments (beside the same encap at MTU 9000, the fragmentation's own cost).
+  all.push({
+    id: 'fragment',
+    group: 'fragment',
+    label: 'ip_fragment: tunnel-key + vxlan-encap at MTU 1500',
+    input: 'plain',
+    outExt: 'pcap',
+    cmd: capflow(ENCAP_STAGES.slice(0, -2)),
+    ref: 'copy',
+  });
   all.push({ id: 'checksum', group: 'checksum', label: 'gso: checksum.fix (outer + inner)', input: 'vxlan', outExt: 'pcap', cmd: capflow(['--stage', 'gso:mtu=9000,checksum.fix=true']), ref: 'copy-vxlan' });
   all.push({ id: 'copy-tso', group: 'gso', label: 'plain copy, TSO input', input: 'tso', outExt: 'pcap', cmd: capflow([]) });
   all.push({ id: 'gso', group: 'gso', label: 'gso wire view, NIC none, mss auto', input: 'tso', outExt: 'pcap', cmd: capflow(['--nic', 'none', '--view', 'wire', '--stage', 'gso']), ref: 'copy-tso' });
@@ -347,6 +358,8 @@ async function main(): Promise<void> {
     }
     if (byId.has('node-copy')) ratios['copy/node-copy'] = ratioOf('copy', 'node-copy');
     if (byId.has('editcap') && byId.has('node-copy')) ratios['node-copy/editcap'] = ratioOf('node-copy', 'editcap');
+    // The fragmentation's own share: the same encapsulation at MTU 9000 leaves every frame whole.
+    if (byId.has('fragment') && byId.has('encap')) ratios['fragment/encap'] = ratioOf('fragment', 'encap');
 
     const goal = (name: string, value: number, fmt: (v: number) => string, holds: (v: number) => boolean): void => {
       if (Number.isNaN(value)) return;
@@ -361,7 +374,7 @@ async function main(): Promise<void> {
     goal('mpls-push ≤ 1.2× plain copy', ratios['mpls/copy'] ?? NaN, x, (v) => v <= 1.2);
     if (byId.has('gso')) goal('gso wire view ≥ 500 MB/s of input', inputs.get('tso')!.bytes / 1e6 / seconds['gso']!, (v) => `${v.toFixed(0)} MB/s`, (v) => v >= 500);
     goal('gso wire view ≤ 2× plain copy', ratios['gso/copy-tso'] ?? NaN, x, (v) => v <= 2);
-    goal('ip_fragment ≤ 2× plain copy', ratios['fragment/copy-vxlan'] ?? NaN, x, (v) => v <= 2);
+    goal('ip_fragment ≤ 2× plain copy', ratios['fragment/copy'] ?? NaN, x, (v) => v <= 2);
     goal('checksum repair ≤ 2× plain copy', ratios['checksum/copy-vxlan'] ?? NaN, x, (v) => v <= 2);
     const ms = (v: number): string => `${(v * 1000).toFixed(0)} ms`;
     goal('start-up of capflow --version ≤ 150 ms', startVersion, ms, (v) => v <= 0.15);
