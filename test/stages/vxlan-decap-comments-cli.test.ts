@@ -16,6 +16,7 @@ import { type VxlanFrameOpts, vxlanFrame } from '../kernel/frames.js';
 import { TunnelInfo } from '../../pipeline/metadata.js';
 import { createStreamWriter } from '../../pipeline/pcap/writer.js';
 import { collect } from '../helpers/pcap-collect.js';
+import { buildPcap } from '../helpers/pcap-build.js';
 import { innerTcp4, innerUdp4, innerUdp6, withVlan } from './vxlan-frames.js';
 
 const built = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'cli', 'main.js');
@@ -32,23 +33,8 @@ const D_FLAG = 0x00400000;
 
 /** A little-endian µs pcap; `capLens[i]` cuts record i (snaplen-truncated capture). */
 function writePcap(path: string, frames: Buffer[], capLens: (number | undefined)[] = []): void {
-  const gh = Buffer.alloc(24);
-  gh.writeUInt32LE(0xa1b2c3d4, 0);
-  gh.writeUInt16LE(2, 4);
-  gh.writeUInt16LE(4, 6);
-  gh.writeUInt32LE(262144, 16);
-  gh.writeUInt32LE(1, 20);
-  const parts: Buffer[] = [gh];
-  frames.forEach((f, i) => {
-    const cap = Math.min(capLens[i] ?? f.length, f.length);
-    const rh = Buffer.alloc(16);
-    rh.writeUInt32LE(1_700_000_000 + i, 0);
-    rh.writeUInt32LE(i * 7, 4);
-    rh.writeUInt32LE(cap, 8);
-    rh.writeUInt32LE(f.length, 12);
-    parts.push(rh, f.subarray(0, cap));
-  });
-  writeFileSync(path, Buffer.concat(parts));
+  const records = frames.map((f, i) => ({ sec: 1_700_000_000 + i, frac: i * 7, data: f.subarray(0, Math.min(capLens[i] ?? f.length, f.length)), origLen: f.length }));
+  writeFileSync(path, buildPcap({ le: true, snapLen: 262144, records }));
 }
 
 /** Each input frame and the comment its decapsulated packet must carry (written by hand). */
