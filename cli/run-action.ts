@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { EXIT, io } from './command.js';
 import { pipelineSourceFromArgs } from './options.js';
 import { reportError } from './errors.js';
-import { batchArgs, pipelineDependencies, runBatchCommand } from './run-batch.js';
+import { batchArgs } from './batch-args.js';
 import { loadPipelineConfig } from '../pipeline/pipeline-source.js';
 import { runCapture, RunStopped, type RunSummary, type CaptureFormat, type Progress } from '../pipeline/run.js';
 import { ConfigError } from '../pipeline/config-error.js';
@@ -31,6 +31,7 @@ export async function runAction(argv: Record<string, any>): Promise<number> {
     const showProgress = (argv.progress ?? process.stderr.isTTY) === true;
     const format = argv.format as CaptureFormat | undefined;
     if (argv.outDir) {
+      const { pipelineDependencies, runBatchCommand } = await import('./run-batch.js');
       return await runBatchCommand(
         { inputs, outDir: argv.outDir, source, dependencies: pipelineDependencies(argv, config.nic), format, strict: argv.strict, json: argv.json, showProgress, jsonSummary, textSummary },
         batch,

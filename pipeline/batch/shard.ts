@@ -3,7 +3,6 @@
  * other: an input belongs to shard (first 32 bits of SHA-1 of its path relative to the root) mod N.
  * The relative path uses '/' on every platform, so `printf %s a/b.pcap | sha1sum` reproduces it.
  */
-import { createHash } from 'node:crypto';
 import { relative, resolve, sep } from 'node:path';
 import { ConfigError } from '../config-error.js';
 
@@ -50,7 +49,7 @@ export function shardKey(input: string, root: string): string {
 
 /** Shard number (0..count-1) of one input. */
 export function shardOf(input: string, root: string, count: number): number {
-  const digest = createHash('sha1').update(shardKey(input, root), 'utf8').digest();
+  const digest = process.getBuiltinModule('node:crypto').createHash('sha1').update(shardKey(input, root), 'utf8').digest();
   return digest.readUInt32BE(0) % count;
 }
 

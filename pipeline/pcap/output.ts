@@ -7,11 +7,8 @@
  */
 import { constants, createWriteStream, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
-import { Socket } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createGzip } from 'node:zlib';
+import type { Gzip } from 'node:zlib';
 import { ConfigError } from '../config-error.js';
 
 /** Where a writer's bytes go. */
@@ -71,9 +68,14 @@ function tempStem(name: string): string {
 /** capflow's temporary names: `.<stem>.capflow-<pid>-<8 hex>.tmp`. */
 const TEMP_NAME = /^\.(.*)\.capflow-([0-9]+)-[0-9a-f]{8}\.tmp$/s;
 
-/** The temporary name a file output is written under: `.<name>.capflow-<pid>-<rand>.tmp`, same directory. */
+/**
+ * The temporary name a file output is written under: `.<name>.capflow-<pid>-<rand>.tmp`, same
+ * directory. The random part only keeps two outputs of one process apart: the file is created
+ * exclusively ('wx'), so Math.random serves (node:crypto would cost every run its loading).
+ */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${tempStem(basename(path))}.capflow-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  const rand = Math.floor(Math.random() * 0x100000000).toString(16).padStart(8, '0');
+  return join(dirname(path), `.${tempStem(basename(path))}.capflow-${process.pid}-${rand}.tmp`);
 }
 
 /** Temporaries of this process not yet renamed or removed (for removal on a signal). */
@@ -194,7 +196,7 @@ class StreamOutput implements ByteOutput {
   /** What write() writes into: the gzip stream or the destination itself. */
   protected readonly sink: NodeJS.WritableStream;
   protected error: Error | null = null;
-  private readonly gzip: ReturnType<typeof createGzip> | null;
+  private readonly gzip: Gzip | null;
   /** Writes whose callback has not come yet: end() waits for them (their error is the output's). */
   private pending = 0;
   private idleWaiter: (() => void) | null = null;
@@ -212,7 +214,7 @@ class StreamOutput implements ByteOutput {
     };
     dest.on('error', onError);
     if (gzip) {
-      this.gzip = createGzip();
+      this.gzip = process.getBuiltinModule('node:zlib').createGzip();
       this.gzip.on('error', onError);
       this.gzip.pipe(dest, { end: false });
       this.sink = this.gzip;
@@ -640,12 +642,13 @@ export async function openFifo(path: string, o: OpenOutputOptions = {}): Promise
       told = true;
       o.onWait?.(`${path}: waiting for a reader of the FIFO (SIGINT/SIGTERM to stop)`);
     }
-    await sleep(FIFO_RETRY_MS, undefined, { signal: o.signal });
+    await process.getBuiltinModule('node:timers/promises').setTimeout(FIFO_RETRY_MS, undefined, { signal: o.signal });
   }
 }
 
 /** A writable stream on a FIFO: non-blocking, through the event loop (as a pipe on stdout is). */
 export async function openFifoStream(path: string, o: OpenOutputOptions = {}): Promise<NodeJS.WritableStream> {
+  const { Socket } = process.getBuiltinModule('node:net');
   return new Socket({ fd: await openFifo(path, o), readable: false, writable: true });
 }
 

@@ -27,7 +27,6 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import type { Packet } from '../packet.js';
 import { type CaptureInterface, type ChunkKeeper, type FormatParser, type ParseContext, type RecordSink, NEVER_REUSED, markReadChunk } from './capture-interface.js';
 import { CaptureFormatError } from './errors.js';
@@ -526,7 +525,7 @@ async function openReader(stream: AsyncIterable<Uint8Array>, opts: ReadOptions, 
   let gzip = false;
   if (first === 0x1f && second === 0x8b) {
     gzip = true;
-    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
+    const gunzip = process.getBuiltinModule('node:zlib').createGunzip({ chunkSize: 256 * 1024 });
     pipeline(Readable.from(prepend(head, it, sourceCount), { objectMode: false }), gunzip, () => {
       // errors surface through the gunzip iterator
     });

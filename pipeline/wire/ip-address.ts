@@ -1,8 +1,11 @@
 /** IPv4/IPv6 address text <-> bytes. Used at configuration and comment boundaries, not per packet. */
-import { isIPv4, isIPv6 } from 'node:net';
+
+/** node:net, loaded when a text is first parsed (a plain run never parses one). */
+const net = (): typeof import('node:net') => process.getBuiltinModule('node:net');
 
 /** Parse an IPv4 or IPv6 address; null when it is neither (or has a zone index: no packet field holds one). */
 export function parseIp(text: string): Uint8Array | null {
+  const { isIPv4, isIPv6 } = net();
   if (isIPv4(text)) {
     return Uint8Array.from(text.split('.').map(Number));
   }
