@@ -72,6 +72,10 @@ describe.skipIf(!haveBuild)('start-up loads only what the command needs', () => 
       for (const pkg of ['yargs', 'yargs-parser', 'zod', 'yaml']) expect(fromPackage(r.modules, pkg)).toEqual([]);
       expect(stageCode(r.modules)).toEqual([]);
       expect(commandModules(r.modules)).toEqual([]);
+      // Node's modules for gzip, FIFOs, shards and the batch load when one of those is used.
+      for (const builtin of ['node:zlib', 'node:crypto', 'node:net', 'node:worker_threads', 'node:timers/promises']) {
+        expect(r.modules).not.toContain(builtin);
+      }
       // Bundled (esbuild is a devDependency: every build from the repository bundles): a few of
       // capflow's own files, not the seventy-odd modules of the unbundled program.
       const own = new Set(r.modules.filter((m) => m.includes('/dist/')));
