@@ -79,21 +79,43 @@ export class TunnelInfo implements CommentSource {
     return this.ipv6 ? 16 : 4;
   }
 
+  /** Every field back to its default, as a `new TunnelInfo()` (for a pool's reuse). */
+  reset(): void {
+    this.vni = 0;
+    this.flags = TUNNEL.KEY;
+    this.ipv6 = false;
+    const s = this.src;
+    const d = this.dst;
+    for (let i = 0; i < 16; i++) s[i] = d[i] = 0;
+    this.tos = 0;
+    this.ttl = 0;
+    this.label = 0;
+    this.tpSrc = 0;
+    this.tpDst = 0;
+    this.gbp = 0;
+    this.tx = false;
+  }
+
   clone(): TunnelInfo {
     const t = new TunnelInfo();
-    t.vni = this.vni;
-    t.flags = this.flags;
-    t.ipv6 = this.ipv6;
-    t.src.set(this.src);
-    t.dst.set(this.dst);
-    t.tos = this.tos;
-    t.ttl = this.ttl;
-    t.label = this.label;
-    t.tpSrc = this.tpSrc;
-    t.tpDst = this.tpDst;
-    t.gbp = this.gbp;
-    t.tx = this.tx;
+    t.copyFrom(this);
     return t;
+  }
+
+  /** Take every field of `o` (addresses over all 16 bytes). */
+  copyFrom(o: TunnelInfo): void {
+    this.vni = o.vni;
+    this.flags = o.flags;
+    this.ipv6 = o.ipv6;
+    this.src.set(o.src);
+    this.dst.set(o.dst);
+    this.tos = o.tos;
+    this.ttl = o.ttl;
+    this.label = o.label;
+    this.tpSrc = o.tpSrc;
+    this.tpDst = o.tpDst;
+    this.gbp = o.gbp;
+    this.tx = o.tx;
   }
 
   srcString(): string {
@@ -142,6 +164,18 @@ export class TunnelInfo implements CommentSource {
    */
   writeComment(buf: Uint8Array, at: number): number {
     if (!uint32Fields(this)) return putText(buf, at, this.buildComment());
+    const slot = templateSlot(this);
+    const m = COMMENT_TEMPLATES[slot];
+    if (m === undefined || !sameButSourcePort(m.fields, this)) return this.formatComment(buf, at, slot);
+    // An earlier comment's bytes around its source port (see CommentTemplate).
+    copyBytes(m.bytes, 0, buf, at, m.portAt);
+    const p = putDecimal(buf, at + m.portAt, this.tpSrc);
+    copyBytes(m.bytes, m.restAt, buf, p, m.len - m.restAt);
+    return p + m.len - m.restAt;
+  }
+
+  /** writeComment's text field by field; kept in template `slot` for the next packets. */
+  private formatComment(buf: Uint8Array, at: number, slot: number): number {
     let p = putToken(buf, at, T_VNI);
     p = putDecimal(buf, p, this.vni);
     p = putToken(buf, p, T_SRC);
@@ -153,7 +187,9 @@ export class TunnelInfo implements CommentSource {
     p = putToken(buf, p, T_TTL);
     p = putDecimal(buf, p, this.ttl);
     p = putToken(buf, p, T_TP_SRC);
+    const portAt = p;
     p = putDecimal(buf, p, this.tpSrc);
+    const restAt = p;
     p = putToken(buf, p, T_TP_DST);
     p = putDecimal(buf, p, this.tpDst);
     if (this.ipv6) {
@@ -174,6 +210,12 @@ export class TunnelInfo implements CommentSource {
     }
     if (p === start) p = putToken(buf, p, T_NONE);
     if (this.tx) p = putToken(buf, p, T_MODE_TX);
+    const m = (COMMENT_TEMPLATES[slot] ??= new CommentTemplate());
+    m.len = p - at;
+    m.portAt = portAt - at;
+    m.restAt = restAt - at;
+    copyBytes(buf, at, m.bytes, 0, m.len);
+    m.fields.copyFrom(this);
     return p;
   }
 
@@ -243,6 +285,36 @@ export class TunnelInfo implements CommentSource {
 }
 
 /**
+ * Metadata objects reused from packet to packet, for a pipeline whose caller writes or drops
+ * every packet before it calls `recycle()` (the run loop: PipelineOptions.recycleBuffers), the
+ * lifetime of the kernel's per-skb metadata dst. An object handed out by `take()` is never
+ * handed out again before the next `recycle()`, so packets in flight together (segments of one
+ * super-packet share their metadata; packets of one input) never share an object by accident.
+ */
+export class TunnelInfoPool {
+  private readonly items: TunnelInfo[] = [];
+  private used = 0;
+
+  /** Metadata equal to a `new TunnelInfo()`, owned by the caller until the next recycle(). */
+  take(): TunnelInfo {
+    let t = this.items[this.used];
+    if (t === undefined) {
+      t = new TunnelInfo();
+      this.items.push(t);
+    } else {
+      t.reset();
+    }
+    this.used++;
+    return t;
+  }
+
+  /** Every object handed out so far is dead (its packets were written or dropped). */
+  recycle(): void {
+    this.used = 0;
+  }
+}
+
+/**
  * Most bytes of a tunnel comment whose numbers are integers 0..2^32-1: ten digits per number,
  * two IPv6 addresses, every flag, mode=tx (245), rounded up.
  */
@@ -262,6 +334,58 @@ const T_NONE = asciiBytes('none');
 const T_MODE_TX = asciiBytes(' mode=tx');
 const FLAG_BITS = FLAG_NAMES.map(([bit]) => bit);
 const FLAG_TOKENS = FLAG_NAMES.map(([, n]) => asciiBytes(n));
+
+/**
+ * A comment writeComment formatted, as the template of later ones: between two VTEPs only the
+ * outer UDP source port changes from flow to flow (the flow hash of udp_flow_src_port,
+ * drivers/net/vxlan/vxlan_core.c), so a comment whose other printed fields equal the template's
+ * is its bytes before the port, the port, and its bytes after it. The fields are a private
+ * copy: metadata objects change in place (and pools reuse them).
+ */
+class CommentTemplate {
+  readonly fields = new TunnelInfo();
+  readonly bytes = new Uint8Array(MAX_COMMENT_BYTES);
+  /** Length of the text. */
+  len = 0;
+  /** Where the tpSrc digits start and where the bytes after them start. */
+  portAt = 0;
+  restAt = 0;
+}
+
+/** Templates of recent tunnels, direct-mapped by a hash of every field but tpSrc (interleaved tunnels each keep theirs). */
+const TEMPLATE_SLOTS = 64;
+const COMMENT_TEMPLATES: (CommentTemplate | undefined)[] = new Array(TEMPLATE_SLOTS);
+
+function templateSlot(t: TunnelInfo): number {
+  let h = Math.imul(t.vni ^ (t.tpDst << 8), 0x9e3779b1) ^ (t.ttl << 16) ^ (t.tos << 24) ^ t.flags;
+  const n = t.ipv6 ? 16 : 4;
+  const s = t.src;
+  const d = t.dst;
+  for (let i = 0; i < n; i++) h = Math.imul(h ^ s[i]! ^ (d[i]! << 8), 0x01000193);
+  h ^= t.label ^ t.gbp;
+  h ^= h >>> 15;
+  return (Math.imul(h, 0x2c1b3c6d) >>> 26) & (TEMPLATE_SLOTS - 1);
+}
+
+/** Every field the text of `b` prints equals `a`'s, except tpSrc (both of uint32Fields). */
+function sameButSourcePort(a: TunnelInfo, b: TunnelInfo): boolean {
+  if (a.vni !== b.vni || a.flags !== b.flags || a.ipv6 !== b.ipv6 || a.tos !== b.tos || a.ttl !== b.ttl || a.tpDst !== b.tpDst || a.tx !== b.tx) {
+    return false;
+  }
+  if (b.ipv6 && a.label !== b.label) return false;
+  if ((b.flags & TUNNEL.VXLAN_OPT) !== 0 && a.gbp !== b.gbp) return false;
+  const n = b.ipv6 ? 16 : 4;
+  const as = a.src;
+  const bs = b.src;
+  const ad = a.dst;
+  const bd = b.dst;
+  for (let i = 0; i < n; i++) if (as[i] !== bs[i] || ad[i] !== bd[i]) return false;
+  return true;
+}
+
+function copyBytes(from: Uint8Array, fromAt: number, to: Uint8Array, toAt: number, n: number): void {
+  for (let i = 0; i < n; i++) to[toAt + i] = from[fromAt + i]!;
+}
 
 /** Every number writeComment prints is an integer 0..2^32-1 (else Number#toString decides the text). */
 function uint32Fields(t: TunnelInfo): boolean {

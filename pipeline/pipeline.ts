@@ -19,6 +19,7 @@ import { MAX_CAPLEN } from './pcap/capture-interface.js';
 import { LayerRecord, vxlanPortTable } from './layer-record.js';
 import type { DropReason } from './drop-reasons.js';
 import { PacketSlab } from './packet-slab.js';
+import { TunnelInfoPool } from './metadata.js';
 
 /**
  * What one stage (or the egress) did with the packets it was given. `in = passed + dropped`:
@@ -135,7 +136,8 @@ export interface PipelineOptions {
   countBadChecksums?: boolean;
   /**
    * Buffers the stages and the egress make for packets (a push beyond the headroom, segments)
-   * come from the pipeline's own slabs, reused after each `recycleBuffers()` call. Only for a
+   * come from the pipeline's own slabs, and the metadata stages attach (vxlan-decap) from its own
+   * pool, both reused after each `recycleBuffers()` call. Only for a
    * caller that writes (copies out) or drops every packet `process` hands it before that call,
    * like the run loop; packets kept past it would be overwritten.
    */
@@ -152,6 +154,8 @@ export class Pipeline {
   private readonly layers: LayerRecord | null;
   /** Where packets in flight get new buffers from (PipelineOptions.recycleBuffers), else null: the shared slab. */
   private readonly arena: PacketSlab | null;
+  /** Where stages get metadata for packets in flight (PipelineOptions.recycleBuffers), else null. */
+  private readonly tunnelInfos: TunnelInfoPool | null;
   readonly nic: NicProfile;
   readonly config: PipelineConfig;
   counters: Counters = newCounters();
@@ -182,7 +186,9 @@ export class Pipeline {
     const egress = new Egress(config.egress, { nic: this.nic, view: config.view, vxlanPorts: config.vxlanPorts });
     this.egress = config.faithful ? null : egress;
     this.ingressChecksums = this.egress ? new IngressChecksums(config.vxlanPorts, opts.countBadChecksums ?? false) : null;
+    this.tunnelInfos = opts.recycleBuffers === true ? new TunnelInfoPool() : null;
     const env: StageEnv = { nic: this.nic, view: config.view, egress: egress.view, vxlanPorts: config.vxlanPorts };
+    if (this.tunnelInfos) env.tunnelInfos = this.tunnelInfos;
     this.stages = config.stages.map((s) => s.definition.create(s.options, env));
     this.layers = this.egress || this.stages.length > 0 ? new LayerRecord(vxlanPortTable(config.vxlanPorts)) : null;
     this.arena = opts.recycleBuffers === true ? new PacketSlab(true) : null;
@@ -330,11 +336,12 @@ export class Pipeline {
   }
 
   /**
-   * Every packet this pipeline handed out so far was written or dropped: its buffers may be
-   * reused (only with PipelineOptions.recycleBuffers; else nothing to do).
+   * Every packet this pipeline handed out so far was written or dropped: its buffers and
+   * metadata may be reused (only with PipelineOptions.recycleBuffers; else nothing to do).
    */
   recycleBuffers(): void {
     this.arena?.recycle();
+    this.tunnelInfos?.recycle();
   }
 
   /** Take the counters gathered so far and start new ones (per input). */

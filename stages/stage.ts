@@ -6,6 +6,7 @@
 import type { Packet } from '../pipeline/packet.js';
 import type { NicProfile } from '../pipeline/nic/profile.js';
 import type { EgressView, PacketContext, View } from '../pipeline/egress.js';
+import type { TunnelInfoPool } from '../pipeline/metadata.js';
 
 export type { View, EgressView };
 
@@ -31,6 +32,11 @@ export interface StageEnv {
   egress: EgressView;
   /** UDP destination ports taken as VXLAN, one list for the whole pipeline. */
   vxlanPorts: readonly number[];
+  /**
+   * Metadata for the packets in flight, reused once they are written (the pipeline's
+   * PipelineOptions.recycleBuffers); absent when the caller may keep packets: make new metadata.
+   */
+  tunnelInfos?: TunnelInfoPool;
 }
 
 /** How a stage is declared: its name, its options schema (zod) and its factory. */

@@ -105,6 +105,8 @@ export const vxlanDecap = defineStage({
     const scratch = new LayerRecord(vxlanPortTable(env.vxlanPorts));
     /** The inner frame when `ports` takes a port the pipeline's record does not follow. */
     const ownInner = new Layers();
+    /** Metadata reused once its packet is written, when the pipeline's caller allows it. */
+    const tunnelInfos = env.tunnelInfos ?? null;
 
     function process(pkt: Packet, ctx: StageContext): void {
       const b = pkt.buf;
@@ -189,7 +191,7 @@ export const vxlanDecap = defineStage({
 
       let info: TunnelInfo | null = null;
       if (o.collectMetadata) {
-        info = new TunnelInfo();
+        info = tunnelInfos ? tunnelInfos.take() : new TunnelInfo();
         info.vni = vni;
         info.flags = TUNNEL.KEY | (csumField !== 0 ? TUNNEL.CSUM : 0);
         info.ipv6 = !v4;
