@@ -20,7 +20,11 @@
  */
 import { Layers, decodeFrame } from './decode.js';
 import { NO_OFFSET, type Packet } from './packet.js';
+import { ETHER_TYPE } from './wire/ether-type.js';
 import { IP_PROTO } from './wire/ip-proto.js';
+import * as ethernet from './wire/ethernet.js';
+import * as ipv4 from './wire/ipv4.js';
+import * as ipv6 from './wire/ipv6.js';
 import * as udp from './wire/udp.js';
 import * as vxlan from './wire/vxlan.js';
 
@@ -101,6 +105,46 @@ export class LayerRecord {
     this.inner = this.outer;
     this.outer = t;
     decodeFrame(pkt.buf, pkt.head, pkt.tail, this.outer);
+    this.hasInner = true;
+    this.valid = true;
+  }
+
+  /**
+   * `encapsulated` for outer headers the caller has just written and knows: an untagged
+   * Ethernet header at head, IPv4 without options (`netProto` 0x0800) or IPv6 without extension
+   * headers (0x86dd), `ipLen` bytes long by its length field, then UDP (with the VXLAN header
+   * behind it in the captured bytes). The outer record is filled as decodeFrame fills it, without
+   * reading the headers back; a length its 16-bit field cannot hold is decoded as written.
+   */
+  encapsulatedUdp(pkt: Packet, netProto: number, ipLen: number): void {
+    const v6 = netProto === ETHER_TYPE.IPV6;
+    const ipHdr = v6 ? ipv6.HEADER_LEN : ipv4.HEADER_LEN;
+    const udpLen = ipLen - ipHdr;
+    const head = pkt.head;
+    const net = head + ethernet.HEADER_LEN;
+    const u = net + ipHdr;
+    if ((v6 ? udpLen : ipLen) > 0xffff || udpLen < udp.HEADER_LEN + vxlan.HEADER_LEN || pkt.tail < u + udp.HEADER_LEN + vxlan.HEADER_LEN) {
+      this.encapsulated(pkt);
+      return;
+    }
+    const t = this.inner;
+    this.inner = this.outer;
+    this.outer = t;
+    t.reset();
+    t.macOff = head;
+    t.etherType = netProto;
+    t.ethTypeOff = head + ethernet.ETHER_TYPE;
+    t.netOff = net;
+    t.netProto = netProto;
+    t.ipHdrLen = ipHdr;
+    const declaredEnd = net + ipLen;
+    t.ipLenMismatch = declaredEnd > pkt.tail;
+    t.ipEnd = t.ipLenMismatch ? pkt.tail : declaredEnd;
+    t.l4Proto = IP_PROTO.UDP;
+    t.transOff = u;
+    t.l4HdrLen = udp.HEADER_LEN;
+    t.payloadOff = t.stopOff = u + udp.HEADER_LEN;
+    t.stopLayer = 'udp';
     this.hasInner = true;
     this.valid = true;
   }

@@ -374,7 +374,8 @@ export class Pipeline {
       }
       out[w++] = p;
     }
-    out.length = w;
+    // Only when something was dropped: setting an array's length is a runtime call, even to the same value.
+    if (w !== out.length) out.length = w;
   }
 
   private countOut(out: Packet[], from: number): void {

@@ -43,6 +43,7 @@ import { defineStage, type Stage, type StageContext } from './stage.js';
 import type { Packet } from '../pipeline/packet.js';
 import { ETHER_TYPE } from '../pipeline/wire/ether-type.js';
 import { outerHeadersChanged } from '../pipeline/layer-record.js';
+import { MAX_MPLS_LABELS } from '../pipeline/decode.js';
 import { u16, setU16 } from '../pipeline/wire/bytes.js';
 import * as ethernet from '../pipeline/wire/ethernet.js';
 import * as vlan from '../pipeline/wire/vlan.js';
@@ -203,6 +204,19 @@ export function pushLabels(pkt: Packet, plan: PushPlan, ctx: StageContext): bool
     rememberPayloadUnderStack(pkt, at);
   }
 
+  // The decode after the push is the one before, under a label stack, when the record reached
+  // this EtherType and the payload's first nibble (what the decoder guesses an MPLS payload by)
+  // says the same IP version: then the record is updated instead of decoded again.
+  const rec = pkt.layers;
+  const keep =
+    rec !== null &&
+    rec.valid &&
+    !onStack &&
+    n <= MAX_MPLS_LABELS &&
+    rec.outer.ethTypeOff === typeOff &&
+    at < pkt.tail &&
+    ((prevType === ETHER_TYPE.IPV4 && pkt.buf[at]! >>> 4 === 4) || (prevType === ETHER_TYPE.IPV6 && pkt.buf[at]! >>> 4 === 6));
+
   const gap = pkt.insertAt(at, n * mpls.LSE_LEN);
   const b = pkt.buf;
   setU16(b, gap - 2, plan.etherType);
@@ -213,7 +227,14 @@ export function pushLabels(pkt: Packet, plan: PushPlan, ctx: StageContext): bool
   }
   pkt.protocol = plan.etherType;
   pkt.netOff = gap;
-  outerHeadersChanged(pkt);
+  if (keep) {
+    // insertAt moved the offsets in front of the stack; the payload's did not move.
+    const L = rec.outer;
+    L.etherType = plan.etherType;
+    L.mplsOff = gap;
+    L.mplsCount = n;
+    rec.valid = true;
+  } else outerHeadersChanged(pkt);
   return true;
 }
 

@@ -42,12 +42,13 @@ import { parseMac } from '../pipeline/wire/mac-address.js';
 import { defineStage, type StageContext, type StageEnv } from './stage.js';
 import { CSUM, GSO, NO_OFFSET, type Packet } from '../pipeline/packet.js';
 import { LayerRecord, layersOf, vxlanPortTable } from '../pipeline/layer-record.js';
-import { TUNNEL } from '../pipeline/metadata.js';
+import { TUNNEL, TunnelInfo } from '../pipeline/metadata.js';
 import { bytesHash, flowHash, udpFlowSrcPort } from '../pipeline/flow-hash.js';
 import { ETHER_TYPE } from '../pipeline/wire/ether-type.js';
 import { IP_PROTO } from '../pipeline/wire/ip-proto.js';
 import { finish, fold, pseudoV4, pseudoV6, sum16, udpFinal } from '../pipeline/wire/checksum.js';
 import { parseIp } from '../pipeline/wire/ip-address.js';
+import { setU16, setU32 } from '../pipeline/wire/bytes.js';
 import * as ethernet from '../pipeline/wire/ethernet.js';
 import * as ipv4 from '../pipeline/wire/ipv4.js';
 import * as ipv6 from '../pipeline/wire/ipv6.js';
@@ -176,6 +177,54 @@ export const vxlanEncap = defineStage({
     const ip6Fields: ipv6.Ipv6Fields = { trafficClass: 0, flowLabel: 0, payloadLength: 0, nextHeader: IP_PROTO.UDP, hopLimit: 0, src: srcPlaceholder, dst: srcPlaceholder };
     const udpFields: udp.UdpFields = { srcPort: 0, dstPort: 0, length: 0, checksum: 0 };
 
+    /**
+     * The outer headers of the last packet written field by field, and the metadata they were
+     * made from: a packet whose metadata equals it (every packet of a tunnel-key `set` rule)
+     * gets a copy, with only the fields that change per packet written anew (IPv4 TOS, length,
+     * ID and checksum; IPv6 traffic class and payload length; UDP source port and length).
+     * Every other byte depends only on the metadata and the options.
+     */
+    let tplInfo: TunnelInfo | null = null;
+    const tpl4 = new Uint8Array(VXLAN_OVERHEAD_V4);
+    const tpl6 = new Uint8Array(VXLAN_OVERHEAD_V6);
+
+    function writeHeaders(b: Uint8Array, head: number, t: TunnelInfo, srcAddr: Uint8Array, tos: number, ttl: number, df: boolean, id: number, sport: number, dport: number, udpLen: number, ipLen: number): void {
+      const v6 = t.ipv6;
+      const net = head + ETH_LEN;
+      const u = net + (v6 ? ipv6.HEADER_LEN : ipv4.HEADER_LEN);
+      ethernet.emit(b, head, neigh.get(t.dst, v6 ? 16 : 4) ?? ethDst, ethSrc, v6 ? ETHER_TYPE.IPV6 : ETHER_TYPE.IPV4);
+      if (v6) {
+        const f = ip6Fields;
+        f.trafficClass = tos;
+        f.flowLabel = t.label;
+        f.payloadLength = udpLen;
+        f.hopLimit = ttl;
+        f.src = srcAddr;
+        f.dst = t.dst;
+        ipv6.emit(b, net, f);
+      } else {
+        const f = ip4Fields;
+        f.tos = tos;
+        f.totalLength = ipLen;
+        f.id = id;
+        f.df = df;
+        f.ttl = ttl;
+        f.src = srcAddr;
+        f.dst = t.dst;
+        ipv4.emit(b, net, f);
+      }
+      const uf = udpFields;
+      uf.srcPort = sport;
+      uf.dstPort = dport;
+      uf.length = udpLen;
+      udp.emit(b, u, uf);
+      let w0 = 0;
+      if (o.gbp && (t.flags & TUNNEL.VXLAN_OPT) !== 0 && t.gbp !== 0) {
+        w0 = (vxlan.FLAG_G | (t.gbp & vxlan.FLAG_D) | (t.gbp & vxlan.FLAG_A) | (t.gbp & vxlan.POLICY_MASK)) >>> 0;
+      }
+      vxlan.emit(b, u + udp.HEADER_LEN, t.vni, w0);
+    }
+
     function process(pkt: Packet, ctx: StageContext): void {
       const t = pkt.tunnel;
       if (!t) {
@@ -217,45 +266,37 @@ export const vxlanEncap = defineStage({
       }
 
       // push may reallocate: re-read the buffer (the record's offsets follow the frame).
-      const head = pkt.push(ETH_LEN + ipHdr + UDP_VXLAN_LEN);
+      const hdrLen = ETH_LEN + ipHdr + UDP_VXLAN_LEN;
+      const head = pkt.push(hdrLen);
       const b = pkt.buf;
       const net = head + ETH_LEN;
       const u = net + ipHdr;
-      const vx = u + udp.HEADER_LEN;
-      ethernet.emit(b, head, neigh.get(t.dst, alen) ?? ethDst, ethSrc, v6 ? ETHER_TYPE.IPV6 : ETHER_TYPE.IPV4);
-      let pseudo: number;
-      if (v6) {
-        const f = ip6Fields;
-        f.trafficClass = tos;
-        f.flowLabel = t.label;
-        f.payloadLength = udpLen;
-        f.hopLimit = ttl;
-        f.src = srcAddr;
-        f.dst = t.dst;
-        ipv6.emit(b, net, f);
-        pseudo = pseudoV6(b, net + ipv6.SRC_ADDR, net + ipv6.DST_ADDR, IP_PROTO.UDP, udpLen);
+      const id = v6 ? 0 : nextIpId(srcAddr, t.dst, gso ? Math.max(1, pkt.gsoSegs) : 1);
+      if (tplInfo !== null && sameKey(tplInfo, t)) {
+        // The metadata of the packet before: its headers with the per-packet fields written anew.
+        b.set(v6 ? tpl6 : tpl4, head);
+        if (v6) {
+          setU32(b, net, (0x60000000 | (tos << ipv6.TRAFFIC_CLASS_SHIFT) | (t.label & ipv6.FLOW_LABEL_MASK)) >>> 0);
+          setU16(b, net + ipv6.PAYLOAD_LENGTH, udpLen);
+        } else {
+          b[net + ipv4.TOS] = tos;
+          setU16(b, net + ipv4.TOTAL_LENGTH, ipLen);
+          setU16(b, net + ipv4.IDENT, id);
+          setU16(b, net + ipv4.CHECKSUM, 0);
+          setU16(b, net + ipv4.CHECKSUM, finish(sum16(b, net, u)));
+        }
+        setU16(b, u + udp.SRC_PORT, sport);
+        setU16(b, u + udp.LENGTH, udpLen);
+        setU16(b, u + udp.CHECKSUM, 0);
       } else {
-        const f = ip4Fields;
-        f.tos = tos;
-        f.totalLength = ipLen;
-        f.id = nextIpId(srcAddr, t.dst, gso ? Math.max(1, pkt.gsoSegs) : 1);
-        f.df = df;
-        f.ttl = ttl;
-        f.src = srcAddr;
-        f.dst = t.dst;
-        ipv4.emit(b, net, f);
-        pseudo = pseudoV4(b, net + ipv4.SRC_ADDR, net + ipv4.DST_ADDR, IP_PROTO.UDP, udpLen);
+        writeHeaders(b, head, t, srcAddr, tos, ttl, df, id, sport, dport, udpLen, ipLen);
+        // Kept for the next packets with the same metadata (usually all of a tunnel-key rule's).
+        const tpl = v6 ? tpl6 : tpl4;
+        for (let i = 0; i < hdrLen; i++) tpl[i] = b[head + i]!;
+        // (A fresh copy: the packet's metadata may be changed in place later.)
+        tplInfo = t.clone();
       }
-      const uf = udpFields;
-      uf.srcPort = sport;
-      uf.dstPort = dport;
-      uf.length = udpLen;
-      udp.emit(b, u, uf);
-      let w0 = 0;
-      if (o.gbp && (t.flags & TUNNEL.VXLAN_OPT) !== 0 && t.gbp !== 0) {
-        w0 = (vxlan.FLAG_G | (t.gbp & vxlan.FLAG_D) | (t.gbp & vxlan.FLAG_A) | (t.gbp & vxlan.POLICY_MASK)) >>> 0;
-      }
-      vxlan.emit(b, vx, t.vni, w0);
+      const pseudo = !csum ? 0 : v6 ? pseudoV6(b, net + ipv6.SRC_ADDR, net + ipv6.DST_ADDR, IP_PROTO.UDP, udpLen) : pseudoV4(b, net + ipv4.SRC_ADDR, net + ipv4.DST_ADDR, IP_PROTO.UDP, udpLen);
 
       const innerPartial = pkt.csumMode === CSUM.PARTIAL;
       if (csum) {
@@ -277,8 +318,8 @@ export const vxlanEncap = defineStage({
         }
       }
 
-      // The frame's decode becomes the inner one; only the headers written here are decoded.
-      rec.encapsulated(pkt);
+      // The frame's decode becomes the inner one; the outer record is filled from what was written here.
+      rec.encapsulatedUdp(pkt, v6 ? ETHER_TYPE.IPV6 : ETHER_TYPE.IPV4, ipLen);
       const I = rec.inner;
       pkt.innerMacOff = I.macOff;
       pkt.innerNetOff = I.netOff;
@@ -298,6 +339,31 @@ export const vxlanEncap = defineStage({
     return { name: 'vxlan-encap', process };
   },
 });
+
+/** Equal metadata (every field, so that a key changed in place is seen). */
+function sameKey(a: TunnelInfo, t: TunnelInfo): boolean {
+  if (
+    a.vni !== t.vni ||
+    a.flags !== t.flags ||
+    a.ipv6 !== t.ipv6 ||
+    a.tos !== t.tos ||
+    a.ttl !== t.ttl ||
+    a.label !== t.label ||
+    a.tpSrc !== t.tpSrc ||
+    a.tpDst !== t.tpDst ||
+    a.gbp !== t.gbp ||
+    a.tx !== t.tx
+  ) {
+    return false;
+  }
+  const n = t.ipv6 ? 16 : 4;
+  const as = a.src;
+  const ts = t.src;
+  const ad = a.dst;
+  const td = t.dst;
+  for (let i = 0; i < n; i++) if (as[i] !== ts[i] || ad[i] !== td[i]) return false;
+  return true;
+}
 
 /** `key` holds the IPv4 pair (src, dst). */
 function samePair(key: Uint8Array, src: Uint8Array, dst: Uint8Array): boolean {

@@ -10,6 +10,7 @@
  *     bit set: the others are overwritten with NOOP bytes (`ip_options_fragment`), so the
  *     header length stays the same.
  * A partial L4 checksum is completed first (`ip_do_fragment` calls skb_checksum_help).
+ * The first fragment is the packet itself, cut in place; only the later ones are copies.
  */
 import { CSUM, HEADROOM, NO_OFFSET, Packet } from '../packet.js';
 import { DECODE } from '../decode.js';
@@ -57,48 +58,88 @@ export function fragmentIpv4(pkt: Packet, mtu: number, emit: (p: Packet) => void
   const keepFlags = ff & (ipv4.FLAG_RESERVED | ipv4.FLAG_DF);
   const origMf = (ff & ipv4.FLAG_MF) !== 0;
 
-  // Plain views: `subarray` on a Buffer (a read chunk) goes through Buffer's slower species path.
-  const srcAb = b.buffer;
-  const srcOff = b.byteOffset;
-  const d0 = HEADROOM - pkt.head;
-  let n = 0;
-  for (let pos = dataStart; pos < dataEnd; ) {
+  // Every fragment after the first is a copy of the L2 and IP headers and its slice of the data,
+  // made before the first is cut, from the packet as it came (the first fragment's header
+  // changes below). They wait until the first has been emitted: the usual second and last one
+  // in a variable, any others in an array (no array, whose emptying is a runtime call, per packet).
+  let second: Packet | null = null;
+  let more: Packet[] | null = null;
+  for (let pos = dataStart + maxData; pos < dataEnd; pos += maxData) {
     const len = Math.min(maxData, dataEnd - pos);
-    const isLast = pos + len >= dataEnd;
-    const fragLen = l2Len + hl + len;
-    // The fragment's region of a slab (the pipeline's arena, else the shared one): L2 and IP
-    // headers, then its slice of the data.
-    const from = pkt.arena ?? slab;
-    const floor = from.take(HEADROOM + fragLen, HEADROOM);
-    const out = from.buf;
-    const head = floor + HEADROOM;
-    const ip = head + l2Len;
-    out.set(new Uint8Array(srcAb, srcOff + pkt.head, l2Len + hl), head);
-    // Later fragments keep only the options with the copied bit (ip_options_fragment).
-    if (n > 0 && hl > ipv4.HEADER_LEN) noopUncopiedOptions(out, ip, hl);
-    out.set(new Uint8Array(srcAb, srcOff + pos, len), ip + hl);
-    ipv4.setTotalLength(out, ip, hl + len);
-    const off = baseOffset + (pos - dataStart);
-    ipv4.setFlagsFrag(out, ip, keepFlags | (!isLast || origMf ? ipv4.FLAG_MF : 0) | ((off >>> 3) & ipv4.FRAG_OFFSET_MASK));
-    ipv4.fillChecksum(out, ip);
-
-    const f = new Packet(out, head, head + fragLen, fragLen, floor);
-    f.copyStateFrom(pkt, floor + d0);
-    f.csumMode = CSUM.NONE;
-    f.csumStart = floor; // offset 0 of the fragment's own bytes (as 0 was in a buffer of its own)
-    f.csumOffset = 0;
-    f.gsoSize = 0;
-    f.gsoType = 0;
-    f.gsoSegs = 0;
-    f.netOff = ip;
-    if (n > 0) f.transOff = NO_OFFSET;
-    f.encapsulation = false;
-    f.innerMacOff = f.innerNetOff = f.innerTransOff = NO_OFFSET;
-    emit(f);
-    n++;
-    pos += len;
+    const f = copyFragment(pkt, l2Len, hl, pos, len, baseOffset + (pos - dataStart), keepFlags | (pos + len < dataEnd || origMf ? ipv4.FLAG_MF : 0));
+    if (second === null) second = f;
+    else (more ??= []).push(f);
   }
-  return n;
+  // The first fragment is the packet itself, cut in place after its first slice of data (as
+  // ip_do_fragment's fast path keeps the head skb): its bytes are the packet's own, only the
+  // IP length, flags and checksum change, and it keeps every option.
+  const fragLen = l2Len + hl + maxData;
+  ipv4.setTotalLength(b, ipOff, hl + maxData);
+  ipv4.setFlagsFrag(b, ipOff, keepFlags | ipv4.FLAG_MF | ((baseOffset >>> 3) & ipv4.FRAG_OFFSET_MASK));
+  ipv4.fillChecksum(b, ipOff);
+  pkt.tail = pkt.head + fragLen;
+  pkt.origLen = fragLen;
+  becomeFragment(pkt, pkt.floor, ipOff);
+  // The record described the whole datagram.
+  if (pkt.layers) pkt.layers.valid = false;
+  emit(pkt);
+  emit(second!);
+  if (more === null) return 2;
+  for (let i = 0; i < more.length; i++) emit(more[i]!);
+  return 2 + more.length;
+}
+
+/** Up to this many bytes are copied byte by byte: cheaper than the view `set` needs. */
+const SMALL_COPY = 40;
+
+/**
+ * A fragment after the first: the L2 and IP headers of `pkt` (options without the copied bit
+ * overwritten with NOOPs, ip_options_fragment), then data bytes [pos, pos+len), in a region of
+ * a slab (the pipeline's arena, else the shared one) with HEADROOM in front.
+ */
+function copyFragment(pkt: Packet, l2Len: number, hl: number, pos: number, len: number, offset: number, flags: number): Packet {
+  const src = pkt.buf;
+  const hdrLen = l2Len + hl;
+  const fragLen = hdrLen + len;
+  const from = pkt.arena ?? slab;
+  const floor = from.take(HEADROOM + fragLen, HEADROOM);
+  const out = from.buf;
+  const head = floor + HEADROOM;
+  const ip = head + l2Len;
+  copyBytes(src, pkt.head, out, head, hdrLen);
+  if (hl > ipv4.HEADER_LEN) noopUncopiedOptions(out, ip, hl);
+  copyBytes(src, pos, out, ip + hl, len);
+  ipv4.setTotalLength(out, ip, hl + len);
+  ipv4.setFlagsFrag(out, ip, flags | ((offset >>> 3) & ipv4.FRAG_OFFSET_MASK));
+  ipv4.fillChecksum(out, ip);
+  const f = new Packet(out, head, head + fragLen, fragLen, floor);
+  f.copyStateFrom(pkt, head - pkt.head);
+  becomeFragment(f, floor, ip);
+  f.transOff = NO_OFFSET;
+  return f;
+}
+
+/** The offload state of a fragment: nothing left to do (checksums complete, no segmentation, no tunnel offsets). */
+function becomeFragment(f: Packet, floor: number, ip: number): void {
+  f.csumMode = CSUM.NONE;
+  f.csumStart = floor; // offset 0 of the fragment's own bytes (as 0 was in a buffer of its own)
+  f.csumOffset = 0;
+  f.gsoSize = 0;
+  f.gsoType = 0;
+  f.gsoSegs = 0;
+  f.netOff = ip;
+  f.encapsulation = false;
+  f.innerMacOff = f.innerNetOff = f.innerTransOff = NO_OFFSET;
+}
+
+/** dst[d, d+n) = src[s, s+n) (different buffers). */
+function copyBytes(src: Uint8Array, s: number, dst: Uint8Array, d: number, n: number): void {
+  if (n <= SMALL_COPY) {
+    for (let i = 0; i < n; i++) dst[d + i] = src[s + i]!;
+    return;
+  }
+  // A plain view: `subarray` on a Buffer (a read chunk) goes through Buffer's slower species path.
+  dst.set(new Uint8Array(src.buffer, src.byteOffset + s, n), d);
 }
 
 /** ip_options_fragment: overwrite every option without the copied bit of the header at b[ip, ip+hl) with NOOPs. */

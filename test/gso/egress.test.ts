@@ -187,13 +187,15 @@ describe('mtuPolicy and fragmentation', () => {
           const chunk = Buffer.alloc(f.length + 64 + at, 0xee);
           chunk.set(f, 32 + at);
           const p = new Packet(chunk, 32 + at, 32 + at + f.length, f.length, 16);
-          got.push(...fragmentsOf(p, mtu));
+          const frags = fragmentsOf(p, mtu);
+          // The first fragment is the packet itself, cut in place; the later ones have buffers of their own.
+          expect(frags[0]).toBe(p);
+          expect(chunk.subarray(0, 16).every((x) => x === 0xee)).toBe(true);
+          for (const l of frags.slice(1)) expect(l.head - l.floor).toBeGreaterThanOrEqual(HEADROOM);
+          got.push(...frags);
         }
         expect(got.map((p) => hex(p.data))).toEqual([...want, ...want, ...want, ...want]);
-        for (const p of got) {
-          expect(p.head - p.floor).toBeGreaterThanOrEqual(HEADROOM);
-          expect(checksumProblems(p.data)).toEqual([]);
-        }
+        for (const p of got) expect(checksumProblems(p.data)).toEqual([]);
       }
     }
   });
