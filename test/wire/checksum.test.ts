@@ -106,6 +106,20 @@ describe('checksum', () => {
     );
   });
 
+  it('sum16 equals the naive sum for every length 0..300 at every byteOffset and start parity (the 8-word unrolled loop and its tail)', () => {
+    const bytes = new Uint8Array(400);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 2654435761) >>> 23;
+    for (let off = 0; off < 4; off++) {
+      const b = new Uint8Array(new ArrayBuffer(bytes.length + 8), off, bytes.length);
+      b.set(bytes);
+      for (let start = 0; start < 8; start++) {
+        for (let len = 0; start + len <= 300; len++) {
+          expect(checksum.fold(checksum.sum16(b, start, start + len, 0x1234))).toBe(checksum.fold(naiveSum(b, start, start + len) + 0x1234));
+        }
+      }
+    }
+  });
+
   it('sum16 over all-zero and all-0xff ranges at every alignment', () => {
     for (let off = 0; off < 8; off++) {
       for (const len of [63, 64, 65, 66, 67, 100, 1501]) {
