@@ -135,6 +135,10 @@ export class SuperPackets implements EgressView {
   /** Peer-advertised MSS per data direction key. */
   private readonly peerMss = new Map<string, number>();
   private readonly flows = new Map<string, FlowGso>();
+  /** The key strings of the directions seen, found again from the header bytes (no string per packet). */
+  private readonly keys = new FlowKeys();
+  /** The outer facts of the VXLAN frame being marked (one object, rewritten per packet). */
+  private readonly tun: TunnelCtx = { markable: false, end: 0, overhead: 0 };
   /** Decoded into only for a frame that is not the packet's (or a packet without a layer record). */
   private readonly L = new Layers();
   private readonly innerL = new Layers();
@@ -232,11 +236,10 @@ export class SuperPackets implements EgressView {
     const I = own ? this.innerL : rec.inner;
     const ist = own ? decodeFrame(b, innerEth, pkt.tail, I) : I.status;
     const innerStart = I.mplsOff !== NO_OFFSET ? I.mplsOff : I.netOff;
-    const tun: TunnelCtx = {
-      markable: consistent && end - l3Start > this.mtu && innerStart !== NO_OFFSET,
-      end,
-      overhead: innerStart === NO_OFFSET ? 0 : innerStart - l3Start,
-    };
+    const tun = this.tun;
+    tun.markable = consistent && end - l3Start > this.mtu && innerStart !== NO_OFFSET;
+    tun.end = end;
+    tun.overhead = innerStart === NO_OFFSET ? 0 : innerStart - l3Start;
     if (!this.classify(pkt, innerEth, I, ist, tun)) return false;
 
     // Outer UDP checksum: 0 → SKB_GSO_UDP_TUNNEL (stays 0 on every segment); anything else →
@@ -316,7 +319,7 @@ export class SuperPackets implements EgressView {
     } else {
       size = mtu - hdrFixed;
       if (isTcp) {
-        peer = this.peerMss.get(this.keyOf(b, ip, v4, t, false)) ?? 0;
+        peer = this.peerMss.get(this.keys.of(b, ip, v4, t, false).key) ?? 0;
         if (peer > 0 && peer - optBytes < size) {
           size = peer - optBytes;
           source = 'peer-syn';
@@ -378,36 +381,36 @@ export class SuperPackets implements EgressView {
     ipHeader: number,
     l4Header: number,
   ): void {
-    const flow = this.keyOf(b, ip, v4, t, false);
+    const dir = this.keys.of(b, ip, v4, t, false);
     const proto = isTcp ? 'tcp' : 'udp';
+    // The super-packets of a direction mostly share one summary: found without building its key.
+    const last = dir.summary;
+    if (last && last.gsoSize === gsoSize && last.source === source && last.vxlan === inVxlan && last.proto === proto) {
+      last.superPackets++;
+      return;
+    }
+    const flow = dir.key;
     const k = `${proto} ${flow} ${gsoSize} ${source}${inVxlan ? ' vxlan' : ''}`;
     const have = this.flows.get(k);
     if (have) {
       have.superPackets++;
+      dir.summary = have;
       return;
     }
     const f: FlowGso = { flow, proto, vxlan: inVxlan, gsoSize, superPackets: 1, source, peerMss, optionBytes, mtu: this.mtu, outer, mpls, ipHeader, l4Header, reason: '' };
     f.reason = flowReason(f);
     this.flows.set(k, f);
+    dir.summary = f;
   }
 
-  /** Bytes from the outer network header to the inner network header (outer IP + UDP + VXLAN + inner Ethernet). */
+  /** A SYN's MSS option, for the data the other side sends. */
   private learnSyn(b: Uint8Array, ip: number, v4: boolean, t: number, hl: number): void {
     const o = tcp.findMssOption(b, t, hl);
     if (o < 0) return;
     // The MSS a SYN advertises limits what the other side sends: key = reverse direction.
-    const key = this.keyOf(b, ip, v4, t, true);
+    const key = this.keys.of(b, ip, v4, t, true).key;
     if (!this.peerMss.has(key)) this.stats.synMssLearned++;
     this.peerMss.set(key, tcp.mssValue(b, o));
-  }
-
-  private keyOf(b: Uint8Array, ip: number, v4: boolean, t: number, reverse: boolean): string {
-    const src = v4 ? formatIp(b.subarray(ip + ipv4.SRC_ADDR, ip + ipv4.SRC_ADDR + ipv4.ADDR_LEN)) : formatIp(b.subarray(ip + ipv6.SRC_ADDR, ip + ipv6.SRC_ADDR + ipv6.ADDR_LEN));
-    const dst = v4 ? formatIp(b.subarray(ip + ipv4.DST_ADDR, ip + ipv4.DST_ADDR + ipv4.ADDR_LEN)) : formatIp(b.subarray(ip + ipv6.DST_ADDR, ip + ipv6.DST_ADDR + ipv6.ADDR_LEN));
-    // TCP and UDP ports sit at the same offsets.
-    const sp = tcp.srcPort(b, t);
-    const dp = tcp.dstPort(b, t);
-    return reverse ? flowKey(dst, dp, src, sp) : flowKey(src, sp, dst, dp);
   }
 }
 
@@ -437,6 +440,78 @@ export function flowReason(f: FlowGso): string {
   terms.push(`${f.ipHeader} IP`, `${f.l4Header} ${f.proto.toUpperCase()}`);
   const mtu = terms.join(' − ');
   return f.peerMss > 0 ? `${mtu}; not above ${peer}` : mtu;
+}
+
+/** One data direction seen: its key string and the summary its last super-packet counted in. */
+export interface FlowDirection {
+  /** The family, addresses and ports as read (reversed for a SYN's reverse direction). */
+  readonly tuple: Uint8Array;
+  /** "src:port > dst:port" (flowKey). */
+  readonly key: string;
+  summary: FlowGso | null;
+}
+
+/**
+ * The directions seen, looked up by a hash of their header bytes: formatting the addresses of
+ * every super-packet (and every SYN) into a key string cost about a microsecond each.
+ */
+export class FlowKeys {
+  private readonly table = new Map<number, FlowDirection | FlowDirection[]>();
+
+  /** `bucket`: maps the tuple's hash to its table slot (tests make every tuple collide). */
+  constructor(private readonly bucket: (hash: number) => number = (h) => h) {}
+
+  /** The tuple of the packet being looked up: family byte, source, destination, ports. */
+  private readonly probe = new Uint8Array(1 + 2 * ipv6.ADDR_LEN + 4);
+
+  /** The direction of the TCP/UDP header at t under the IP header at ip (`reverse`: the answer's). */
+  of(b: Uint8Array, ip: number, v4: boolean, t: number, reverse: boolean): FlowDirection {
+    const alen = v4 ? ipv4.ADDR_LEN : ipv6.ADDR_LEN;
+    const src = ip + (v4 ? ipv4.SRC_ADDR : ipv6.SRC_ADDR);
+    const dst = ip + (v4 ? ipv4.DST_ADDR : ipv6.DST_ADDR);
+    const from = reverse ? dst : src;
+    const to = reverse ? src : dst;
+    // TCP and UDP ports sit at the same offsets.
+    const fromPort = t + (reverse ? tcp.DST_PORT : tcp.SRC_PORT);
+    const toPort = t + (reverse ? tcp.SRC_PORT : tcp.DST_PORT);
+    const p = this.probe;
+    const n = 1 + 2 * alen + 4;
+    p[0] = alen;
+    for (let i = 0; i < alen; i++) {
+      p[1 + i] = b[from + i]!;
+      p[1 + alen + i] = b[to + i]!;
+    }
+    const q = 1 + 2 * alen;
+    p[q] = b[fromPort]!;
+    p[q + 1] = b[fromPort + 1]!;
+    p[q + 2] = b[toPort]!;
+    p[q + 3] = b[toPort + 1]!;
+    // FNV-1a.
+    let h = 0x811c9dc5;
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ p[i]!, 0x01000193);
+    h = this.bucket(h);
+    const slot = this.table.get(h);
+    if (slot !== undefined) {
+      if (!Array.isArray(slot)) {
+        if (sameTuple(slot.tuple, p, n)) return slot;
+      } else {
+        for (const d of slot) if (sameTuple(d.tuple, p, n)) return d;
+      }
+    }
+    const tuple = p.slice(0, n);
+    const key = flowKey(formatIp(tuple.subarray(1, 1 + alen)), tcp.srcPort(tuple, q), formatIp(tuple.subarray(1 + alen, q)), tcp.dstPort(tuple, q));
+    const d: FlowDirection = { tuple, key, summary: null };
+    if (slot === undefined) this.table.set(h, d);
+    else if (Array.isArray(slot)) slot.push(d);
+    else this.table.set(h, [slot, d]);
+    return d;
+  }
+}
+
+function sameTuple(a: Uint8Array, p: Uint8Array, n: number): boolean {
+  if (a.length !== n) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== p[i]) return false;
+  return true;
 }
 
 function flowKey(src: string, sport: number, dst: string, dport: number): string {
