@@ -271,7 +271,7 @@ export class Egress {
       return;
     }
     // Only the driver view asks the device (the decision, with its reasons, is not free).
-    const dec = decideTx(this.env.nic, lay.txRequest(pkt, segs));
+    const dec = decideTx(this.env.nic, lay.txRequest(pkt, segs), false);
     if (dec.outcome === 'hardware') {
       this.stats.passedWhole++;
       pkt.note(formatGsoNote(pkt.gsoType, M, segs));
@@ -318,7 +318,7 @@ export class Egress {
     const lay = this.lay;
     if (pkt.csumMode === CSUM.PARTIAL) {
       let sw = this.wire;
-      if (!sw) sw = decideTx(this.env.nic, lay.txRequest(pkt, 0)).checksumInSoftware;
+      if (!sw) sw = decideTx(this.env.nic, lay.txRequest(pkt, 0), false).checksumInSoftware;
       if (sw) {
         if (checksumHelp(pkt, this.partialEnd(pkt))) this.stats.checksumsCompleted++;
       }

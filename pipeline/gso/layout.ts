@@ -12,7 +12,7 @@ import { IP_PROTO } from '../wire/ip-proto.js';
 import * as ipv4 from '../wire/ipv4.js';
 import * as tcp from '../wire/tcp.js';
 import * as udp from '../wire/udp.js';
-import { makeTxRequest, type TxRequest } from '../nic/decide.js';
+import type { TxRequest } from '../nic/decide.js';
 import { pseudoDstV6 } from './pseudo-dst.js';
 
 /** Why a packet's headers can't be used for GSO (a drop reason), or '' when they can. */
@@ -155,7 +155,8 @@ export class EgressLayout {
     const b = pkt.buf;
     const dfIp = this.tunnel ? this.innerIpOff : this.l4IpOff;
     const dfV4 = this.tunnel ? this.innerIpV4 : this.l4IpV4;
-    return makeTxRequest({
+    // Every field given: a literal, not makeTxRequest's defaults spread under them (one object per packet).
+    return {
       gsoType: pkt.gsoSize > 0 ? pkt.gsoType : 0,
       gsoSize: pkt.gsoSize,
       gsoSegs,
@@ -168,7 +169,7 @@ export class EgressLayout {
       innerIpv4Df: dfV4 && dfIp !== NO_OFFSET ? ipv4.df(b, dfIp) : false,
       ipv6ExtHeaders: this.ipv6Ext,
       tunnelDstPort: this.tunnel ? udp.dstPort(b, this.udpOff) : 0,
-    });
+    };
   }
 
   private reset(): void {

@@ -71,12 +71,16 @@ export function segmentSuperPacket(pkt: Packet, lay: EgressLayout, plan: Segment
   const total = Math.ceil(P / M);
   let units = 0;
   let n = 0;
+  // The headers every segment starts with, one view for all (a plain view: `subarray` on a
+  // Buffer, a read chunk, goes through Buffer's slower species path).
+  const src = pkt.buf;
+  const headers = new Uint8Array(src.buffer, src.byteOffset + pkt.head, lay.payOff - pkt.head);
   if (plan.partial) {
     const chunkSegs = Math.floor(P / M);
     if (chunkSegs >= 2) {
       // The chunk: k·M bytes of payload, a GSO packet with lengths of one M-sized segment.
       const chunkLen = chunkSegs * M;
-      emit(buildSegment(pkt, lay, plan, 0, chunkLen, 0, chunkLen >= P, chunkSegs));
+      emit(buildSegment(pkt, headers, lay, plan, 0, chunkLen, 0, chunkLen >= P, chunkSegs));
       n++;
       units = chunkSegs;
     }
@@ -84,18 +88,19 @@ export function segmentSuperPacket(pkt: Packet, lay: EgressLayout, plan: Segment
   for (let k = units; k < total; k++) {
     const start = k * M;
     const len = Math.min(M, P - start);
-    emit(buildSegment(pkt, lay, plan, start, len, k, k === total - 1, 0));
+    emit(buildSegment(pkt, headers, lay, plan, start, len, k, k === total - 1, 0));
     n++;
   }
   return n;
 }
 
 /**
- * One segment: headers + payload[start, start+len). `k` = segments (of M) before this one
+ * One segment: `headers` (the super-packet's bytes up to the payload) + payload[start, start+len). `k` = segments (of M) before this one
  * (sequence and ID offset). `chunkSegs` > 0: a GSO-partial chunk of that many segments.
  */
 function buildSegment(
   pkt: Packet,
+  headers: Uint8Array,
   lay: EgressLayout,
   plan: SegmentPlan,
   start: number,
@@ -106,7 +111,7 @@ function buildSegment(
 ): Packet {
   const src = pkt.buf;
   const head = pkt.head;
-  const hdrLen = lay.payOff - head;
+  const hdrLen = headers.length;
   const segLen = hdrLen + len;
   // Headroom of at least HEADROOM, grown by 0-3 bytes so the payload starts 4-byte aligned (sum16
   // then sums it as whole words from its first byte).
@@ -117,13 +122,9 @@ function buildSegment(
   const b = from.buf;
   const room = floor + HEADROOM + pad;
   const d = room - head;
-  // Plain views: `subarray` on a Buffer (a read chunk) goes through Buffer's slower species path.
-  const srcAb = src.buffer;
-  const srcOff = src.byteOffset;
-  b.set(new Uint8Array(srcAb, srcOff + head, hdrLen), room);
-  const pay = lay.payOff + start;
+  b.set(headers, room);
   const dstPay = room + hdrLen;
-  b.set(new Uint8Array(srcAb, srcOff + pay, len), dstPay);
+  b.set(new Uint8Array(src.buffer, src.byteOffset + lay.payOff + start, len), dstPay);
 
   const M = plan.gsoSize;
   const gsoType = plan.gsoType;

@@ -15,7 +15,8 @@
  * then: GSO offloaded iff every gso_type bit has its feature (net_gso_ok); else GSO partial when
  * possible (__skb_gso_segment); else full software segmentation.
  *
- * Pure function of (profile, request): no allocation besides the result and its reasons.
+ * Pure function of (profile, request): no allocation besides the result and, when asked for, its
+ * reasons (the egress asks for none: formatting them for every packet cost more than deciding).
  */
 import { GSO } from '../packet.js';
 import {
@@ -141,10 +142,10 @@ const names = (bits: number): string =>
 
 const isMpls = (proto: number): boolean => proto === ETH_P.MPLS_UC || proto === ETH_P.MPLS_MC;
 
-/** Decide how the device transmits this packet. */
-export function decideTx(profile: NicProfile, req: TxRequest): TxDecision {
+/** Decide how the device transmits this packet. `explain` false: `reasons` is left empty. */
+export function decideTx(profile: NicProfile, req: TxRequest, explain = true): TxDecision {
   const b = profile.bits;
-  const reasons: string[] = [];
+  const reasons: string[] | null = explain ? [] : null;
   const gso = req.gsoType !== 0;
   const need = gso ? gsoTypeFeatures(req.gsoType) : 0;
   let f = b.features;
@@ -152,7 +153,7 @@ export function decideTx(profile: NicProfile, req: TxRequest): TxDecision {
   /** Apply a mask step; explain it when it removes something the packet needs (or a checksum bit). */
   const restrict = (next: FeatureSet, why: string | ((lost: FeatureSet) => string)): void => {
     const lost = f & ~next & (need | CSUM_MASK);
-    if (lost !== 0) reasons.push(typeof why === 'string' ? `${why}: removes ${formatFeatures(lost)}` : why(lost));
+    if (lost !== 0 && reasons !== null) reasons.push(typeof why === 'string' ? `${why}: removes ${formatFeatures(lost)}` : why(lost));
     f = next;
   };
 
@@ -224,13 +225,13 @@ export function decideTx(profile: NicProfile, req: TxRequest): TxDecision {
       outcome = 'hardware';
     } else if ((need & (f | F.GSO_ROBUST)) === need) {
       outcome = 'hardware';
-      reasons.push('untrusted (DODGY) GSO packet: headers validated, gso_segs recomputed, passed whole');
+      reasons?.push('untrusted (DODGY) GSO packet: headers validated, gso_segs recomputed, passed whole');
     } else if (f & F.GSO_PARTIAL && (need & (f | F.GSO_ROBUST | (b.features & b.partial))) === need) {
       outcome = 'partial';
-      reasons.push(`GSO partial: device finishes ${names(need & b.features & b.partial)}`);
+      reasons?.push(`GSO partial: device finishes ${names(need & b.features & b.partial)}`);
     } else {
       outcome = 'software';
-      reasons.push(`software segmentation: features lack ${names(need & ~f)}`);
+      reasons?.push(`software segmentation: features lack ${names(need & ~f)}`);
     }
   }
 
@@ -242,11 +243,11 @@ export function decideTx(profile: NicProfile, req: TxRequest): TxDecision {
       (req.encapsulation && !canChecksumProtocol(f, req.innerProto));
   } else if (outcome === 'none' && req.csumPartial) {
     checksumInSoftware = !checksumOffloaded(f, req);
-    if (checksumInSoftware) reasons.push(`checksum in software: features ${formatFeatures(f & CSUM_MASK)} can't checksum this packet`);
+    if (checksumInSoftware) reasons?.push(`checksum in software: features ${formatFeatures(f & CSUM_MASK)} can't checksum this packet`);
   }
   const mangleId = outcome !== 'software' && outcome !== 'none' && (req.gsoType & GSO.TCPV4) !== 0 && (f & F.TSO_MANGLEID) !== 0;
 
-  return { segmentInSoftware, gsoPartial: outcome === 'partial', checksumInSoftware, mangleId, outcome, features: f, reasons };
+  return { segmentInSoftware, gsoPartial: outcome === 'partial', checksumInSoftware, mangleId, outcome, features: f, reasons: reasons ?? [] };
 }
 
 /** skb_csum_hwoffload_help for a non-GSO CHECKSUM_PARTIAL packet (outer protocol decides). */

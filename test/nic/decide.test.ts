@@ -195,3 +195,30 @@ describe('checksum of non-GSO CHECKSUM_PARTIAL packets', () => {
     expect(d).toMatchObject({ outcome: 'none', segmentInSoftware: false, checksumInSoftware: false });
   });
 });
+
+describe('decideTx without reasons (the egress hot path)', () => {
+  it('decides exactly as with them, for every built-in profile and request variant', () => {
+    const variants: TxRequest[] = [];
+    for (const base of Object.values(CASES)) {
+      for (const csumPartial of [false, true]) {
+        for (const gso of [true, false]) {
+          for (const df of [true, false]) {
+            variants.push({ ...base, csumPartial, innerIpv4Df: df, ...(gso ? {} : { gsoType: 0, gsoSize: 0, gsoSegs: 0 }) });
+            variants.push({ ...base, csumPartial, innerIpv4Df: df, gsoType: base.gsoType | GSO.DODGY | GSO.TCP_ECN, tunnelDstPort: base.encapsulation ? 9999 : 0 });
+          }
+        }
+      }
+    }
+    let explained = 0;
+    for (const name of Object.keys(EXPECTED)) {
+      const profile = loadProfile(name);
+      for (const req of variants) {
+        const full = decideTx(profile, req);
+        const quick = decideTx(profile, req, false);
+        expect(quick).toEqual({ ...full, reasons: [] });
+        explained += full.reasons.length;
+      }
+    }
+    expect(explained).toBeGreaterThan(0);
+  });
+});
