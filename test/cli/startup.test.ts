@@ -30,7 +30,12 @@ function runLogged(dir: string, args: string[]): { status: number | null; stdout
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, modules: readFileSync(log, 'utf8').split('\n').filter(Boolean) };
 }
 
-const fromPackage = (modules: string[], name: string): string[] => modules.filter((m) => m.includes(`/node_modules/${name}/`));
+/**
+ * The modules of npm package `name` that were loaded: its own files, or a chunk of the bundle that
+ * holds its code (the build bundles zod; esbuild heads each bundled module with its path).
+ */
+const fromPackage = (modules: string[], name: string): string[] =>
+  modules.filter((m) => m.includes(`/node_modules/${name}/`) || (m.startsWith('file:') && m.includes('/dist/') && readFileSync(fileURLToPath(m), 'utf8').includes(`\n// node_modules/${name}/`)));
 const COMMANDS = ['run', 'diff', 'info', 'nic', 'replay', 'extcap', 'drops', 'merge-summaries', 'wireshark'];
 /** The command modules loaded, as `run.js`: dist/cli/commands/run.js, or the bundle's run-<hash>.js chunk. */
 const commandModules = (modules: string[]): string[] =>
