@@ -28,7 +28,8 @@ export async function pipelineSourceFromArgs(argv: PipelineArgs): Promise<Pipeli
   const overrides = { nic: argv.nic, view: argv.view as View | undefined, extraStages: [] as Record<string, unknown>[], extraSpecs: specs };
   const source = argv.pipeline ?? '--stage';
   if (!argv.pipeline && specs.length === 0) return { doc: {}, source, overrides };
-  const { readPipelineFile, parseStageSpec } = await import('../pipeline/config.js');
+  const { readPipelineFile, parseStageSpec, loadYaml, stageSpecNeedsYaml } = await import('../pipeline/config.js');
+  if (argv.pipeline || specs.some(stageSpecNeedsYaml)) await loadYaml();
   const doc = argv.pipeline ? readPipelineFile(argv.pipeline) : {};
   overrides.extraStages = specs.map((s) => parseStageSpec(s));
   return { doc, source, overrides };

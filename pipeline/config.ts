@@ -64,17 +64,44 @@ const topLevel = z
 
 let yamlParse: ((text: string) => unknown) | null = null;
 
+/**
+ * Load the yaml package ahead of parsing (readPipelineFile, parseStageSpec). The capflow binary
+ * does: its build bundles the package into one chunk, which this import loads in a few
+ * milliseconds, where requiring the package (parseYaml's fallback) resolves and compiles its
+ * sixty-odd modules (over 100 ms). Without it the package is required on first use.
+ */
+export async function loadYaml(): Promise<void> {
+  if (yamlParse !== null) return;
+  // A CommonJS package: Node's import names its exports, a bundle's import has them on `default`.
+  const yaml = (await import('yaml')) as typeof import('yaml') & { default?: typeof import('yaml') };
+  yamlParse = yaml.parse ?? yaml.default!.parse;
+}
+
 /** YAML text to a value; the yaml package is loaded on first use (most runs never need it: start-up). */
 function parseYaml(text: string): unknown {
   yamlParse ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;
   return yamlParse(text);
 }
 
+/** A --stage value that is read without YAML: a plain decimal integer, true or false. */
+function isPlainSpecValue(raw: string): boolean {
+  return /^(?:0|[1-9][0-9]{0,14})$/.test(raw) || raw === 'true' || raw === 'false';
+}
+
 /** A --stage value as YAML reads it; plain decimal integers and true/false without loading YAML. */
 function parseSpecValue(raw: string): unknown {
-  if (/^(?:0|[1-9][0-9]{0,14})$/.test(raw)) return Number(raw);
-  if (raw === 'true' || raw === 'false') return raw === 'true';
-  return parseYaml(raw);
+  if (!isPlainSpecValue(raw)) return parseYaml(raw);
+  return raw === 'true' || raw === 'false' ? raw === 'true' : Number(raw);
+}
+
+/** Whether parseStageSpec(spec) reads a value with YAML (the caller may loadYaml() first). */
+export function stageSpecNeedsYaml(spec: string): boolean {
+  const colon = spec.indexOf(':');
+  if (colon < 0) return false;
+  return splitTopLevel(spec.slice(colon + 1)).some((part) => {
+    const eq = part.indexOf('=');
+    return eq > 0 && !isPlainSpecValue(part.slice(eq + 1).trim());
+  });
 }
 
 /**

@@ -218,4 +218,36 @@ describe.skipIf(!haveBuild)('start-up loads only what the command needs', () => 
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('zod and yaml come from the bundle: yaml only when a pipeline file or a --stage value needs it, no module of either package resolved', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'capflow-startup-'));
+    try {
+      const input = join(dir, 'one.pcap');
+      writeFileSync(input, buildPcap({ le: true, records: [{ sec: 1_700_000_000, frac: 0, data: frame(100, 1) }] }));
+      const ownFiles = (modules: string[], name: string) => modules.filter((m) => m.includes(`/node_modules/${name}/`));
+      // Plain values (an integer, a bare stage): zod to validate, no YAML read.
+      const plain = runLogged(dir, ['run', input, '-o', join(dir, 'a.pcap'), '--stage', 'vxlan-decap', '--stage', 'gso:mtu=9000']);
+      expect(plain.status, plain.stderr).toBe(0);
+      expect(fromPackage(plain.modules, 'zod')).not.toEqual([]);
+      expect(ownFiles(plain.modules, 'zod')).toEqual([]);
+      expect(fromPackage(plain.modules, 'yaml')).toEqual([]);
+      // A flow-style value, and a pipeline file: yaml's code, from the bundle's chunk.
+      const flow = join(dir, 'b.pcap');
+      const spec = runLogged(dir, ['run', input, '-o', flow, '--stage', 'mpls-push:labels=[{label: 100, ttl: 64}]']);
+      expect(spec.status, spec.stderr).toBe(0);
+      expect(fromPackage(spec.modules, 'yaml')).not.toEqual([]);
+      expect(ownFiles(spec.modules, 'yaml')).toEqual([]);
+      expect(ownFiles(spec.modules, 'zod')).toEqual([]);
+      const pipelineFile = join(dir, 'p.yaml');
+      writeFileSync(pipelineFile, 'stages:\n  - stage: mpls-push\n    labels: [{label: 100, ttl: 64}]\n');
+      const fromFile = join(dir, 'c.pcap');
+      const file = runLogged(dir, ['run', input, '-o', fromFile, '--pipeline', pipelineFile]);
+      expect(file.status, file.stderr).toBe(0);
+      expect(fromPackage(file.modules, 'yaml')).not.toEqual([]);
+      expect(ownFiles(file.modules, 'yaml')).toEqual([]);
+      // The same label either way (YAML read right).
+      expect(readFileSync(fromFile)).toEqual(readFileSync(flow));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
