@@ -164,18 +164,17 @@ export class TunnelInfo implements CommentSource {
    */
   writeComment(buf: Uint8Array, at: number): number {
     if (!uint32Fields(this)) return putText(buf, at, this.buildComment());
-    const slot = templateSlot(this);
-    const m = COMMENT_TEMPLATES[slot];
-    if (m === undefined || !sameButSourcePort(m.fields, this)) return this.formatComment(buf, at, slot);
+    const m = findTemplate(this);
+    if (m === null) return this.formatComment(buf, at);
     // An earlier comment's bytes around its source port (see CommentTemplate).
-    copyBytes(m.bytes, 0, buf, at, m.portAt);
-    const p = putDecimal(buf, at + m.portAt, this.tpSrc);
-    copyBytes(m.bytes, m.restAt, buf, p, m.len - m.restAt);
-    return p + m.len - m.restAt;
+    buf.set(m.before, at);
+    const p = putDecimal(buf, at + m.before.length, this.tpSrc);
+    buf.set(m.after, p);
+    return p + m.after.length;
   }
 
-  /** writeComment's text field by field; kept in template `slot` for the next packets. */
-  private formatComment(buf: Uint8Array, at: number, slot: number): number {
+  /** writeComment's text field by field; kept as a template for the next packets of the tunnel. */
+  private formatComment(buf: Uint8Array, at: number): number {
     let p = putToken(buf, at, T_VNI);
     p = putDecimal(buf, p, this.vni);
     p = putToken(buf, p, T_SRC);
@@ -210,11 +209,11 @@ export class TunnelInfo implements CommentSource {
     }
     if (p === start) p = putToken(buf, p, T_NONE);
     if (this.tx) p = putToken(buf, p, T_MODE_TX);
-    const m = (COMMENT_TEMPLATES[slot] ??= new CommentTemplate());
-    m.len = p - at;
-    m.portAt = portAt - at;
-    m.restAt = restAt - at;
-    copyBytes(buf, at, m.bytes, 0, m.len);
+    const m = templateToReplace(this);
+    const bytes = m.bytes;
+    for (let i = at; i < p; i++) bytes[i - at] = buf[i]!;
+    m.before = bytes.subarray(0, portAt - at);
+    m.after = bytes.subarray(restAt - at, p - at);
     m.fields.copyFrom(this);
     return p;
   }
@@ -344,27 +343,49 @@ const FLAG_TOKENS = FLAG_NAMES.map(([, n]) => asciiBytes(n));
  */
 class CommentTemplate {
   readonly fields = new TunnelInfo();
+  /** The text's bytes; `before` and `after` the tpSrc digits are views of them (copied with one `set` each). */
   readonly bytes = new Uint8Array(MAX_COMMENT_BYTES);
-  /** Length of the text. */
-  len = 0;
-  /** Where the tpSrc digits start and where the bytes after them start. */
-  portAt = 0;
-  restAt = 0;
+  before = this.bytes.subarray(0, 0);
+  after = this.bytes.subarray(0, 0);
 }
 
-/** Templates of recent tunnels, direct-mapped by a hash of every field but tpSrc (interleaved tunnels each keep theirs). */
-const TEMPLATE_SLOTS = 64;
-const COMMENT_TEMPLATES: (CommentTemplate | undefined)[] = new Array(TEMPLATE_SLOTS);
+/**
+ * Templates of recent tunnels: 2-way sets chosen by a hash of some fields (the low bytes of the
+ * addresses vary most), the least recently used of a set replaced, so a few tunnels interleaved
+ * keep theirs. A collision only costs a formatting. Made on first use.
+ */
+const TEMPLATE_SET_BITS = 7;
+const COMMENT_TEMPLATES: (CommentTemplate | undefined)[] = new Array(2 << TEMPLATE_SET_BITS);
+/** Per set, the way (0 or 1) to replace next: the one not used last. */
+const TEMPLATE_VICTIM = new Uint8Array(1 << TEMPLATE_SET_BITS);
 
-function templateSlot(t: TunnelInfo): number {
-  let h = Math.imul(t.vni ^ (t.tpDst << 8), 0x9e3779b1) ^ (t.ttl << 16) ^ (t.tos << 24) ^ t.flags;
+function templateSet(t: TunnelInfo): number {
   const n = t.ipv6 ? 16 : 4;
   const s = t.src;
   const d = t.dst;
-  for (let i = 0; i < n; i++) h = Math.imul(h ^ s[i]! ^ (d[i]! << 8), 0x01000193);
-  h ^= t.label ^ t.gbp;
-  h ^= h >>> 15;
-  return (Math.imul(h, 0x2c1b3c6d) >>> 26) & (TEMPLATE_SLOTS - 1);
+  const h = Math.imul(t.vni ^ (d[n - 1]! << 8) ^ (d[n - 2]! << 16) ^ (s[n - 1]! << 24), 0x9e3779b1) ^ t.tpDst ^ t.flags ^ t.ttl ^ t.tos;
+  return Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> (32 - TEMPLATE_SET_BITS);
+}
+
+/** The template of `t`'s tunnel, or null. */
+function findTemplate(t: TunnelInfo): CommentTemplate | null {
+  const set = templateSet(t);
+  for (let way = 0; way < 2; way++) {
+    const m = COMMENT_TEMPLATES[(set << 1) | way];
+    if (m !== undefined && sameButSourcePort(m.fields, t)) {
+      TEMPLATE_VICTIM[set] = way ^ 1;
+      return m;
+    }
+  }
+  return null;
+}
+
+/** The template a new text of `t` goes to: the one of its set not used last. */
+function templateToReplace(t: TunnelInfo): CommentTemplate {
+  const set = templateSet(t);
+  const way = TEMPLATE_VICTIM[set]!;
+  TEMPLATE_VICTIM[set] = way ^ 1;
+  return (COMMENT_TEMPLATES[(set << 1) | way] ??= new CommentTemplate());
 }
 
 /** Every field the text of `b` prints equals `a`'s, except tpSrc (both of uint32Fields). */
@@ -381,10 +402,6 @@ function sameButSourcePort(a: TunnelInfo, b: TunnelInfo): boolean {
   const bd = b.dst;
   for (let i = 0; i < n; i++) if (as[i] !== bs[i] || ad[i] !== bd[i]) return false;
   return true;
-}
-
-function copyBytes(from: Uint8Array, fromAt: number, to: Uint8Array, toAt: number, n: number): void {
-  for (let i = 0; i < n; i++) to[toAt + i] = from[fromAt + i]!;
 }
 
 /** Every number writeComment prints is an integer 0..2^32-1 (else Number#toString decides the text). */

@@ -362,6 +362,9 @@ export class Pipeline {
    * whole output unreadable. A stage can grow a frame past it (mpls-push on a 262144-byte frame).
    */
   private dropTooLarge(out: Packet[], from: number): void {
+    let i = from;
+    while (i < out.length && out[i]!.tail - out[i]!.head <= MAX_CAPLEN) i++;
+    if (i === out.length) return; // the usual case: nothing to drop, the list untouched
     let w = from;
     for (let i = from; i < out.length; i++) {
       const p = out[i]!;
