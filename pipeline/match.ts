@@ -146,6 +146,11 @@ function bytesEqual(a: Uint8Array, b: Uint8Array, off: number, n: number): boole
  * that end a prefix, found through a third Int32Array (0 = none, k = lists[k - 1]). The lists
  * are a dense array: a sparse one indexed by node (a node in eight ends a prefix of 100,000 /24
  * rules) falls back to dictionary elements, a hash lookup at every node of every walk.
+ *
+ * Once built (`seal`), each node that ends a prefix knows the nearest one above it (`up`), so
+ * the rules on an address's path are those of its deepest such node and the chain above it. For
+ * 32-bit addresses a small direct-mapped cache remembers that deepest node per address: a packet
+ * to an address seen before walks no bits.
  */
 class PrefixTrie {
   private zero = new Int32Array(1024);
@@ -153,6 +158,11 @@ class PrefixTrie {
   private listOf = new Int32Array(1024);
   private readonly lists: number[][] = [];
   private count = 1;
+  /** Per node ending a prefix: the nearest node above it that ends one, or -1 (seal). */
+  private up = new Int32Array(0);
+  /** The 32-bit address cache: address, and its deepest prefix-ending node (CACHE_EMPTY: slot unused). */
+  private readonly cacheAddr = new Int32Array(CACHE_SLOTS);
+  private readonly cacheNode = new Int32Array(CACHE_SLOTS).fill(CACHE_EMPTY);
 
   insert(bytes: Uint8Array, len: number, rule: number): void {
     let n = 0;
@@ -173,6 +183,29 @@ class PrefixTrie {
     this.lists[this.listOf[n]! - 1]!.push(rule);
   }
 
+  /** Every prefix is in: link each prefix-ending node to the nearest one above it. */
+  seal(): void {
+    const count = this.count;
+    // near[n]: the deepest prefix-ending node at or above n. A child is always created after its
+    // parent, so a pass in node order sees every parent first.
+    const near = new Int32Array(count).fill(-1);
+    const up = new Int32Array(count).fill(-1);
+    if (this.listOf[0] !== 0) near[0] = 0;
+    const link = (parent: number, c: number): void => {
+      if (c === 0) return;
+      if (this.listOf[c] !== 0) {
+        up[c] = near[parent]!;
+        near[c] = c;
+      } else near[c] = near[parent]!;
+    };
+    for (let n = 0; n < count; n++) {
+      link(n, this.zero[n]!);
+      link(n, this.one[n]!);
+    }
+    this.up = up;
+    this.cacheNode.fill(CACHE_EMPTY);
+  }
+
   private newNode(): number {
     if (this.count === this.zero.length) {
       const z2 = new Int32Array(this.count * 2);
@@ -189,24 +222,53 @@ class PrefixTrie {
   }
 
   /**
+   * The lowest rule index below `best` for which `accept` holds among the rules whose prefix
+   * contains the 32-bit address at b[off..off+4) (each node's rules checked in ascending order).
+   */
+  lowest32(b: Uint8Array, off: number, best: number, accept: (rule: number) => boolean): number {
+    const addr = (b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!;
+    const slot = Math.imul(addr, 0x9e3779b1) >>> CACHE_SHIFT;
+    let n = this.cacheNode[slot]!;
+    if (n === CACHE_EMPTY || this.cacheAddr[slot] !== addr) {
+      n = this.deepest32(addr);
+      this.cacheAddr[slot] = addr;
+      this.cacheNode[slot] = n;
+    }
+    for (; n >= 0; n = this.up[n]!) best = this.lowestIn(n, best, accept);
+    return best;
+  }
+
+  /** The deepest node on the address's path that ends a prefix, or -1. */
+  private deepest32(addr: number): number {
+    let n = 0;
+    let d = this.listOf[0] !== 0 ? 0 : -1;
+    for (let bit = 0; bit < 32; bit++) {
+      n = ((addr << bit) < 0 ? this.one : this.zero)[n]!;
+      if (n === 0) break;
+      if (this.listOf[n] !== 0) d = n;
+    }
+    return d;
+  }
+
+  /** The lowest rule of node n's list below `best` that `accept`s, else `best`. */
+  private lowestIn(n: number, best: number, accept: (rule: number) => boolean): number {
+    const list = this.lists[this.listOf[n]! - 1]!;
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!;
+      if (r >= best) break;
+      if (accept(r)) return r;
+    }
+    return best;
+  }
+
+  /**
    * Walk along the address at b[off..off+bits/8) and return the lowest rule index below `best`
    * for which `accept` holds, checking every node's rules in ascending order.
    */
   lowest(b: Uint8Array, off: number, bits: number, best: number, accept: (rule: number) => boolean): number {
     let n = 0;
     for (let bit = 0; ; bit++) {
-      const li = this.listOf[n]!;
-      if (li !== 0) {
-        const list = this.lists[li - 1]!;
-        for (let i = 0; i < list.length; i++) {
-          const r = list[i]!;
-          if (r >= best) break;
-          if (accept(r)) {
-            best = r;
-            break;
-          }
-        }
-      }
+      if (this.listOf[n] !== 0) best = this.lowestIn(n, best, accept);
       if (bit === bits) break;
       const set = (b[off + (bit >> 3)]! & (0x80 >> (bit & 7))) !== 0;
       n = (set ? this.one : this.zero)[n]!;
@@ -215,6 +277,11 @@ class PrefixTrie {
     return best;
   }
 }
+
+/** Slots of the 32-bit address cache (a power of two), and the shift that hashes into them. */
+const CACHE_SLOTS = 1024;
+const CACHE_SHIFT = 22;
+const CACHE_EMPTY = -2;
 
 /** The first-match-wins rule table. */
 export class RuleTable<A> {
@@ -242,6 +309,8 @@ export class RuleTable<A> {
       else un.push(i);
     });
     this.unindexed = Int32Array.from(un);
+    this.trie4.seal();
+    this.trie6.seal();
     this.needsFrame = this.compiled.some((c) => c.needsFrame);
   }
 
@@ -280,7 +349,7 @@ export class RuleTable<A> {
     if (net >= 0 && L.netProto === ETHER_TYPE.IPV4 && net + ipv4.HEADER_LEN <= pkt.tail) {
       this.cur = pkt;
       this.curL = L;
-      best = this.trie4.lowest(pkt.buf, net + ipv4.DST_ADDR, 32, best, this.accept);
+      best = this.trie4.lowest32(pkt.buf, net + ipv4.DST_ADDR, best, this.accept);
       this.cur = null;
     } else if (net >= 0 && L.netProto === ETHER_TYPE.IPV6 && net + ipv6.HEADER_LEN <= pkt.tail) {
       this.cur = pkt;

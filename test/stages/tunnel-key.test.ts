@@ -111,6 +111,50 @@ describe('match: every key', () => {
     }
   });
 
+  it('matches a linear scan when addresses repeat (the per-address cache) and rules differ in other keys', () => {
+    let seed = 777;
+    const rnd = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    for (let round = 0; round < 10; round++) {
+      // Nested prefixes down to /0 and /32 over a few addresses, with port and protocol keys on some.
+      const ms: Record<string, unknown>[] = [];
+      for (let i = 0; i < 30; i++) {
+        const m: Record<string, unknown> = {};
+        const len = [0, 1, 8, 16, 23, 24, 25, 31, 32][rnd(9)]!;
+        if (rnd(4)) m.ipDst = `203.0.${112 + rnd(2)}.${rnd(4)}/${len}`;
+        if (rnd(3) === 0) m.ipProto = rnd(2) ? 'udp' : 'tcp';
+        if (rnd(3) === 0) m.dstPort = 2222 + rnd(2);
+        ms.push(m);
+      }
+      const t = table(ms);
+      // Few addresses, many packets: most lookups hit the cache; the answers still depend on each packet's ports and protocol.
+      for (let k = 0; k < 400; k++) {
+        const dst = `203.0.${112 + rnd(2)}.${rnd(6)}`;
+        const p = rnd(2) ? pkt(innerUdp4({ dst, dport: 2222 + rnd(2) })) : pkt(innerTcp4({ dst, dport: 2222 + rnd(2) }));
+        const linear = ms.findIndex((m) => table([m]).lookup(p) === 0);
+        expect(t.lookup(p), `${dst} ${JSON.stringify(ms)}`).toBe(linear);
+      }
+    }
+  });
+
+  it('addresses that share a cache slot each get their own rules', () => {
+    // 5,000 distinct /32 rules and lookups of each twice, in two passes: the 1,024-slot cache
+    // holds many addresses per slot over the run, each must replace the one before.
+    const ms: Record<string, unknown>[] = [];
+    for (let i = 0; i < 5000; i++) ms.push({ ipDst: `10.${i >> 8}.${i & 0xff}.1` });
+    ms.push({ ipDst: '10.0.0.0/8' });
+    const t = table(ms);
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < 5000; i += 7) {
+        expect(t.lookup(pkt(innerUdp4({ dst: `10.${i >> 8}.${i & 0xff}.1` })))).toBe(i);
+        expect(t.lookup(pkt(innerUdp4({ dst: `10.${i >> 8}.${i & 0xff}.2` })))).toBe(5000);
+      }
+    }
+    expect(t.lookup(pkt(innerUdp4({ dst: '11.0.0.1' })))).toBe(-1);
+  });
+
   it('schema errors are helpful', () => {
     expect(() => matchSchema.parse({ ipDst: '300.1.1.1/24' })).toThrow(/prefix/);
     expect(() => matchSchema.parse({ ipDst: '10.0.0.0/33' })).toThrow(/prefix/);
