@@ -59,7 +59,8 @@ export class LayerRecord {
   /** Packet.insertAt / removeAt: the bytes in front of `at` moved by d. */
   shiftBelow(at: number, d: number): void {
     this.outer.shiftBelow(at, d);
-    this.inner.shiftBelow(at, d);
+    // Without an inner frame the inner record is not read until a decode fills it anew.
+    if (this.hasInner) this.inner.shiftBelow(at, d);
   }
 
   /** Decode the packet's frame, and the frame inside VXLAN. */
