@@ -3,7 +3,7 @@
  * Validation happens once here; stages get typed options and never see raw input.
  */
 import { createRequire } from 'node:module';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, configErrorFromZod, formatPath } from './config-error.js';
 import { PIPELINE_FILE_LIMIT, readBoundedTextFile } from './config-file.js';
 import { macAddress, udpPort } from './option-schemas.js';

@@ -3,7 +3,7 @@
  * schemas. Apart from egress.ts so that a run without a pipeline to validate (a plain copy, a
  * batch worker) never loads zod: the egress itself needs only the EgressOptions type.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { mssOption, udpPort } from './option-schemas.js';
 
 /** The top-level `egress:` of a pipeline file. */

@@ -19,7 +19,7 @@
  * checks, in rule order, only the candidates found on that path plus the rules without `ipDst`;
  * the answer is the lowest rule index whose remaining keys also match. Lookups allocate nothing.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { macAddress } from './option-schemas.js';
 import { parseMac } from './wire/mac-address.js';
 import { type Packet } from './packet.js';

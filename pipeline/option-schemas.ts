@@ -1,5 +1,5 @@
 /** zod schemas shared by the pipeline file and the stages' options. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAC_PATTERN } from './wire/mac-address.js';
 
 export const macAddress = z.string().regex(MAC_PATTERN, 'expected a MAC address like 02:00:00:00:00:01');

@@ -15,7 +15,7 @@
  * Drops: `mpls-pop-unknown-payload`; `truncated` when the top entry, or the payload byte the
  * guess needs, was not captured.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineStage, type Stage, type StageContext } from './stage.js';
 import { NO_OFFSET, type Packet } from '../pipeline/packet.js';
 import { ETHER_TYPE } from '../pipeline/wire/ether-type.js';

@@ -38,7 +38,7 @@
  * skb->encapsulation with -EINVAL), `truncated` (the Ethernet header or a VLAN tag is not captured, so there is no place
  * to put the label).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineStage, type Stage, type StageContext } from './stage.js';
 import type { Packet } from '../pipeline/packet.js';
 import { ETHER_TYPE } from '../pipeline/wire/ether-type.js';

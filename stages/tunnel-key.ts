@@ -18,7 +18,7 @@
  * Packets no rule matches pass unchanged. Metadata is never changed in place (packets may share
  * one TunnelInfo): a `set` writes a fresh copy.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineStage, type StageContext } from './stage.js';
 import type { Packet } from '../pipeline/packet.js';
 import { TUNNEL, TunnelInfo } from '../pipeline/metadata.js';

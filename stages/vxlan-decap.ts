@@ -44,7 +44,7 @@
  * of IP_ECN_decapsulate (skb_protocol with skip_vlan) starts at the outer mac_len in vxlan_rcv
  * and finds no IP type (observed on 6.18: no CE mark, no ECT(1) copy, no drop).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { macAddress, udpPort } from '../pipeline/option-schemas.js';
 import { parseMac } from '../pipeline/wire/mac-address.js';
 import { defineStage, type StageContext } from './stage.js';

@@ -36,7 +36,7 @@
  * drops it (`mtu-exceeded`) when DF is set or the outer is IPv6 and leaves IPv4 without DF to the
  * gso stage, which fragments it; `drop` drops every one; `ignore` sends it anyway.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { macAddress, udpPort } from '../pipeline/option-schemas.js';
 import { parseMac } from '../pipeline/wire/mac-address.js';
 import { defineStage, type StageContext, type StageEnv } from './stage.js';
