@@ -229,6 +229,10 @@ describe.skipIf(!haveBuild)('start-up loads only what the command needs', () => 
       expect(plain.status, plain.stderr).toBe(0);
       expect(fromPackage(plain.modules, 'zod')).not.toEqual([]);
       expect(ownFiles(plain.modules, 'zod')).toEqual([]);
+      // Only what capflow uses of zod (a namespace import): not its forty-odd locales.
+      const zodCode = fromPackage(plain.modules, 'zod').map((m) => readFileSync(fileURLToPath(m), 'utf8')).join('');
+      expect(zodCode).toContain('// node_modules/zod/v4/locales/en.js');
+      expect(zodCode).not.toContain('// node_modules/zod/v4/locales/fr.js');
       expect(fromPackage(plain.modules, 'yaml')).toEqual([]);
       // A flow-style value, and a pipeline file: yaml's code, from the bundle's chunk.
       const flow = join(dir, 'b.pcap');
