@@ -33,40 +33,29 @@ export function sum16(b: Uint8Array, start: number, end: number, acc = 0): numbe
   // A byte at an even distance from `start` is a word's high byte, at an odd one its low byte.
   for (let i = start; i < a; i++) s += (i - start) & 1 ? b[i]! : b[i]! << 8;
   for (let i = z; i < end; i++) s += (i - start) & 1 ? b[i]! : b[i]! << 8;
+  let i = (base + a) >>> 2;
   const n = (base + z) >>> 2;
-  let f = wordSum(wordsOf(b.buffer, n), (base + a) >>> 2, n);
+  const w = wordsOf(b.buffer, n);
+  let f = 0;
+  while (i < n) {
+    // Blocks of at most 2^20 words keep each accumulator below 2^51 (exact as a double).
+    const stop = Math.min(n, i + 0x100000);
+    let m0 = 0;
+    let m1 = 0;
+    for (const n4 = stop - 3; i < n4; i += 4) {
+      m0 += w[i]! + w[i + 1]!;
+      m1 += w[i + 2]! + w[i + 3]!;
+    }
+    for (; i < stop; i++) m0 += w[i]!;
+    // 2^32 = 1 (mod 0xffff): the high and low 32 bits of the block sum add up.
+    const m = m0 + m1;
+    const lo = m >>> 0;
+    f = fold(f + (lo >>> 16) + (lo & 0xffff) + Math.floor(m / 0x100000000));
+  }
   // Little-endian words are byte-swapped big-endian ones when the middle starts at an even
   // distance from `start`; at an odd distance each byte already has its big-endian weight.
   if (((a - start) & 1) === 0) f = ((f & 0xff) << 8) | (f >>> 8);
   return s + f;
-}
-
-/**
- * The folded (16-bit) sum of the native 32-bit words w[i, n), 2^32 being 1 modulo 0xffff.
- * Accumulated as doubles, eight words per iteration in two chains of pairs: on V8 (x64) this beat
- * int32 accumulators of 16-bit halves, 32-bit sums with a carry count, 16-bit loads, and four
- * chains of single words (measured on 1.5 KB and 64 KB ranges).
- */
-function wordSum(w: Uint32Array<ArrayBufferLike>, i: number, n: number): number {
-  let f = 0;
-  while (i < n) {
-    // Blocks of at most 2^20 words keep each accumulator below 2^52 (exact as a double).
-    const stop = Math.min(n, i + 0x100000);
-    let m0 = 0;
-    let m1 = 0;
-    for (const n8 = stop - 7; i < n8; i += 8) {
-      m0 += w[i]! + w[i + 1]! + (w[i + 2]! + w[i + 3]!);
-      m1 += w[i + 4]! + w[i + 5]! + (w[i + 6]! + w[i + 7]!);
-    }
-    for (; i < stop; i++) m0 += w[i]!;
-    const m = m0 + m1;
-    const hi = Math.floor(m / 0x100000000);
-    const lo = m - hi * 0x100000000;
-    // Each block adds less than 2^21; f stays far below 2^32 for any buffer.
-    f += hi + (lo >>> 16) + (lo & 0xffff);
-  }
-  f = (f & 0xffff) + (f >>> 16);
-  return (f & 0xffff) + (f >>> 16);
 }
 
 /** Shorter ranges are summed a byte pair at a time (no word view to look up). */
