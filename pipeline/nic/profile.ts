@@ -232,12 +232,24 @@ export function profileToJson(p: NicProfile): ProfileJson {
   return out;
 }
 
-let builtins: readonly NicProfile[] | null = null;
+/** Built-in profiles derived so far, by name (each derived once, when first asked for). */
+const builtins = new Map<string, NicProfile>();
 
-/** The built-in profiles (none, veth, virtio-net, mlx5, ixgbe, i40e, ice, bnxt), derived once. */
+/** The built-in profile `name`, derived on first use; undefined when there is none by that name. */
+function builtinByName(name: string): NicProfile | undefined {
+  let p = builtins.get(name);
+  if (p === undefined) {
+    const j = BUILTIN_PROFILE_JSON.find((x) => x.name === name);
+    if (j === undefined) return undefined;
+    p = builtinProfile(j);
+    builtins.set(name, p);
+  }
+  return p;
+}
+
+/** The built-in profiles (none, veth, virtio-net, mlx5, ixgbe, i40e, ice, bnxt), each derived once. */
 export function builtinProfiles(): NicProfile[] {
-  builtins ??= BUILTIN_PROFILE_JSON.map(builtinProfile);
-  return [...builtins];
+  return BUILTIN_PROFILE_JSON.map((j) => builtinByName(j.name)!);
 }
 
 /**
@@ -268,7 +280,8 @@ export function builtinProfileNames(): string[] {
  * Throws ProfileError naming the file and key path.
  */
 export function loadProfile(nameOrPath: string): NicProfile {
-  const builtin = builtinProfiles().find((p) => p.name === nameOrPath);
+  // Only the profile asked for is derived (a run derived all eight at start-up).
+  const builtin = builtinByName(nameOrPath);
   if (builtin) return builtin;
   let text: string;
   try {
