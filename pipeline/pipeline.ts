@@ -364,7 +364,9 @@ export class Pipeline {
   private dropTooLarge(out: Packet[], from: number): void {
     let i = from;
     while (i < out.length && out[i]!.tail - out[i]!.head <= MAX_CAPLEN) i++;
-    if (i === out.length) return; // the usual case: nothing to drop, the list untouched
+    // The usual case: nothing to drop, the list untouched (setting an array's length is a runtime
+    // call, even to the same value).
+    if (i === out.length) return;
     let w = from;
     for (let i = from; i < out.length; i++) {
       const p = out[i]!;
@@ -377,8 +379,7 @@ export class Pipeline {
       }
       out[w++] = p;
     }
-    // Only when something was dropped: setting an array's length is a runtime call, even to the same value.
-    if (w !== out.length) out.length = w;
+    out.length = w;
   }
 
   private countOut(out: Packet[], from: number): void {
