@@ -102,6 +102,29 @@ export class TunnelInfo implements CommentSource {
     return t;
   }
 
+  /** Every field equal to `o`'s (the addresses over their length): the same key, the same comment. */
+  equals(o: TunnelInfo): boolean {
+    if (
+      this.vni !== o.vni ||
+      this.flags !== o.flags ||
+      this.ipv6 !== o.ipv6 ||
+      this.tos !== o.tos ||
+      this.ttl !== o.ttl ||
+      this.label !== o.label ||
+      this.tpSrc !== o.tpSrc ||
+      this.tpDst !== o.tpDst ||
+      this.gbp !== o.gbp ||
+      this.tx !== o.tx
+    ) {
+      return false;
+    }
+    const n = this.addrLen;
+    const s = this.src;
+    const d = this.dst;
+    for (let i = 0; i < n; i++) if (s[i] !== o.src[i] || d[i] !== o.dst[i]) return false;
+    return true;
+  }
+
   /** Take every field of `o` (addresses over all 16 bytes). */
   copyFrom(o: TunnelInfo): void {
     this.vni = o.vni;
@@ -151,7 +174,7 @@ export class TunnelInfo implements CommentSource {
   toComment(): string {
     const slot = commentSlot(this);
     const hit = COMMENT_CACHE[slot];
-    if (hit !== undefined && sameMetadata(hit.info, this)) return hit.text;
+    if (hit !== undefined && hit.info.equals(this)) return hit.text;
     const text = this.buildComment();
     COMMENT_CACHE[slot] = { info: this.clone(), text };
     return text;
@@ -482,26 +505,3 @@ function commentSlot(t: TunnelInfo): number {
   return (Math.imul(h, 0x2c1b3c6d) >>> 24) & (COMMENT_CACHE_SIZE - 1);
 }
 
-/** Every field toComment() prints is equal (addresses over all 16 bytes). */
-function sameMetadata(a: TunnelInfo, b: TunnelInfo): boolean {
-  if (
-    a.vni !== b.vni ||
-    a.flags !== b.flags ||
-    a.ipv6 !== b.ipv6 ||
-    a.tos !== b.tos ||
-    a.ttl !== b.ttl ||
-    a.label !== b.label ||
-    a.tpSrc !== b.tpSrc ||
-    a.tpDst !== b.tpDst ||
-    a.gbp !== b.gbp ||
-    a.tx !== b.tx
-  ) {
-    return false;
-  }
-  const as = a.src;
-  const bs = b.src;
-  const ad = a.dst;
-  const bd = b.dst;
-  for (let i = 0; i < 16; i++) if (as[i] !== bs[i] || ad[i] !== bd[i]) return false;
-  return true;
-}

@@ -272,7 +272,8 @@ export const vxlanEncap = defineStage({
       const net = head + ETH_LEN;
       const u = net + ipHdr;
       const id = v6 ? 0 : nextIpId(srcAddr, t.dst, gso ? Math.max(1, pkt.gsoSegs) : 1);
-      if (tplInfo !== null && sameKey(tplInfo, t)) {
+      // Equal metadata, field by field: a key changed in place is seen.
+      if (tplInfo !== null && tplInfo.equals(t)) {
         // The metadata of the packet before: its headers with the per-packet fields written anew.
         b.set(v6 ? tpl6 : tpl4, head);
         if (v6) {
@@ -339,31 +340,6 @@ export const vxlanEncap = defineStage({
     return { name: 'vxlan-encap', process };
   },
 });
-
-/** Equal metadata (every field, so that a key changed in place is seen). */
-function sameKey(a: TunnelInfo, t: TunnelInfo): boolean {
-  if (
-    a.vni !== t.vni ||
-    a.flags !== t.flags ||
-    a.ipv6 !== t.ipv6 ||
-    a.tos !== t.tos ||
-    a.ttl !== t.ttl ||
-    a.label !== t.label ||
-    a.tpSrc !== t.tpSrc ||
-    a.tpDst !== t.tpDst ||
-    a.gbp !== t.gbp ||
-    a.tx !== t.tx
-  ) {
-    return false;
-  }
-  const n = t.ipv6 ? 16 : 4;
-  const as = a.src;
-  const ts = t.src;
-  const ad = a.dst;
-  const td = t.dst;
-  for (let i = 0; i < n; i++) if (as[i] !== ts[i] || ad[i] !== td[i]) return false;
-  return true;
-}
 
 /** `key` holds the IPv4 pair (src, dst). */
 function samePair(key: Uint8Array, src: Uint8Array, dst: Uint8Array): boolean {
