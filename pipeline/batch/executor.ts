@@ -27,6 +27,8 @@ export interface JobSettings {
   strict: boolean;
   /** Tell bad checksums from complete ones (`badChecksums`): a sum over every packet. */
   countBadChecksums?: boolean | undefined;
+  /** Files are read and written synchronously on the job's thread (RunOptions.syncIO). */
+  syncIO?: boolean | undefined;
 }
 
 export interface JobHooks {
@@ -61,6 +63,7 @@ export class InProcessExecutor implements Executor {
       config,
       strict: this.settings.strict,
       countBadChecksums: this.settings.countBadChecksums,
+      syncIO: this.settings.syncIO,
       onWarning: hooks.onWarning,
       onProgress: (p) => hooks.onProgress(p.bytesIn),
       signal: hooks.signal,

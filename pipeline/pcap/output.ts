@@ -5,7 +5,7 @@
  * symlink is resolved and its target written atomically, stdout and a caller's stream directly;
  * each optionally through gzip. Anything else (a directory, a socket) is refused before work.
  */
-import { constants, createWriteStream, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
+import { constants, createWriteStream, fstatSync, writeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, unlinkSync } from 'node:fs';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Gzip } from 'node:zlib';
@@ -392,7 +392,8 @@ export const FILE_WRITES_IN_FLIGHT = 8;
  * An uncompressed file written under a temporary name and renamed onto `path` by end(). Chunks
  * are written at their file positions by the thread pool, one write (of every chunk queued
  * meanwhile) at a time, so writing overlaps with the caller's work; write() returns false once FILE_WRITES_IN_FLIGHT chunks are
- * queued, and drain() waits until one of them is done.
+ * queued, and drain() waits until one of them is done. With `sync` (OpenOutputOptions.syncWrites)
+ * write() writes the chunk on this thread before it returns instead.
  */
 class DirectFileOutput implements ByteOutput {
   private position = 0;
@@ -418,6 +419,7 @@ class DirectFileOutput implements ByteOutput {
     private readonly path: string,
     private readonly tmp: string,
     private readonly fh: FileHandle,
+    private readonly sync = false,
   ) {}
 
   write(chunk: Uint8Array, reusable = false, written?: () => void): boolean {
@@ -425,6 +427,12 @@ class DirectFileOutput implements ByteOutput {
     if (this.finished) throw new Error(`${this.name}: write after end`);
     const at = this.position;
     this.position += chunk.length;
+    if (this.sync) {
+      this.writeNow(chunk, at);
+      if (reusable && this.free.length < FILE_WRITES_IN_FLIGHT) this.free.push(chunk.buffer as ArrayBuffer);
+      written?.();
+      return true;
+    }
     this.inFlight++;
     if (this.queue.length === 0) this.queueAt = at;
     this.queue.push({ chunk, reusable, written });
@@ -528,6 +536,16 @@ class DirectFileOutput implements ByteOutput {
     }
   }
 
+  /** Write `chunk` at `at` on this thread (a short write goes on where it stopped). */
+  private writeNow(chunk: Uint8Array, at: number): void {
+    try {
+      for (let done = 0; done < chunk.length; ) done += writeSync(this.fh.fd, chunk, done, chunk.length - done, at + done);
+    } catch (e) {
+      this.error ??= new OutputError(this.name, 'cannot write', e);
+      throw this.error;
+    }
+  }
+
   private async writeAll(chunk: Uint8Array, at: number): Promise<void> {
     let done = 0;
     while (done < chunk.length) {
@@ -620,6 +638,13 @@ export interface OpenOutputOptions {
   signal?: AbortSignal | undefined;
   /** Told once when a FIFO has no reader yet. */
   onWait?: ((message: string) => void) | undefined;
+  /**
+   * An uncompressed regular file is written with synchronous writes on this thread, each chunk
+   * when handed over, instead of in libuv's thread pool: for a thread with a core to itself (a
+   * batch with a job on every core), where overlapping writes with its work buys nothing and each
+   * hand-off costs wake-ups. Other outputs (gzip, FIFOs, devices, stdout) stay streams.
+   */
+  syncWrites?: boolean | undefined;
 }
 
 /** How often to retry opening a FIFO that has no reader yet. */
@@ -694,7 +719,7 @@ export async function openFileOutput(path: string, gzip: boolean, o: OpenOutputO
       throw new OutputError(name, 'cannot create its temporary file', e);
     }
     liveTemporaries.add(tmp);
-    return new DirectFileOutput(name, target.path, tmp, fh);
+    return new DirectFileOutput(name, target.path, tmp, fh, o.syncWrites === true);
   }
   const file = createWriteStream(tmp, { flags: 'wx', highWaterMark: 1 << 20 });
   try {

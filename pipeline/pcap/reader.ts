@@ -25,6 +25,7 @@
  * A file that ends inside a record yields every complete packet, then warns (default) or throws
  * ERR_CAPTURE_TRUNCATED (strict).
  */
+import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
 import type { Packet } from '../packet.js';
@@ -54,6 +55,14 @@ export interface ReadOptions {
    * that keeps packets.
    */
   recycleChunks?: boolean;
+  /**
+   * Read a regular file with synchronous reads on this thread, one chunk when asked for, instead
+   * of reading ahead in libuv's thread pool. For a thread that has a core to itself (a batch with
+   * a job on every core): overlapping reads with the caller's work then buys nothing, and every
+   * hand-off to a pool thread costs a wake-up of each side. Other inputs (stdin, FIFOs) read as
+   * usual. The event loop still gets a turn per chunk (timers, signals, messages).
+   */
+  syncReads?: boolean;
 }
 
 /**
@@ -352,7 +361,7 @@ class Framer {
 export async function openCapture(path: string, opts: ReadOptions): Promise<CaptureReader> {
   if (path === '-') return readCaptureFromStream(process.stdin, opts);
   const fh = await open(path, 'r');
-  const chunks = new FileChunks(fh, READ_CHUNK_SIZE, opts.recycleChunks === true);
+  const chunks = new FileChunks(fh, READ_CHUNK_SIZE, opts.recycleChunks === true, opts.syncReads === true);
   return openReader({ [Symbol.asyncIterator]: () => chunks }, opts, opts.recycleChunks === true ? chunks : null);
 }
 
@@ -395,6 +404,8 @@ class FileChunks implements AsyncIterator<Uint8Array>, ChunkKeeper {
     private readonly fh: FileHandle,
     private readonly size: number,
     private readonly pooled = false,
+    /** Regular files: read synchronously, on demand (ReadOptions.syncReads). */
+    private readonly sync = false,
   ) {
     this.pool = size === READ_CHUNK_SIZE ? readBufferPool : [];
   }
@@ -437,9 +448,17 @@ class FileChunks implements AsyncIterator<Uint8Array>, ChunkKeeper {
           this.depth = READ_AHEAD;
         }
       }
-      this.fill();
-      chunk = await this.ahead.shift()!;
-      if (chunk !== null) this.fill();
+      if (this.sync && this.position >= 0) {
+        // The event loop's turn first: with every read and write synchronous, nothing else would
+        // give timers, signals and worker messages one until the file ends.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        chunk = this.readChunkSync(this.position);
+        this.position += this.size;
+      } else {
+        this.fill();
+        chunk = await this.ahead.shift()!;
+        if (chunk !== null) this.fill();
+      }
     } catch (err) {
       await this.return();
       throw err;
@@ -493,14 +512,36 @@ class FileChunks implements AsyncIterator<Uint8Array>, ChunkKeeper {
 
   /** One chunk from `at` (-1: the file position), full unless the input ends; null at its end. */
   private async readChunk(at: number): Promise<Uint8Array | null> {
-    const pooled = this.pool.pop();
-    const buf = pooled !== undefined ? Buffer.from(pooled, 0, this.size) : Buffer.allocUnsafeSlow(this.size);
+    const buf = this.buffer();
     let n = 0;
     while (n < buf.length) {
       const { bytesRead } = await this.fh.read(buf, n, buf.length - n, at < 0 ? null : at + n);
       if (bytesRead === 0) break;
       n += bytesRead;
     }
+    return this.filled(buf, n);
+  }
+
+  /** readChunk on this thread, from file position `at`. */
+  private readChunkSync(at: number): Uint8Array | null {
+    const buf = this.buffer();
+    let n = 0;
+    while (n < buf.length) {
+      const bytesRead = readSync(this.fh.fd, buf, n, buf.length - n, at + n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    return this.filled(buf, n);
+  }
+
+  /** A buffer to read a chunk into: a pooled one when there is one. */
+  private buffer(): Buffer {
+    const pooled = this.pool.pop();
+    return pooled !== undefined ? Buffer.from(pooled, 0, this.size) : Buffer.allocUnsafeSlow(this.size);
+  }
+
+  /** The chunk read into `buf` (`n` bytes), or null at the end of the input. */
+  private filled(buf: Buffer, n: number): Uint8Array | null {
     if (n === 0) {
       // The reads ahead of the end find nothing: their buffers go back to the pool, not to the GC.
       if (this.pooled) this.toPool(buf.buffer as ArrayBuffer);

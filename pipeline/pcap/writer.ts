@@ -27,6 +27,8 @@ export interface WriteOptions {
   signal?: AbortSignal | undefined;
   /** Files only: told once when a FIFO has no reader yet. */
   onWait?: ((message: string) => void) | undefined;
+  /** Files only: write an uncompressed regular file synchronously on this thread (see openFileOutput). */
+  syncWrites?: boolean | undefined;
 }
 
 /**
@@ -81,7 +83,7 @@ function makeWriter(out: ByteOutput, opts: WriteOptions): CaptureWriter {
  * be opened.
  */
 export async function createFileWriter(path: string, opts: WriteOptions): Promise<CaptureWriter> {
-  return makeWriter(await openFileOutput(path, opts.gzip ?? false, { signal: opts.signal, onWait: opts.onWait }), opts);
+  return makeWriter(await openFileOutput(path, opts.gzip ?? false, { signal: opts.signal, onWait: opts.onWait, syncWrites: opts.syncWrites }), opts);
 }
 
 /** A writer into `stream`; close() ends the stream (except process.stdout / stderr). */
