@@ -212,6 +212,7 @@ export class Egress {
     if (gso && !pkt.encapsulation && (pkt.gsoType & (GSO.UDP_TUNNEL | GSO.UDP_TUNNEL_CSUM)) !== 0 && !this.findTunnel(pkt)) {
       return ctx.drop(pkt, 'gso-bad-header');
     }
+    if (!gso && pkt.csumMode !== CSUM.PARTIAL && this.fits(pkt, atSize)) return ctx.emit(pkt);
     const lay = this.lay;
     const err = lay.parse(pkt, gso);
     if (gso) {
@@ -311,6 +312,22 @@ export class Egress {
     }
     const of = this.cutTotal > 0 ? ` of ${this.cutTotal}` : '';
     p.note(`${what} 1${of}: the packet's comments are on the first ${what} only`);
+  }
+
+  /**
+   * A packet with nothing left to complete or segment that plain() would pass as it is: not IP,
+   * at its captured size, or within the MTU. Read from the outer decode alone (the layout of the
+   * inner headers matters only to one that is cut). False: plain() decides.
+   */
+  private fits(pkt: Packet, atSize: boolean): boolean {
+    if (this.opts.mtuPolicy === 'ignore' || atSize) return true;
+    const O = layersOf(pkt, this.scratch).outer;
+    const ip = O.netOff;
+    const v4 = O.netProto === ETHER_TYPE.IPV4;
+    if (ip === NO_OFFSET || (!v4 && O.netProto !== ETHER_TYPE.IPV6)) return true;
+    const b = pkt.buf;
+    const start = O.mplsOff !== NO_OFFSET ? O.mplsOff : ip;
+    return ip - start + (v4 ? ipv4.totalLength(b, ip) : ipv6.HEADER_LEN + ipv6.payloadLength(b, ip)) <= this.mtu;
   }
 
   /** A packet that is not (or no longer) a GSO packet. */

@@ -78,7 +78,6 @@ export function flowHash(b: Uint8Array, L: Layers): number {
     h = mix(h, L.etherType);
     return finalize(h, 16) || 1;
   }
-  const alen = v4 ? 4 : 16;
   const srcOff = net + (v4 ? ipv4.SRC_ADDR : ipv6.SRC_ADDR);
   const dstOff = net + (v4 ? ipv4.DST_ADDR : ipv6.DST_ADDR);
   let sport = 0;
@@ -88,16 +87,34 @@ export function flowHash(b: Uint8Array, L: Layers): number {
     sport = (b[L.transOff]! << 8) | b[L.transOff + 1]!;
     dport = (b[L.transOff + 2]! << 8) | b[L.transOff + 3]!;
   }
-  // __flow_hash_consistentify: lower address first; equal addresses → lower port first.
-  const cmp = compareBytes(b, srcOff, dstOff, alen);
+  // __flow_hash_consistentify: lower address first; equal addresses → lower port first. The
+  // addresses compare as big-endian words read once (the order of their bytes), each word
+  // unsigned.
+  const ports = ((sport << 16) | dport) | 0;
+  const swapped = ((dport << 16) | sport) | 0;
+  if (v4) {
+    const s = word(b, srcOff);
+    const d = word(b, dstOff);
+    const swap = s >>> 0 > d >>> 0 || (s === d && sport > dport);
+    h = mix(mix(h, swap ? d : s), swap ? s : d);
+    h = mix(h, swap ? swapped : ports);
+    h = mix(h, proto & 0xff);
+    return finalize(h, 16) || 1;
+  }
+  let cmp = 0;
+  for (let i = 0; i < 16 && cmp === 0; i += 4) {
+    const s = word(b, srcOff + i) >>> 0;
+    const d = word(b, dstOff + i) >>> 0;
+    if (s !== d) cmp = s < d ? -1 : 1;
+  }
   const swap = cmp > 0 || (cmp === 0 && sport > dport);
   const a = swap ? dstOff : srcOff;
   const c = swap ? srcOff : dstOff;
-  for (let i = 0; i < alen; i += 4) h = mix(h, word(b, a + i));
-  for (let i = 0; i < alen; i += 4) h = mix(h, word(b, c + i));
-  h = mix(h, swap ? ((dport << 16) | sport) | 0 : ((sport << 16) | dport) | 0);
+  for (let i = 0; i < 16; i += 4) h = mix(h, word(b, a + i));
+  for (let i = 0; i < 16; i += 4) h = mix(h, word(b, c + i));
+  h = mix(h, swap ? swapped : ports);
   h = mix(h, proto & 0xff);
-  return finalize(h, alen * 2 + 8) || 1;
+  return finalize(h, 40) || 1;
 }
 
 /**

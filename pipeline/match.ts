@@ -125,6 +125,14 @@ function compile(m: MatchSpec): Compiled {
   return c;
 }
 
+/** The rule's one key is ipDst (matchesRest with the destination checked holds for every packet). */
+function onlyKeyIsIpDst(c: Compiled): boolean {
+  return (
+    c.vni < 0 && c.tunnelSrc === null && c.tunnelDst === null && c.ethSrc === null && c.ethDst === null && c.vlan < 0 &&
+    c.ipSrc === null && c.ipProto < 0 && c.srcPort < 0 && c.dstPort < 0
+  );
+}
+
 /** True when b[off..] starts with the prefix (whole bytes, then the remaining high bits). */
 function prefixMatches(p: Prefix, b: Uint8Array, off: number): boolean {
   const whole = p.len >> 3;
@@ -298,10 +306,13 @@ export class RuleTable<A> {
   /** Per-lookup state read by `accept` (kept in fields so lookups allocate no closures). */
   private cur: Packet | null = null;
   private curL: Layers = this.L;
-  private readonly accept = (r: number): boolean => this.matchesRest(this.compiled[r]!, this.cur!, this.curL, true);
+  /** 1 for a rule whose only key is ipDst: found on the trie, it matches with nothing more to check. */
+  private readonly dstOnly: Uint8Array;
+  private readonly accept = (r: number): boolean => this.dstOnly[r] === 1 || this.matchesRest(this.compiled[r]!, this.cur!, this.curL, true);
 
   constructor(rules: readonly Rule<A>[]) {
     this.compiled = rules.map((r) => compile(r.match));
+    this.dstOnly = Uint8Array.from(this.compiled, (c) => Number(c.ipDst !== null && onlyKeyIsIpDst(c)));
     this.actions = rules.map((r) => r.action);
     const un: number[] = [];
     this.compiled.forEach((c, i) => {

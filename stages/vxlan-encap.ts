@@ -187,6 +187,11 @@ export const vxlanEncap = defineStage({
     let tplInfo: TunnelInfo | null = null;
     const tpl4 = new Uint8Array(VXLAN_OVERHEAD_V4);
     const tpl6 = new Uint8Array(VXLAN_OVERHEAD_V6);
+    /**
+     * IPv4: the sum of the template's header words that stay (flags, TTL + protocol, addresses):
+     * a copied header's checksum is that plus the words written per packet, not a sum over it.
+     */
+    let tplIpSum = 0;
 
     function writeHeaders(b: Uint8Array, head: number, t: TunnelInfo, srcAddr: Uint8Array, tos: number, ttl: number, df: boolean, id: number, sport: number, dport: number, udpLen: number, ipLen: number): void {
       const v6 = t.ipv6;
@@ -283,8 +288,7 @@ export const vxlanEncap = defineStage({
           b[net + ipv4.TOS] = tos;
           setU16(b, net + ipv4.TOTAL_LENGTH, ipLen);
           setU16(b, net + ipv4.IDENT, id);
-          setU16(b, net + ipv4.CHECKSUM, 0);
-          setU16(b, net + ipv4.CHECKSUM, finish(sum16(b, net, u)));
+          setU16(b, net + ipv4.CHECKSUM, finish(tplIpSum + ((b[net + ipv4.VER_IHL]! << 8) | tos) + ipLen + id));
         }
         setU16(b, u + udp.SRC_PORT, sport);
         setU16(b, u + udp.LENGTH, udpLen);
@@ -294,6 +298,7 @@ export const vxlanEncap = defineStage({
         // Kept for the next packets with the same metadata (usually all of a tunnel-key rule's).
         const tpl = v6 ? tpl6 : tpl4;
         for (let i = 0; i < hdrLen; i++) tpl[i] = b[head + i]!;
+        if (!v6) tplIpSum = sum16(b, net + ipv4.FLAGS_FRAG, net + ipv4.CHECKSUM, sum16(b, net + ipv4.SRC_ADDR, u));
         // (A fresh copy: the packet's metadata may be changed in place later.)
         tplInfo = t.clone();
       }

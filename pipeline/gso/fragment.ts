@@ -17,6 +17,7 @@ import { DECODE } from '../decode.js';
 import { LayerRecord, layersOf } from '../layer-record.js';
 import { ETHER_TYPE } from '../wire/ether-type.js';
 import * as ipv4 from '../wire/ipv4.js';
+import { finish, sum16 } from '../wire/checksum.js';
 import { checksumHelp } from './checksum-help.js';
 import { PacketSlab } from '../packet-slab.js';
 
@@ -51,32 +52,66 @@ export function fragmentIpv4(pkt: Packet, mtu: number, emit: (p: Packet) => void
   if (pkt.csumMode === CSUM.PARTIAL) checksumHelp(pkt, ipOff + total);
 
   const l2Len = ipOff - pkt.head;
+  const hdrLen = l2Len + hl;
   const dataStart = ipOff + hl;
   const dataEnd = ipOff + total;
   const ff = ipv4.flagsFrag(b, ipOff);
   const baseOffset = (ff & ipv4.FRAG_OFFSET_MASK) << 3;
   const keepFlags = ff & (ipv4.FLAG_RESERVED | ipv4.FLAG_DF);
   const origMf = (ff & ipv4.FLAG_MF) !== 0;
+  // The header's sum without the words each fragment sets (total length, flags + offset) and
+  // without the checksum: every fragment whose header is the packet's (all of them when no option
+  // is left out) gets its checksum from it and its own two words, not from a sum over its header.
+  // (Adding a word's complement is subtracting it in one's complement arithmetic.)
+  const fixedSum = sum16(b, ipOff, ipOff + hl) + (~total & 0xffff) + (~ff & 0xffff) + (~ipv4.checksum(b, ipOff) & 0xffff);
+  // Later fragments of a packet with options may lose some (ip_options_fragment): summed anew.
+  const sameHeader = hl === ipv4.HEADER_LEN;
 
   // Every fragment after the first is a copy of the L2 and IP headers and its slice of the data,
   // made before the first is cut, from the packet as it came (the first fragment's header
-  // changes below). They wait until the first has been emitted: the usual second and last one
+  // changes below). In the packet's own headroom when it has room for all of them (a packet
+  // pushed into the bytes of records already written: copies within one buffer, no slab),
+  // else in a slab. They wait until the first has been emitted: the usual second and last one
   // in a variable, any others in an array (no array, whose emptying is a runtime call, per packet).
+  const later = Math.ceil((dataEnd - dataStart - maxData) / maxData);
+  const laterBytes = later * hdrLen + (dataEnd - dataStart - maxData);
+  const inHeadroom = pkt.head - pkt.floor >= laterBytes;
+  let at = pkt.head - laterBytes;
   let second: Packet | null = null;
   let more: Packet[] | null = null;
   for (let pos = dataStart + maxData; pos < dataEnd; pos += maxData) {
     const len = Math.min(maxData, dataEnd - pos);
-    const f = copyFragment(pkt, l2Len, hl, pos, len, baseOffset + (pos - dataStart), keepFlags | (pos + len < dataEnd || origMf ? ipv4.FLAG_MF : 0));
+    const flags = keepFlags | (pos + len < dataEnd || origMf ? ipv4.FLAG_MF : 0) | (((baseOffset + (pos - dataStart)) >>> 3) & ipv4.FRAG_OFFSET_MASK);
+    let f: Packet;
+    if (inHeadroom) {
+      // The lowest one keeps the headroom below the rest.
+      f = moveFragment(pkt, second === null ? pkt.floor : at, at, hdrLen, pos, len);
+      at += hdrLen + len;
+    } else f = copyFragment(pkt, hdrLen, pos, len);
+    const ip = f.head + l2Len;
+    const out = f.buf;
+    ipv4.setTotalLength(out, ip, hl + len);
+    ipv4.setFlagsFrag(out, ip, flags);
+    if (sameHeader) ipv4.setChecksum(out, ip, finish(fixedSum + hl + len + flags));
+    else {
+      noopUncopiedOptions(out, ip, hl);
+      ipv4.fillChecksum(out, ip);
+    }
+    becomeFragment(f, f.floor, ip);
+    f.transOff = NO_OFFSET;
     if (second === null) second = f;
     else (more ??= []).push(f);
   }
+  // The later fragments took the headroom: the first one starts at its head.
+  if (inHeadroom) pkt.floor = pkt.head;
   // The first fragment is the packet itself, cut in place after its first slice of data (as
   // ip_do_fragment's fast path keeps the head skb): its bytes are the packet's own, only the
   // IP length, flags and checksum change, and it keeps every option.
-  const fragLen = l2Len + hl + maxData;
+  const fragLen = hdrLen + maxData;
+  const firstFlags = keepFlags | ipv4.FLAG_MF | ((baseOffset >>> 3) & ipv4.FRAG_OFFSET_MASK);
   ipv4.setTotalLength(b, ipOff, hl + maxData);
-  ipv4.setFlagsFrag(b, ipOff, keepFlags | ipv4.FLAG_MF | ((baseOffset >>> 3) & ipv4.FRAG_OFFSET_MASK));
-  ipv4.fillChecksum(b, ipOff);
+  ipv4.setFlagsFrag(b, ipOff, firstFlags);
+  ipv4.setChecksum(b, ipOff, finish(fixedSum + hl + maxData + firstFlags));
   pkt.tail = pkt.head + fragLen;
   pkt.origLen = fragLen;
   becomeFragment(pkt, pkt.floor, ipOff);
@@ -89,33 +124,40 @@ export function fragmentIpv4(pkt: Packet, mtu: number, emit: (p: Packet) => void
   return 2 + more.length;
 }
 
+/**
+ * A fragment after the first, in the packet's own headroom at `at` (below its head; it owns
+ * [floor, at + its length)): its L2 and IP headers then data bytes [pos, pos+len), moved within
+ * the buffer (no slab, no view). Lengths, flags and checksum are the caller's to write.
+ */
+function moveFragment(pkt: Packet, floor: number, at: number, hdrLen: number, pos: number, len: number): Packet {
+  const b = pkt.buf;
+  b.copyWithin(at, pkt.head, pkt.head + hdrLen);
+  b.copyWithin(at + hdrLen, pos, pos + len);
+  const fragLen = hdrLen + len;
+  const f = new Packet(b, at, at + fragLen, fragLen, floor);
+  f.copyStateFrom(pkt, at - pkt.head);
+  return f;
+}
+
 /** Up to this many bytes are copied byte by byte: cheaper than the view `set` needs. */
 const SMALL_COPY = 40;
 
 /**
- * A fragment after the first: the L2 and IP headers of `pkt` (options without the copied bit
- * overwritten with NOOPs, ip_options_fragment), then data bytes [pos, pos+len), in a region of
- * a slab (the pipeline's arena, else the shared one) with HEADROOM in front.
+ * A fragment after the first, in a region of a slab (the pipeline's arena, else the shared one)
+ * with HEADROOM in front: the L2 and IP headers of `pkt` then data bytes [pos, pos+len).
+ * Lengths, flags and checksum are the caller's to write.
  */
-function copyFragment(pkt: Packet, l2Len: number, hl: number, pos: number, len: number, offset: number, flags: number): Packet {
+function copyFragment(pkt: Packet, hdrLen: number, pos: number, len: number): Packet {
   const src = pkt.buf;
-  const hdrLen = l2Len + hl;
   const fragLen = hdrLen + len;
   const from = pkt.arena ?? slab;
   const floor = from.take(HEADROOM + fragLen, HEADROOM);
   const out = from.buf;
   const head = floor + HEADROOM;
-  const ip = head + l2Len;
   copyBytes(src, pkt.head, out, head, hdrLen);
-  if (hl > ipv4.HEADER_LEN) noopUncopiedOptions(out, ip, hl);
-  copyBytes(src, pos, out, ip + hl, len);
-  ipv4.setTotalLength(out, ip, hl + len);
-  ipv4.setFlagsFrag(out, ip, flags | ((offset >>> 3) & ipv4.FRAG_OFFSET_MASK));
-  ipv4.fillChecksum(out, ip);
+  copyBytes(src, pos, out, head + hdrLen, len);
   const f = new Packet(out, head, head + fragLen, fragLen, floor);
   f.copyStateFrom(pkt, head - pkt.head);
-  becomeFragment(f, floor, ip);
-  f.transOff = NO_OFFSET;
   return f;
 }
 

@@ -6,7 +6,9 @@ import { formatGsoNote, parseGsoNote, formatGsoType } from '../../pipeline/gso/n
 import { restoreMetadata } from '../../pipeline/comments.js';
 import { fragmentIpv4 } from '../../pipeline/gso/fragment.js';
 import { describeMssRule } from '../../pipeline/gso/classify.js';
-import { checksumProblems, frame, pattern, pkt, TS_OPTS, vxlan } from './build.js';
+import { checksumProblems, frame, pattern, pkt, TS_OPTS, vxlan, type IpSpec4 } from './build.js';
+
+type FrameSpecIp4 = Omit<IpSpec4, 'v'>;
 import { makeGso, runGso } from './run.js';
 
 const u16 = (b: Uint8Array, o: number) => (b[o]! << 8) | b[o + 1]!;
@@ -153,6 +155,42 @@ describe('mtuPolicy and fragmentation', () => {
     const r = runGso([pkt(arp)], {});
     expect(r.drops).toEqual([]);
     expect(r.out.length).toBe(1);
+  });
+
+  it('the MTU boundary: the IP length from the network header (top label) on decides, for every header shape, policy and size', () => {
+    // [name, frame, length measured against the MTU, IPv4 without DF and without a label stack]
+    const padded = (f: Uint8Array, n: number) => Uint8Array.from([...f, ...new Uint8Array(n).fill(0xab)]);
+    const udp4 = (o: Partial<FrameSpecIp4> = {}) => frame({ ip: { v: 4, df: false, ...o }, l4: { kind: 'udp' }, payload: pattern(1501) });
+    const cases: Array<[string, Uint8Array, number, boolean]> = [
+      ['IPv4', udp4(), 20 + 8 + 1501, true],
+      ['IPv4 with DF', udp4({ df: true }), 20 + 8 + 1501, false],
+      ['IPv4 with options', udp4({ options: [0x83, 7, 4, 0, 0, 0, 0] }), 28 + 8 + 1501, true],
+      ['IPv4, TCP, odd length', frame({ ip: { v: 4, df: false }, l4: { kind: 'tcp' }, payload: pattern(1777) }), 20 + 20 + 1777, true],
+      ['IPv4 under VLAN', frame({ vlan: [5], ip: { v: 4, df: false }, l4: { kind: 'udp' }, payload: pattern(1600) }), 20 + 8 + 1600, true],
+      ['IPv4 under QinQ', frame({ vlan: [7, 8], ip: { v: 4, df: false }, l4: { kind: 'udp' }, payload: pattern(1600) }), 20 + 8 + 1600, true],
+      ['IPv4 with a trailer after the datagram', padded(udp4(), 33), 20 + 8 + 1501, true],
+      ['IPv4 under two MPLS labels', frame({ mpls: [100, 200], ip: { v: 4, df: false }, l4: { kind: 'udp' }, payload: pattern(1600) }), 8 + 20 + 8 + 1600, false],
+      ['IPv6', frame({ ip: { v: 6 }, l4: { kind: 'udp' }, payload: pattern(1503) }), 40 + 8 + 1503, false],
+      ['IPv6 with an extension header', frame({ ip: { v: 6, ext: [[0, 16]] }, l4: { kind: 'tcp' }, payload: pattern(1503) }), 40 + 16 + 20 + 1503, false],
+      ['IPv6 under VLAN with a trailer', padded(frame({ vlan: [9], ip: { v: 6 }, l4: { kind: 'udp' }, payload: pattern(1400) }), 7), 40 + 8 + 1400, false],
+      ['IPv6 under an MPLS label', frame({ mpls: [300], ip: { v: 6 }, l4: { kind: 'udp' }, payload: pattern(1400) }), 4 + 40 + 8 + 1400, false],
+    ];
+    for (const [name, f, l3, fragmentable] of cases) {
+      for (const mtu of [l3 - 1, l3, l3 + 1]) {
+        for (const mtuPolicy of ['kernel', 'drop', 'ignore'] as const) {
+          const p = pkt(f);
+          const r = runGso([p], { mss: 9000, mtu, mtuPolicy });
+          const what = `${name}, mtu ${mtu}, ${mtuPolicy}`;
+          if (mtu >= l3 || mtuPolicy === 'ignore') {
+            expect([r.drops, r.out.length, r.out[0] === p, hex(p.data)], what).toEqual([[], 1, true, hex(f)]);
+          } else if (mtuPolicy === 'kernel' && fragmentable) {
+            expect(r.drops, what).toEqual([]);
+            expect(r.out.length, what).toBe(2);
+            for (const g of r.out) expect(u16(g.data, g.netOff - g.head + 2), what).toBeLessThanOrEqual(mtu);
+          } else expect([r.drops, r.out.length], what).toEqual([['mtu-exceeded'], 0]);
+        }
+      }
+    }
   });
 
   it('the mtu option overrides the profile', () => {

@@ -67,11 +67,15 @@ function ipOf(f: Uint8Array): number {
   return L.netOff;
 }
 
-/** A packet over a copy of `f` inside a larger shared chunk at offset `at`, with 16 bytes of headroom. */
-function inChunk(f: Uint8Array, at: number): { p: Packet; chunk: Buffer } {
-  const chunk = Buffer.alloc(f.length + 64 + at, 0xee);
-  chunk.set(f, 32 + at);
-  return { p: new Packet(chunk, 32 + at, 32 + at + f.length, f.length, 16 + at), chunk };
+/**
+ * A packet over a copy of `f` inside a larger shared chunk at offset `at`, with `room` bytes of
+ * headroom (16: a record header; more: the bytes of records written before, lent by the run loop).
+ */
+function inChunk(f: Uint8Array, at: number, room = 16): { p: Packet; chunk: Buffer } {
+  const chunk = Buffer.alloc(f.length + 48 + room + at, 0xee);
+  const head = 16 + room + at;
+  chunk.set(f, head);
+  return { p: new Packet(chunk, head, head + f.length, f.length, head - room), chunk };
 }
 
 const COPIED_AND_NOT = [0x07, 7, 4, 0, 0, 0, 0, 0x83, 7, 4, 0, 0, 0, 0, 0, 0]; // record route (not copied), LSRR (copied)
@@ -93,30 +97,45 @@ describe('fragmentIpv4: the packet cut in place equals fragments copied from an 
       for (const mtu of [68, 576, 1000, 1280, 1500, 1501]) {
         if ((f[ip + 2]! << 8 | f[ip + 3]!) <= mtu) continue;
         const want = referenceFragments(f, ip, mtu).map(hex);
-        for (let at = 0; at < 4; at++) {
-          const { p, chunk } = inChunk(f, at);
-          const floor = p.floor;
-          p.netOff = ip + p.head;
-          p.transOff = ip + p.head + (f[ip]! & 0x0f) * 4;
-          const got: Packet[] = [];
-          expect(fragmentIpv4(p, mtu, (g) => got.push(g))).toBe(want.length);
-          expect(got.map((g) => hex(g.data))).toEqual(want);
-          // The first fragment is the packet; its bytes outside the frame are untouched.
-          expect(got[0]).toBe(p);
-          expect(p.floor).toBe(floor);
-          expect(chunk.subarray(0, floor).every((x) => x === 0xee)).toBe(true);
-          for (const [i, g] of got.entries()) {
-            expect(g.origLen).toBe(g.length);
-            expect(g.netOff).toBe(g.head + ip);
-            expect(g.transOff).toBe(i === 0 ? p.head + ip + (f[ip]! & 0x0f) * 4 : NO_OFFSET);
-            expect([g.csumMode, g.gsoSize, g.gsoType, g.gsoSegs, g.encapsulation]).toEqual([CSUM.NONE, 0, 0, 0, false]);
-            expect([g.innerMacOff, g.innerNetOff, g.innerTransOff]).toEqual([NO_OFFSET, NO_OFFSET, NO_OFFSET]);
-            if (i > 0) expect(g.head - g.floor).toBeGreaterThanOrEqual(HEADROOM);
-            expect(checksumProblems(g.data)).toEqual([]);
+        // Two ways to place the later fragments: a slab (16 bytes of headroom are too few) and
+        // the packet's own headroom (room for all of them, or one byte short: the slab again).
+        const laterBytes = referenceFragments(f, ip, mtu).slice(1).reduce((n, g) => n + g.length, 0);
+        for (const room of [16, laterBytes - 1, laterBytes, laterBytes + 7]) {
+          for (let at = 0; at < 4; at++) {
+            const { p, chunk } = inChunk(f, at, room);
+            const floor = p.floor;
+            const head = p.head;
+            const inHeadroom = room >= laterBytes;
+            p.netOff = ip + p.head;
+            p.transOff = ip + p.head + (f[ip]! & 0x0f) * 4;
+            const got: Packet[] = [];
+            expect(fragmentIpv4(p, mtu, (g) => got.push(g))).toBe(want.length);
+            expect(got.map((g) => hex(g.data))).toEqual(want);
+            // The first fragment is the packet; its bytes outside the frame are untouched.
+            expect(got[0]).toBe(p);
+            expect(p.head).toBe(head);
+            expect(p.floor).toBe(inHeadroom ? head : floor);
+            expect(chunk.subarray(0, floor).every((x) => x === 0xee)).toBe(true);
+            expect(chunk.subarray(head + f.length).every((x) => x === 0xee)).toBe(true);
+            for (const [i, g] of got.entries()) {
+              expect(g.origLen).toBe(g.length);
+              expect(g.netOff).toBe(g.head + ip);
+              expect(g.transOff).toBe(i === 0 ? p.head + ip + (f[ip]! & 0x0f) * 4 : NO_OFFSET);
+              expect([g.csumMode, g.gsoSize, g.gsoType, g.gsoSegs, g.encapsulation]).toEqual([CSUM.NONE, 0, 0, 0, false]);
+              expect([g.innerMacOff, g.innerNetOff, g.innerTransOff]).toEqual([NO_OFFSET, NO_OFFSET, NO_OFFSET]);
+              if (i > 0 && !inHeadroom) expect(g.head - g.floor).toBeGreaterThanOrEqual(HEADROOM);
+              if (i > 0 && inHeadroom) {
+                // In the packet's headroom, in order, each owning [floor, tail) and no byte of another's.
+                expect(g.buf).toBe(chunk);
+                expect(g.floor).toBe(i === 1 ? floor : got[i - 1]!.tail);
+                expect(g.tail).toBe(i === got.length - 1 ? head : got[i + 1]!.head);
+              }
+              expect(checksumProblems(g.data)).toEqual([]);
+            }
+            // Each later fragment owns its bytes: writing over the first changes none of them.
+            p.buf.fill(0x55, p.head, p.tail);
+            expect(got.slice(1).map((g) => hex(g.data))).toEqual(want.slice(1));
           }
-          // Each later fragment owns its bytes: writing over the first changes none of them.
-          p.buf.fill(0x55, p.head, p.tail);
-          expect(got.slice(1).map((g) => hex(g.data))).toEqual(want.slice(1));
         }
       }
     });
