@@ -43,7 +43,7 @@ import type { NicProfile } from './nic/profile.js';
 import { formatGsoNote } from './gso/notes.js';
 import { decideTx } from './nic/decide.js';
 import { NETIF_F } from './nic/features.js';
-import { DECODE } from './decode.js';
+import { DECODE, type Layers } from './decode.js';
 import { LayerRecord, layersOf, vxlanPortTable } from './layer-record.js';
 import { ETHER_TYPE } from './wire/ether-type.js';
 import { IP_PROTO } from './wire/ip-proto.js';
@@ -212,7 +212,9 @@ export class Egress {
     if (gso && !pkt.encapsulation && (pkt.gsoType & (GSO.UDP_TUNNEL | GSO.UDP_TUNNEL_CSUM)) !== 0 && !this.findTunnel(pkt)) {
       return ctx.drop(pkt, 'gso-bad-header');
     }
-    if (!gso && pkt.csumMode !== CSUM.PARTIAL && this.fits(pkt, atSize)) return ctx.emit(pkt);
+    // Nothing to segment or complete: only the outer headers matter (plain() reads the layout of
+    // the inner ones only if it cuts a trailer).
+    if (!gso && pkt.csumMode !== CSUM.PARTIAL) return this.plain(pkt, ctx, atSize, false);
     const lay = this.lay;
     const err = lay.parse(pkt, gso);
     if (gso) {
@@ -227,7 +229,7 @@ export class Egress {
       // skb_gso_segment leave such a packet unsegmented).
       pkt.gsoSize = pkt.gsoType = pkt.gsoSegs = 0;
     }
-    this.plain(pkt, ctx, atSize);
+    this.plain(pkt, ctx, atSize, true);
   }
 
   /**
@@ -315,23 +317,11 @@ export class Egress {
   }
 
   /**
-   * A packet with nothing left to complete or segment that plain() would pass as it is: not IP,
-   * at its captured size, or within the MTU. Read from the outer decode alone (the layout of the
-   * inner headers matters only to one that is cut). False: plain() decides.
+   * A packet that is not (or no longer) a GSO packet. `parsed`: the layout is filled (always
+   * with a partial checksum); else the outer decode alone is read and the layout parsed only if
+   * a trailer is to be cut.
    */
-  private fits(pkt: Packet, atSize: boolean): boolean {
-    if (this.opts.mtuPolicy === 'ignore' || atSize) return true;
-    const O = layersOf(pkt, this.scratch).outer;
-    const ip = O.netOff;
-    const v4 = O.netProto === ETHER_TYPE.IPV4;
-    if (ip === NO_OFFSET || (!v4 && O.netProto !== ETHER_TYPE.IPV6)) return true;
-    const b = pkt.buf;
-    const start = O.mplsOff !== NO_OFFSET ? O.mplsOff : ip;
-    return ip - start + (v4 ? ipv4.totalLength(b, ip) : ipv6.HEADER_LEN + ipv6.payloadLength(b, ip)) <= this.mtu;
-  }
-
-  /** A packet that is not (or no longer) a GSO packet. */
-  private plain(pkt: Packet, ctx: PacketContext, atSize: boolean): void {
+  private plain(pkt: Packet, ctx: PacketContext, atSize: boolean, parsed: boolean): void {
     const lay = this.lay;
     if (pkt.csumMode === CSUM.PARTIAL) {
       let sw = this.wire;
@@ -340,22 +330,36 @@ export class Egress {
         if (checksumHelp(pkt, this.partialEnd(pkt))) this.stats.checksumsCompleted++;
       }
     }
+    if (this.opts.mtuPolicy === 'ignore' || atSize) return ctx.emit(pkt);
+    const O = parsed ? lay.outer : layersOf(pkt, this.scratch).outer;
+    const ip = O.netOff;
+    const v4 = O.netProto === ETHER_TYPE.IPV4;
     // Only IP packets are measured against the MTU (an MPLS-labelled ARP frame is not).
-    if (lay.ipOff === NO_OFFSET || this.opts.mtuPolicy === 'ignore' || atSize) return ctx.emit(pkt);
-    const l3Len = this.l3Length(pkt);
-    if (l3Len <= this.mtu) return ctx.emit(pkt);
+    if (ip === NO_OFFSET || (!v4 && O.netProto !== ETHER_TYPE.IPV6)) return ctx.emit(pkt);
+    // The length from the network header (top MPLS label) per the IP length field (what was on the wire).
+    const b = pkt.buf;
+    const start = O.mplsOff !== NO_OFFSET ? O.mplsOff : ip;
+    if (ip - start + (v4 ? ipv4.totalLength(b, ip) : ipv6.HEADER_LEN + ipv6.payloadLength(b, ip)) <= this.mtu) return ctx.emit(pkt);
     if (pkt.truncated) return this.passTruncated(pkt, ctx);
-    if (this.opts.mtuPolicy === 'kernel' && lay.mplsOff === NO_OFFSET && lay.ipV4 && !ipv4.df(pkt.buf, lay.ipOff)) {
-      this.trimTrailer(pkt, ctx);
+    if (this.opts.mtuPolicy === 'kernel' && O.mplsOff === NO_OFFSET && v4 && !ipv4.df(b, ip)) {
+      if (parsed || this.hasTrailer(pkt, O)) {
+        if (!parsed) lay.parse(pkt, false);
+        this.trimTrailer(pkt, ctx);
+      }
       this.cutIndex = 0;
       this.cutTotal = 0;
-      const n = fragmentIpv4(pkt, this.mtu, this.emitFrag, lay.ipOff);
+      const n = fragmentIpv4(pkt, this.mtu, this.emitFrag, ip);
       if (n > 0) {
         this.stats.fragmented++;
         return;
       }
     }
     ctx.drop(pkt, 'mtu-exceeded');
+  }
+
+  /** Bytes after the IP datagram that trimTrailer may cut (it decides with the layout). */
+  private hasTrailer(pkt: Packet, O: Layers): boolean {
+    return (pkt.gsoType & GSO.PARTIAL) === 0 && O.ipEnd !== NO_OFFSET && !O.ipLenMismatch && pkt.tail > O.ipEnd;
   }
 
   /**
@@ -373,15 +377,6 @@ export class Egress {
     pkt.trim(pkt.length - n);
     if (this.lay.end > pkt.tail) this.lay.end = pkt.tail;
     ctx.countTrailer?.(n);
-  }
-
-  /** Length from the network header (top MPLS label) per the IP length field (what was on the wire). */
-  private l3Length(pkt: Packet): number {
-    const lay = this.lay;
-    const b = pkt.buf;
-    const start = lay.mplsOff !== NO_OFFSET ? lay.mplsOff : lay.ipOff;
-    const ipLen = lay.ipV4 ? ipv4.totalLength(b, lay.ipOff) : ipv6.HEADER_LEN + ipv6.payloadLength(b, lay.ipOff);
-    return lay.ipOff - start + ipLen;
   }
 
   /** End of the data a partial checksum covers: the UDP length, else the IP datagram end. */

@@ -160,6 +160,12 @@ describe('mtuPolicy and fragmentation', () => {
   it('the MTU boundary: the IP length from the network header (top label) on decides, for every header shape, policy and size', () => {
     // [name, frame, length measured against the MTU, IPv4 without DF and without a label stack]
     const padded = (f: Uint8Array, n: number) => Uint8Array.from([...f, ...new Uint8Array(n).fill(0xab)]);
+    const trailers = new Map<Uint8Array, number>();
+    const withTrailer = (f: Uint8Array, n: number) => {
+      const t = padded(f, n);
+      trailers.set(t, n);
+      return t;
+    };
     const udp4 = (o: Partial<FrameSpecIp4> = {}) => frame({ ip: { v: 4, df: false, ...o }, l4: { kind: 'udp' }, payload: pattern(1501) });
     const cases: Array<[string, Uint8Array, number, boolean]> = [
       ['IPv4', udp4(), 20 + 8 + 1501, true],
@@ -168,11 +174,11 @@ describe('mtuPolicy and fragmentation', () => {
       ['IPv4, TCP, odd length', frame({ ip: { v: 4, df: false }, l4: { kind: 'tcp' }, payload: pattern(1777) }), 20 + 20 + 1777, true],
       ['IPv4 under VLAN', frame({ vlan: [5], ip: { v: 4, df: false }, l4: { kind: 'udp' }, payload: pattern(1600) }), 20 + 8 + 1600, true],
       ['IPv4 under QinQ', frame({ vlan: [7, 8], ip: { v: 4, df: false }, l4: { kind: 'udp' }, payload: pattern(1600) }), 20 + 8 + 1600, true],
-      ['IPv4 with a trailer after the datagram', padded(udp4(), 33), 20 + 8 + 1501, true],
+      ['IPv4 with a trailer after the datagram', withTrailer(udp4(), 33), 20 + 8 + 1501, true],
       ['IPv4 under two MPLS labels', frame({ mpls: [100, 200], ip: { v: 4, df: false }, l4: { kind: 'udp' }, payload: pattern(1600) }), 8 + 20 + 8 + 1600, false],
       ['IPv6', frame({ ip: { v: 6 }, l4: { kind: 'udp' }, payload: pattern(1503) }), 40 + 8 + 1503, false],
       ['IPv6 with an extension header', frame({ ip: { v: 6, ext: [[0, 16]] }, l4: { kind: 'tcp' }, payload: pattern(1503) }), 40 + 16 + 20 + 1503, false],
-      ['IPv6 under VLAN with a trailer', padded(frame({ vlan: [9], ip: { v: 6 }, l4: { kind: 'udp' }, payload: pattern(1400) }), 7), 40 + 8 + 1400, false],
+      ['IPv6 under VLAN with a trailer', withTrailer(frame({ vlan: [9], ip: { v: 6 }, l4: { kind: 'udp' }, payload: pattern(1400) }), 7), 40 + 8 + 1400, false],
       ['IPv6 under an MPLS label', frame({ mpls: [300], ip: { v: 6 }, l4: { kind: 'udp' }, payload: pattern(1400) }), 4 + 40 + 8 + 1400, false],
     ];
     for (const [name, f, l3, fragmentable] of cases) {
@@ -186,7 +192,16 @@ describe('mtuPolicy and fragmentation', () => {
           } else if (mtuPolicy === 'kernel' && fragmentable) {
             expect(r.drops, what).toEqual([]);
             expect(r.out.length, what).toBe(2);
-            for (const g of r.out) expect(u16(g.data, g.netOff - g.head + 2), what).toBeLessThanOrEqual(mtu);
+            // The datagram's bytes after its IP header, in order; the trailer cut and counted.
+            const ip = r.out[0]!.netOff - r.out[0]!.head;
+            const hl = (f[ip]! & 0x0f) * 4;
+            const data: number[] = [];
+            for (const g of r.out) {
+              expect(u16(g.data, ip + 2), what).toBeLessThanOrEqual(mtu);
+              data.push(...g.data.subarray(ip + hl));
+            }
+            expect(hex(Uint8Array.from(data)), what).toBe(hex(f.subarray(ip + hl, ip + l3)));
+            expect(r.trailerBytes, what).toBe(trailers.get(f) ?? 0);
           } else expect([r.drops, r.out.length], what).toEqual([['mtu-exceeded'], 0]);
         }
       }

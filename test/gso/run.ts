@@ -9,6 +9,8 @@ export interface RunResult {
   out: Packet[];
   drops: string[];
   warnings: string[];
+  /** Bytes after the IP datagram the egress cut (countTrailer). */
+  trailerBytes: number;
   stage: Egress;
 }
 
@@ -17,11 +19,12 @@ export function makeGso(opts: Record<string, unknown> = {}, nic = 'none', view: 
   const { vxlanPorts, ...options } = gsoStageOptions.parse(opts);
   const profile = loadProfile(nic);
   const stage = new Egress(options, { nic: profile, view, vxlanPorts: vxlanPorts ?? vxlan.DEFAULT_PORTS });
-  const res: RunResult = { out: [], drops: [], warnings: [], stage };
+  const res: RunResult = { out: [], drops: [], warnings: [], trailerBytes: 0, stage };
   const ctx = {
     emit: (p: Packet) => void res.out.push(p),
     drop: (_p: Packet, r: string) => void res.drops.push(r),
     warnOnce: (_k: string, m: string) => void res.warnings.push(m),
+    countTrailer: (n: number) => void (res.trailerBytes += n),
   };
   return { res, run: (p: Packet) => stage.process(p, ctx), superPackets: stage.superPackets };
 }
