@@ -4,6 +4,7 @@
  * and the stages when there is a pipeline to validate (pipeline-source.ts).
  */
 import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { EXIT, io } from './command.js';
 import { pipelineSourceFromArgs } from './options.js';
 import { reportError } from './errors.js';
@@ -21,6 +22,7 @@ export async function runAction(argv: Record<string, any>): Promise<number> {
   let stop: StopSignals | null = null;
   try {
     const inputs = ([] as unknown[]).concat(argv.inputs ?? []).map(String);
+    if (argv.outDir) await prestartBatchWorkers(argv, inputs.length);
     const source = await pipelineSourceFromArgs(argv);
     const config = await loadPipelineConfig(source);
     if (!argv.output && !argv.outDir) throw new ConfigError('run: give -o OUT (one output) or --out-dir DIR (one output per input)');
@@ -61,7 +63,21 @@ export async function runAction(argv: Record<string, any>): Promise<number> {
     return reportError(e);
   } finally {
     stop?.dispose();
+    if (argv.outDir) await (await import('../pipeline/batch/executor.js')).discardPrestartedWorkers();
   }
+}
+
+/**
+ * A batch of several jobs: its worker threads are started before anything else (they start up
+ * while this thread reads and validates the pipeline); the batch takes them when it begins. A
+ * --jobs that is not a whole number starts none (batchArgs refuses it below).
+ */
+async function prestartBatchWorkers(argv: Record<string, any>, inputs: number): Promise<void> {
+  const jobs = argv.jobs === undefined ? availableParallelism() : Number(argv.jobs);
+  const workers = Math.min(jobs, inputs) - 1;
+  if (!Number.isSafeInteger(workers) || workers < 1) return;
+  const { prestartWorkers } = await import('../pipeline/batch/executor.js');
+  prestartWorkers(workers, !!(argv.pipeline || argv.stage?.length || argv.nic || argv.view));
 }
 
 function stoppedSummary(e: RunStopped): string {

@@ -3,6 +3,11 @@
  * and heap, so files run on separate cores; each still streams with the constant memory of one
  * `capflow run`). Workers get the pipeline as plain data (the parsed document and overrides) and
  * validate it again themselves: a resolved config holds stage code, which cannot be posted.
+ *
+ * A worker thread takes a while to start (a Node environment, the worker's modules, and the
+ * pipeline validator with zod and the stages when there is a pipeline): the CLI starts the
+ * batch's workers first thing (prestartWorkers), before it reads and validates the pipeline
+ * itself, so that they start while it does, and hands them their settings when the batch begins.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +58,12 @@ export class InProcessExecutor implements Executor {
   private config: Promise<PipelineConfig> | null = null;
   constructor(private readonly settings: JobSettings) {}
 
+  /** Validate the pipeline now (a worker, before its first file); its errors come from run(). */
+  prepare(): void {
+    this.config ??= loadPipelineConfig(this.settings.source);
+    this.config.catch(() => {});
+  }
+
   async run(job: FileJob, hooks: JobHooks): Promise<JobOutcome> {
     const config = await (this.config ??= loadPipelineConfig(this.settings.source));
     const t0 = performance.now();
@@ -75,7 +86,12 @@ export class InProcessExecutor implements Executor {
 }
 
 /** Messages between the batch and its workers. */
-export type ToWorker = { type: 'job'; job: FileJob } | { type: 'stop'; reason: string };
+export type ToWorker = { type: 'settings'; settings: JobSettings } | { type: 'job'; job: FileJob } | { type: 'stop'; reason: string };
+
+/** What a worker is started with: whether to load the pipeline validator before its settings come. */
+export interface WorkerStart {
+  loadValidator: boolean;
+}
 export type FromWorker =
   | { type: 'warning'; message: string }
   | { type: 'progress'; bytesIn: number }
@@ -110,16 +126,44 @@ export const workersAvailable = workerScript !== undefined;
 
 export class WorkerExecutor implements Executor {
   private worker: Worker | null = null;
+  private settings: JobSettings | null = null;
 
-  constructor(private readonly settings: JobSettings) {}
+  constructor(private readonly start: WorkerStart = { loadValidator: false }) {}
+
+  /** Start the worker thread now, ahead of its settings and files. */
+  prestart(): this {
+    this.worker ??= this.spawn();
+    return this;
+  }
+
+  /** The batch's settings: the worker validates the pipeline as soon as it has them. */
+  configure(settings: JobSettings): this {
+    this.settings = settings;
+    this.worker?.postMessage({ type: 'settings', settings } satisfies ToWorker);
+    return this;
+  }
+
+  /**
+   * A new worker thread, told its settings when they are known. It does not keep the process
+   * alive while it has no file (a prestarted worker the batch never uses, say after a usage error).
+   */
+  private spawn(): Worker {
+    const w = new Worker(workerScript!, { workerData: this.start });
+    w.unref();
+    if (this.settings) w.postMessage({ type: 'settings', settings: this.settings } satisfies ToWorker);
+    return w;
+  }
 
   run(job: FileJob, hooks: JobHooks): Promise<JobOutcome> {
-    const worker = (this.worker ??= new Worker(workerScript!, { workerData: this.settings }));
+    if (!this.settings) throw new Error('WorkerExecutor.run before configure()');
+    const worker = (this.worker ??= this.spawn());
+    worker.ref();
     return new Promise<JobOutcome>((resolve, reject) => {
       // A stop reaches the worker as a message: it aborts the file, which removes its temporary.
       const onAbort = () => worker.postMessage({ type: 'stop', reason: String(hooks.signal?.reason) } satisfies ToWorker);
       hooks.signal?.addEventListener('abort', onAbort, { once: true });
       const cleanup = () => {
+        worker.unref();
         hooks.signal?.removeEventListener('abort', onAbort);
         worker.off('message', onMessage);
         worker.off('error', onError);
@@ -162,4 +206,27 @@ export class WorkerExecutor implements Executor {
       w.terminate().catch(() => {});
     }
   }
+}
+
+/** Workers started ahead of the batch (prestartWorkers), until the batch takes them. */
+const prestarted: WorkerExecutor[] = [];
+
+/**
+ * Start `count` worker threads now, for a batch about to begin: they start up while this thread
+ * reads and validates the pipeline. `loadValidator`: there is a pipeline to validate, so the
+ * workers load the validator too.
+ */
+export function prestartWorkers(count: number, loadValidator: boolean): void {
+  if (!workersAvailable) return;
+  for (let i = 0; i < count; i++) prestarted.push(new WorkerExecutor({ loadValidator }).prestart());
+}
+
+/** A prestarted worker, or a new one (started with its first file). */
+export function takeWorker(): WorkerExecutor {
+  return prestarted.shift() ?? new WorkerExecutor();
+}
+
+/** Stop the prestarted workers no batch took (fewer files than expected, or no batch at all). */
+export function discardPrestartedWorkers(): Promise<void> {
+  return Promise.all(prestarted.splice(0).map((w) => w.close())).then(() => {});
 }

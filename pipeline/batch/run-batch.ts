@@ -7,7 +7,8 @@ import { availableParallelism } from 'node:os';
 import type { RunSummary } from '../run.js';
 import {
   InProcessExecutor,
-  WorkerExecutor,
+  discardPrestartedWorkers,
+  takeWorker,
   workersAvailable,
   type Executor,
   type FileJob,
@@ -129,13 +130,13 @@ export async function runBatch(jobs: readonly FileJob[], opts: BatchOptions): Pr
       // This thread is one of the jobs (it only waits on I/O and the workers' rare messages
       // otherwise), so --jobs 1 runs exactly like a plain `capflow run` and --jobs N starts
       // N-1 workers, each costing a module load and a heap.
-      const ex = i > 0 && workersAvailable ? new WorkerExecutor(settings) : inProcess;
+      const ex = i > 0 && workersAvailable ? takeWorker().configure(settings) : inProcess;
       executors.push(ex);
       loops.push(slot(ex));
     }
     await Promise.all(loops);
   } finally {
-    await Promise.all([...new Set([...executors, inProcess])].map((e) => e.close()));
+    await Promise.all([...new Set([...executors, inProcess])].map((e) => e.close()).concat(discardPrestartedWorkers()));
   }
   return results.filter((r): r is FileResult => r !== undefined);
 }
