@@ -138,6 +138,45 @@ export class Packet {
     this.floor = floor;
   }
 
+  /**
+   * Make this packet what `new Packet(buf, head, tail, origLen, floor)` makes, every other field
+   * at its initial value: a reader that recycles its chunks reuses its packets too (pcap/packet-pool.ts).
+   */
+  reset(buf: Uint8Array, head: number, tail: number, origLen: number, floor: number): this {
+    this.buf = buf;
+    this.head = head;
+    this.tail = tail;
+    this.floor = floor;
+    this.origLen = origLen;
+    this.ingressLen = 0;
+    this.tsSec = 0;
+    this.tsFrac = 0;
+    this.tsUnits = 1_000_000;
+    this.iface = 0;
+    this.linkType = 1;
+    this.comments = null;
+    this.layers = null;
+    this.arena = null;
+    this.macOff = NO_OFFSET;
+    this.netOff = NO_OFFSET;
+    this.transOff = NO_OFFSET;
+    this.innerMacOff = NO_OFFSET;
+    this.innerNetOff = NO_OFFSET;
+    this.innerTransOff = NO_OFFSET;
+    this.protocol = 0;
+    this.innerProtocol = 0;
+    this.encapsulation = false;
+    this.csumMode = CSUM.NONE;
+    this.csumStart = 0;
+    this.csumOffset = 0;
+    this.gsoSize = 0;
+    this.gsoType = 0;
+    this.gsoSegs = 0;
+    this.tunnel = null;
+    this.notes = null;
+    return this;
+  }
+
   /** A packet holding a copy of `frame`, with HEADROOM bytes in front. */
   static fromBytes(frame: Uint8Array, origLen = frame.length): Packet {
     const buf = new Uint8Array(HEADROOM + frame.length);

@@ -1,4 +1,5 @@
 import { HEADROOM, Packet } from '../packet.js';
+import type { PacketPool } from './packet-pool.js';
 
 /** A capture interface: the pcap file header, or one pcapng Interface Description Block. */
 export interface CaptureInterface {
@@ -19,6 +20,8 @@ export interface ParseContext {
   readonly file: string;
   readonly strict: boolean;
   warn(msg: string): void;
+  /** Where record packets come from when the reader recycles its chunks (reused packets); else a new Packet per record. */
+  readonly packets?: PacketPool | undefined;
 }
 
 /**
@@ -41,18 +44,21 @@ export function isReadChunk(buf: Uint8Array): boolean {
 
 /**
  * A packet for the frame at bytes[data, data + capLen) of a record starting at `record`: zero-copy
- * (the chunk itself, floor at the record) or a copy with HEADROOM in front. macOff = head.
+ * (the chunk itself, floor at the record) or a copy with HEADROOM in front; from `pool` when the
+ * reader recycles its packets. macOff = head.
  */
-export function recordPacket(bytes: Uint8Array, record: number, data: number, capLen: number, origLen: number, zeroCopy: boolean): Packet {
-  let pkt: Packet;
-  if (zeroCopy) {
-    pkt = new Packet(bytes, data, data + capLen, origLen, record);
-  } else {
-    const buf = new Uint8Array(HEADROOM + capLen);
+export function recordPacket(bytes: Uint8Array, record: number, data: number, capLen: number, origLen: number, zeroCopy: boolean, pool: PacketPool | undefined): Packet {
+  let buf = bytes;
+  let head = data;
+  let floor = record;
+  if (!zeroCopy) {
+    buf = new Uint8Array(HEADROOM + capLen);
     buf.set(bytes.subarray(data, data + capLen), HEADROOM);
-    pkt = new Packet(buf, HEADROOM, HEADROOM + capLen, origLen);
+    head = HEADROOM;
+    floor = 0;
   }
-  pkt.macOff = pkt.head;
+  const pkt = pool !== undefined ? pool.take(buf, head, head + capLen, origLen, floor) : new Packet(buf, head, head + capLen, origLen, floor);
+  pkt.macOff = head;
   return pkt;
 }
 

@@ -10,6 +10,7 @@ import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Gzip } from 'node:zlib';
 import { ConfigError } from '../config-error.js';
+import { giveSlot } from './io-slots.js';
 
 /** Where a writer's bytes go. */
 export interface ByteOutput {
@@ -33,6 +34,37 @@ export interface ByteOutput {
   end(): Promise<void>;
   /** Discard: stop writing and remove what was written (files). */
   abort(): Promise<void>;
+}
+
+/**
+ * Written chunks handed over as `reusable`, kept (at most FILE_WRITES_IN_FLIGHT) for the writer to
+ * fill again; a slot of the I/O memory not kept goes back to it, as do the kept ones when the
+ * output is finished.
+ */
+class WrittenBuffers {
+  private readonly free: Uint8Array[] = [];
+
+  /** A reusable chunk was completely written: keep the buffer it starts. */
+  keep(chunk: Uint8Array): void {
+    if (this.free.length < FILE_WRITES_IN_FLIGHT) this.free.push(chunk);
+    else giveSlot(chunk);
+  }
+
+  /** A kept buffer of `size` bytes, or undefined. */
+  take(size: number): Uint8Array | undefined {
+    while (this.free.length > 0) {
+      const c = this.free.pop()!;
+      if (c.buffer.byteLength - c.byteOffset >= size) return Buffer.from(c.buffer, c.byteOffset, size);
+      giveSlot(c);
+    }
+    return undefined;
+  }
+
+  /** The output is finished: nothing will be taken any more. */
+  releaseAll(): void {
+    for (const c of this.free) giveSlot(c);
+    this.free.length = 0;
+  }
 }
 
 /** Output format and compression implied by a file name: .pcap .pcapng .cap, each optionally .gz. */
@@ -200,8 +232,8 @@ class StreamOutput implements ByteOutput {
   /** Writes whose callback has not come yet: end() waits for them (their error is the output's). */
   private pending = 0;
   private idleWaiter: (() => void) | null = null;
-  /** Backing stores of written reusable chunks, for reusable(). */
-  private readonly free: ArrayBuffer[] = [];
+  /** Written reusable chunks, for reusable(). */
+  private readonly free = new WrittenBuffers();
 
   constructor(
     readonly name: string,
@@ -229,7 +261,7 @@ class StreamOutput implements ByteOutput {
     this.pending++;
     return this.sink.write(chunk, (err?: Error | null) => {
       if (err) this.error ??= new OutputError(this.name, 'cannot write', err);
-      else if (reusable && this.free.length < FILE_WRITES_IN_FLIGHT) this.free.push(chunk.buffer as ArrayBuffer);
+      else if (reusable) this.free.keep(chunk);
       written?.();
       if (--this.pending === 0 && this.idleWaiter) {
         const w = this.idleWaiter;
@@ -240,11 +272,7 @@ class StreamOutput implements ByteOutput {
   }
 
   reusable(size: number): Uint8Array | undefined {
-    while (this.free.length > 0) {
-      const ab = this.free.pop()!;
-      if (ab.byteLength >= size) return Buffer.from(ab, 0, size);
-    }
-    return undefined;
+    return this.free.take(size);
   }
 
   async drain(): Promise<void> {
@@ -278,11 +306,13 @@ class StreamOutput implements ByteOutput {
         ]);
       }
     }
+    this.free.releaseAll();
     if (this.error) throw this.error;
   }
 
   async abort(): Promise<void> {
     this.error ??= new Error(`${this.name}: output aborted`);
+    this.free.releaseAll();
     if (this.gzip) {
       this.gzip.unpipe();
       this.gzip.destroy();
@@ -405,8 +435,8 @@ class DirectFileOutput implements ByteOutput {
   private closed = false;
   /** Renamed onto the target (end) or removed (abort). */
   private done = false;
-  /** Backing stores of written chunks, for reusable(). */
-  private readonly free: ArrayBuffer[] = [];
+  /** Written reusable chunks, for reusable(). */
+  private readonly free = new WrittenBuffers();
   /** Chunks handed over and not yet given to the thread pool (file order, contiguous). */
   private queue: { chunk: Uint8Array; reusable: boolean; written: (() => void) | undefined }[] = [];
   /** File position of queue[0]. */
@@ -429,7 +459,7 @@ class DirectFileOutput implements ByteOutput {
     this.position += chunk.length;
     if (this.sync) {
       this.writeNow(chunk, at);
-      if (reusable && this.free.length < FILE_WRITES_IN_FLIGHT) this.free.push(chunk.buffer as ArrayBuffer);
+      if (reusable) this.free.keep(chunk);
       written?.();
       return true;
     }
@@ -441,11 +471,7 @@ class DirectFileOutput implements ByteOutput {
   }
 
   reusable(size: number): Uint8Array | undefined {
-    while (this.free.length > 0) {
-      const ab = this.free.pop()!;
-      if (ab.byteLength >= size) return Buffer.from(ab, 0, size);
-    }
-    return undefined;
+    return this.free.take(size);
   }
 
   async drain(): Promise<void> {
@@ -458,6 +484,7 @@ class DirectFileOutput implements ByteOutput {
     try {
       this.finished = true;
       await this.idle();
+      this.free.releaseAll();
       if (this.error) throw this.error;
       this.closed = true;
       await this.fh.close().catch((e: unknown) => {
@@ -477,6 +504,7 @@ class DirectFileOutput implements ByteOutput {
     this.finished = true;
     this.error ??= new Error(`${this.name}: output aborted`);
     await this.idle();
+    this.free.releaseAll();
     if (!this.closed) {
       this.closed = true;
       await this.fh.close().catch(() => {});
@@ -508,7 +536,7 @@ class DirectFileOutput implements ByteOutput {
     if (err) this.error ??= new OutputError(this.name, 'cannot write', err);
     this.writing = false;
     for (const b of batch) {
-      if (!err && b.reusable && this.free.length < FILE_WRITES_IN_FLIGHT) this.free.push(b.chunk.buffer as ArrayBuffer);
+      if (!err && b.reusable) this.free.keep(b.chunk);
       b.written?.();
     }
     if (this.queue.length > 0) this.writeQueued();

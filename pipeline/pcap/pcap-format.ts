@@ -94,7 +94,7 @@ export class PcapParser implements FormatParser {
       this.sink = null;
     }
     if (capLen > origLen) origLen = this.badOrigLen(capLen, origLen, fileOff);
-    const pkt = recordPacket(bytes, off, off + PCAP_RECORD_HEADER_LEN, capLen, origLen, zeroCopy);
+    const pkt = recordPacket(bytes, off, off + PCAP_RECORD_HEADER_LEN, capLen, origLen, zeroCopy, this.ctx.packets);
     let sec = dv.getUint32(off, le);
     let frac = dv.getUint32(off + 4, le);
     if (frac >= this.units) {

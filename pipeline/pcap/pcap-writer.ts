@@ -103,8 +103,7 @@ export class PcapWriter implements CaptureWriter {
     dv.setUint32(p + 4, frac, true);
     dv.setUint32(p + 8, capLen, true);
     dv.setUint32(p + 12, origLen, true);
-    // A plain view: `subarray` on a Buffer (a read chunk) goes through Buffer's slower species path.
-    b.buf.set(new Uint8Array(src.buffer, src.byteOffset + pkt.head, capLen), p + 16);
+    b.copyIn(src, pkt.head, capLen, p + 16);
     b.pos = p + 16 + capLen;
     this.packetsWritten++;
     return !b.needDrain;
@@ -149,12 +148,12 @@ export class PcapWriter implements CaptureWriter {
     if (this.b.closed) return;
     if (this.linkType < 0) this.writeHeader(1, this.snapLimit || MAX_CAPLEN);
     await this.b.flush();
-    this.b.closed = true;
+    this.b.release();
     await this.b.out.end();
   }
 
   async abort(): Promise<void> {
-    this.b.closed = true;
+    this.b.release();
     await this.b.out.abort();
   }
 

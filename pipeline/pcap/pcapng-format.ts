@@ -248,7 +248,7 @@ export class PcapngParser implements FormatParser {
   }
 
   private makePacket(bytes: Uint8Array, block: number, data: number, capLen: number, origLen: number, ifc: IfaceState, zeroCopy: boolean): Packet {
-    const pkt = recordPacket(bytes, block, data, capLen, origLen, zeroCopy);
+    const pkt = recordPacket(bytes, block, data, capLen, origLen, zeroCopy, this.ctx.packets);
     pkt.tsUnits = ifc.units;
     pkt.iface = ifc.index;
     pkt.linkType = ifc.linkType;

@@ -109,9 +109,7 @@ export class PcapngWriter implements CaptureWriter {
     dv.setUint32(start + 16, this.ts.lo, true);
     dv.setUint32(start + 20, capLen, true);
     dv.setUint32(start + 24, origLen, true);
-    const src = pkt.buf;
-    // A plain view: `subarray` on a Buffer (a read chunk) goes through Buffer's slower species path.
-    b.buf.set(new Uint8Array(src.buffer, src.byteOffset + pkt.head, capLen), start + 28);
+    b.copyIn(pkt.buf, pkt.head, capLen, start + 28);
     b.pos = start + 28 + capLen;
     b.zero(padded - capLen);
     if (optRoom > 0) {
@@ -133,12 +131,12 @@ export class PcapngWriter implements CaptureWriter {
   async close(): Promise<void> {
     if (this.b.closed) return;
     await this.b.flush();
-    this.b.closed = true;
+    this.b.release();
     await this.b.out.end();
   }
 
   async abort(): Promise<void> {
-    this.b.closed = true;
+    this.b.release();
     await this.b.out.abort();
   }
 

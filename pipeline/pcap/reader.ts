@@ -13,7 +13,7 @@
  * never writes to or reuses a chunk once its records are handed out, so packets stay valid for as
  * long as they are referenced, and a packet keeps its chunk alive. With `recycleChunks` (the run
  * loop) a batch's packets are valid only until the next batch is asked for: its chunk is then
- * read into again, and such chunks are never offered to writers for zero-copy output. A source given to
+ * read into again, the Packet objects and the batch array are reused (packet-pool.ts), and such chunks are never offered to writers for zero-copy output. A source given to
  * readCaptureFromStream hands its chunks over the same way: it must never modify or reuse a
  * chunk after yielding it (Node streams allocate a new buffer per chunk); a source that recycles
  * its buffers must set `copyRecords`. Only a record that straddles two chunks is assembled in a
@@ -33,6 +33,8 @@ import { type CaptureInterface, type ChunkKeeper, type FormatParser, type ParseC
 import { CaptureFormatError } from './errors.js';
 import { PcapParser, isPcapMagic } from './pcap-format.js';
 import { BLOCK, PcapngParser } from './pcapng-format.js';
+import { PacketPool } from './packet-pool.js';
+import { SLOT_SIZE, giveSlot, slotMemoryOf, takeSlot } from './io-slots.js';
 
 export type { CaptureInterface } from './capture-interface.js';
 
@@ -52,7 +54,8 @@ export interface ReadOptions {
    * The caller is done with a batch's packets, and every byte they reference, when it asks for
    * the next batch (or abandons the iteration): a file's read buffers are then reused. For a
    * consumer that writes or drops each packet before going on, like the run loop; not for one
-   * that keeps packets.
+   * that keeps packets. The packets themselves (and the batch array) are reused for the next
+   * batch too.
    */
   recycleChunks?: boolean;
   /**
@@ -92,6 +95,8 @@ export class CaptureReader {
   private readonly fedChunks: Uint8Array[] = [];
   /** A passthrough sink was set: batches() yields one (maybe empty) batch per chunk. */
   private passthroughSet = false;
+  /** The batch array batches() fills again for every chunk when packets are recycled (recycleChunks). */
+  private readonly batch: Packet[] = [];
 
   /** @internal use openCapture / readCaptureFromStream. */
   constructor(
@@ -186,7 +191,9 @@ export class CaptureReader {
       while (!this.eof) {
         // The caller is done with what was yielded before (recycleChunks).
         this.recycleFed();
-        const out: Packet[] = [];
+        // Recycled packets: the caller is done with the last batch, and so with its array.
+        const out = this.ctx.packets !== undefined ? this.batch : [];
+        out.length = 0;
         try {
           await this.step(out);
         } catch (err) {
@@ -247,7 +254,16 @@ export class CaptureReader {
     if (this.recycle === null) return;
     for (const c of this.fedChunks) this.recycle(c);
     this.fedChunks.length = 0;
+    this.ctx.packets?.recycle();
   }
+}
+
+/**
+ * What identifies a chunk's buffer for pooling and holds: its ArrayBuffer, or for a slot of the
+ * I/O memory (one ArrayBuffer for all) the slot's offset.
+ */
+function bufferKey(chunk: Uint8Array): object | number {
+  return slotMemoryOf(chunk) !== null ? chunk.byteOffset - (chunk.byteOffset % SLOT_SIZE) : chunk.buffer;
 }
 
 function isZlibError(err: unknown): boolean {
@@ -374,7 +390,7 @@ export const READ_AHEAD = 4;
  * reads ahead, the batch being worked on, and chunks an output still writes from (up to its
  * FILE_WRITES_IN_FLIGHT) come back to it.
  */
-const readBufferPool: ArrayBuffer[] = [];
+const readBufferPool: Uint8Array[] = [];
 const POOL_LIMIT = READ_AHEAD + 12;
 
 /**
@@ -382,7 +398,9 @@ const POOL_LIMIT = READ_AHEAD + 12;
  * one is returned, so they proceed (in the thread pool, one after the other) while the caller
  * works. Every read gets a new buffer, which the consumer owns, unless `pooled`: then
  * buffers given back with recycle() are read into again (at most POOL_LIMIT are kept), but not
- * while an output holds them (hold/release: a zero-copy write in flight).
+ * while an output holds them (hold/release: a zero-copy write in flight). Pooled buffers are
+ * slots of the I/O memory (io-slots.ts) while there are free ones: writers copy frames out of
+ * them without a view per packet.
  * Regular files are read at explicit positions, READ_AHEAD chunks ahead; anything else
  * (FIFO, character device) sequentially, one chunk ahead.
  */
@@ -394,11 +412,11 @@ class FileChunks implements AsyncIterator<Uint8Array>, ChunkKeeper {
   private depth = 1;
   private started = false;
   private done = false;
-  /** Buffers the consumer gave back (pooled; shared with other sources of the same size). */
-  private readonly pool: ArrayBuffer[];
-  /** Holds on buffers an output still writes from, and the recycled ones among them. */
-  private readonly held = new Map<ArrayBuffer, number>();
-  private readonly recycledWhileHeld = new Set<ArrayBuffer>();
+  /** Buffers the consumer gave back, `size` bytes each (pooled; shared with other sources of the same size). */
+  private readonly pool: Uint8Array[];
+  /** Holds on buffers an output still writes from, and the recycled ones among them (by bufferKey). */
+  private readonly held = new Map<object | number, number>();
+  private readonly recycledWhileHeld = new Map<object | number, Uint8Array>();
 
   constructor(
     private readonly fh: FileHandle,
@@ -412,29 +430,38 @@ class FileChunks implements AsyncIterator<Uint8Array>, ChunkKeeper {
 
   /** Give back a chunk this source returned: its bytes may be overwritten by a later read (once no longer held). */
   recycle(chunk: Uint8Array): void {
-    const ab = chunk.buffer as ArrayBuffer;
-    if (this.held.has(ab)) this.recycledWhileHeld.add(ab);
-    else this.toPool(ab);
+    const key = bufferKey(chunk);
+    if (this.held.has(key)) this.recycledWhileHeld.set(key, chunk);
+    else this.toPool(chunk);
   }
 
   hold(chunk: Uint8Array): void {
-    const ab = chunk.buffer as ArrayBuffer;
-    this.held.set(ab, (this.held.get(ab) ?? 0) + 1);
+    const key = bufferKey(chunk);
+    this.held.set(key, (this.held.get(key) ?? 0) + 1);
   }
 
   release(chunk: Uint8Array): void {
-    const ab = chunk.buffer as ArrayBuffer;
-    const n = (this.held.get(ab) ?? 1) - 1;
+    const key = bufferKey(chunk);
+    const n = (this.held.get(key) ?? 1) - 1;
     if (n > 0) {
-      this.held.set(ab, n);
+      this.held.set(key, n);
       return;
     }
-    this.held.delete(ab);
-    if (this.recycledWhileHeld.delete(ab)) this.toPool(ab);
+    this.held.delete(key);
+    const recycled = this.recycledWhileHeld.get(key);
+    if (recycled !== undefined) {
+      this.recycledWhileHeld.delete(key);
+      this.toPool(recycled);
+    }
   }
 
-  private toPool(ab: ArrayBuffer): void {
-    if (this.pooled && ab.byteLength === this.size && this.pool.length < POOL_LIMIT && !this.pool.includes(ab)) this.pool.push(ab);
+  /** Keep the buffer `chunk` starts for a later read; a slot not kept goes back to the I/O memory. */
+  private toPool(chunk: Uint8Array): void {
+    const slot = slotMemoryOf(chunk) !== null;
+    const whole = slot ? this.size === SLOT_SIZE && chunk.byteOffset % SLOT_SIZE === 0 : chunk.byteOffset === 0 && chunk.buffer.byteLength === this.size;
+    if (this.pooled && whole && this.pool.length < POOL_LIMIT && !this.pool.some((b) => bufferKey(b) === bufferKey(chunk))) {
+      this.pool.push(chunk.length === this.size ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, this.size));
+    } else if (slot) giveSlot(chunk);
   }
 
   async next(): Promise<IteratorResult<Uint8Array>> {
@@ -534,17 +561,18 @@ class FileChunks implements AsyncIterator<Uint8Array>, ChunkKeeper {
     return this.filled(buf, n);
   }
 
-  /** A buffer to read a chunk into: a pooled one when there is one. */
+  /** A buffer to read a chunk into: a pooled one when there is one, else a free slot of the I/O memory. */
   private buffer(): Buffer {
-    const pooled = this.pool.pop();
-    return pooled !== undefined ? Buffer.from(pooled, 0, this.size) : Buffer.allocUnsafeSlow(this.size);
+    // A source that does not pool hands every buffer to its consumer for good: never a slot.
+    const pooled = this.pooled ? (this.pool.pop() ?? (this.size === SLOT_SIZE ? takeSlot() : undefined)) : undefined;
+    return pooled !== undefined ? Buffer.from(pooled.buffer, pooled.byteOffset, this.size) : Buffer.allocUnsafeSlow(this.size);
   }
 
   /** The chunk read into `buf` (`n` bytes), or null at the end of the input. */
   private filled(buf: Buffer, n: number): Uint8Array | null {
     if (n === 0) {
       // The reads ahead of the end find nothing: their buffers go back to the pool, not to the GC.
-      if (this.pooled) this.toPool(buf.buffer as ArrayBuffer);
+      if (this.pooled) this.toPool(buf);
       return null;
     }
     return n === buf.length ? buf : buf.subarray(0, n);
@@ -562,11 +590,6 @@ export async function readCaptureFromStream(stream: AsyncIterable<Uint8Array>, o
 
 /** `recycler`: the file source whose chunks are reused (recycleChunks), used unless the input is gzip. */
 async function openReader(stream: AsyncIterable<Uint8Array>, opts: ReadOptions, recycler: FileChunks | null): Promise<CaptureReader> {
-  const ctx: ParseContext = {
-    file: opts.name,
-    strict: opts.strict ?? false,
-    warn: opts.onWarning ?? (() => {}),
-  };
   const it = stream[Symbol.asyncIterator]();
   const sourceCount = { bytes: 0 };
   // Peek at the first two bytes for the gzip magic, without losing what was read.
@@ -594,6 +617,13 @@ async function openReader(stream: AsyncIterable<Uint8Array>, opts: ReadOptions, 
   }
   // Compressed input: zlib holds on to the chunks it is given, so they are never reused.
   const recycle = recycler !== null && !gzip ? (c: Uint8Array) => recycler.recycle(c) : null;
+  const ctx: ParseContext = {
+    file: opts.name,
+    strict: opts.strict ?? false,
+    warn: opts.onWarning ?? (() => {}),
+    // Packets live as long as the chunks they reference: reused with them.
+    packets: recycle !== null ? new PacketPool() : undefined,
+  };
   const reader = new CaptureReader(source, ctx, gzip, opts.copyRecords !== true, recycle, recycle !== null ? recycler : null);
   reader.sourceCount = sourceCount;
   await reader.open();

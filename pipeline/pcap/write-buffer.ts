@@ -3,8 +3,10 @@
  * (no per-packet allocation) and handed to the output in big chunks.
  *
  * Ownership: a full buffer is handed over as is and another one taken (no copy): one the output
- * has finished writing when it offers one (ByteOutput.reusable: file outputs do), else a fresh
- * one. A small remainder flushed early is copied so the buffer can be kept.
+ * has finished writing when it offers one (ByteOutput.reusable: file outputs do), else a free slot
+ * of the I/O memory (io-slots.ts: frames are copied in from read chunks there with copyWithin), else
+ * a fresh one. A small remainder flushed early is copied so the buffer can be kept. The last
+ * buffer goes back to the I/O memory when the writer is done with it (release).
  *
  * Shared runs (zero-copy output): `appendShared` queues bytes that already sit, exactly as they
  * must be written, in a capture reader's chunk (see reader.ts: such chunks are never modified or
@@ -17,14 +19,17 @@
 import type { ChunkKeeper } from './capture-interface.js';
 import { CaptureWriteError } from './errors.js';
 import type { ByteOutput } from './output.js';
+import { SLOT_SIZE, giveSlot, slotMemoryOf, takeSlot } from './io-slots.js';
 
-/** Size of the assembly buffer and so of the chunks handed to the output. */
-export const WRITE_CHUNK_SIZE = 1 << 20;
+/** Size of the assembly buffer and so of the chunks handed to the output: a slot of the I/O memory. */
+export const WRITE_CHUNK_SIZE = SLOT_SIZE;
 const COPY_BELOW = 64 * 1024;
 
 export class WriteBuffer {
   buf: Uint8Array;
   dv: DataView;
+  /** The I/O memory when `buf` is one of its slots (see copyIn), else null. */
+  private mem: Uint8Array | null;
   pos = 0;
   /** Bytes handed to the output so far. */
   handedOff = 0;
@@ -38,8 +43,9 @@ export class WriteBuffer {
   private runKeeper: ChunkKeeper | null = null;
 
   constructor(readonly out: ByteOutput) {
-    this.buf = Buffer.allocUnsafe(WRITE_CHUNK_SIZE);
+    this.buf = takeSlot() ?? Buffer.allocUnsafe(WRITE_CHUNK_SIZE);
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.mem = slotMemoryOf(this.buf);
   }
 
   get bytesWritten(): number {
@@ -73,6 +79,34 @@ export class WriteBuffer {
     this.runStart = start;
     this.runEnd = end;
     this.runKeeper = keeper;
+  }
+
+  /**
+   * Copy src[from, from + n) to buf[at, at + n) (room reserved by the caller): one copyWithin when
+   * both lie in the I/O memory (a read chunk into a slot), else through a view of the source.
+   */
+  copyIn(src: Uint8Array, from: number, n: number, at: number): void {
+    const mem = this.mem;
+    if (mem !== null && src.buffer === mem.buffer) {
+      const s = src.byteOffset + from;
+      mem.copyWithin(this.buf.byteOffset + at, s, s + n);
+      return;
+    }
+    // A plain view: `subarray` on a Buffer (a read chunk) goes through Buffer's slower species path.
+    this.buf.set(new Uint8Array(src.buffer, src.byteOffset + from, n), at);
+  }
+
+  /**
+   * The writer is done (closed, or aborted): its buffer, handed to no output, goes back to the I/O
+   * memory. Nothing may be written after.
+   */
+  release(): void {
+    this.closed = true;
+    giveSlot(this.buf);
+    this.buf = new Uint8Array(0);
+    this.dv = new DataView(this.buf.buffer);
+    this.mem = null;
+    this.pos = 0;
   }
 
   /** Copy src[start, end) in, handing full buffers to the output on the way (any length). */
@@ -134,7 +168,8 @@ export class WriteBuffer {
   }
 
   private alloc(size: number, reuse: boolean): void {
-    this.buf = (reuse ? this.out.reusable?.(size) : undefined) ?? Buffer.allocUnsafe(size);
+    this.buf = (reuse ? this.out.reusable?.(size) : undefined) ?? (reuse && size === SLOT_SIZE ? takeSlot() : undefined) ?? Buffer.allocUnsafe(size);
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.mem = slotMemoryOf(this.buf);
   }
 }

@@ -18,6 +18,19 @@ import type { ByteOutput } from '../../pipeline/pcap/output.js';
 import { concat, frame, pcapHeader, pcapRecord } from '../helpers/pcap-build.js';
 import { frameOf, withTempDir } from '../helpers/pcap-collect.js';
 
+/**
+ * What tells read buffers apart: pooled ones are slots of one ArrayBuffer (io-slots.ts), so the
+ * ArrayBuffer and the offset in it.
+ */
+const bufferIds = new WeakMap<ArrayBufferLike, number>();
+let nextBufferId = 0;
+/** The read buffer `b` (a read chunk, or a view of one) lies in. */
+function bufferId(b: Uint8Array): string {
+  let id = bufferIds.get(b.buffer);
+  if (id === undefined) bufferIds.set(b.buffer, (id = nextBufferId++));
+  return `${id}@${b.byteOffset - (b.byteOffset % READ_CHUNK_SIZE)}`;
+}
+
 /** About `bytes` of odd-sized records (they straddle every chunk boundary); returns file and frames. */
 function capture(bytes: number): { file: Uint8Array; frames: Uint8Array[] } {
   const recs: Uint8Array[] = [];
@@ -40,13 +53,13 @@ describe('reader with recycleChunks', () => {
       const src = join(dir, 'in.pcap');
       await writeFile(src, file);
       const reader = await openCapture(src, { name: src, recycleChunks: true });
-      const buffers = new Set<ArrayBufferLike>();
+      const buffers = new Set<string>();
       let i = 0;
       let marked = 0;
       for await (const batch of reader.batches()) {
         for (const p of batch) {
           // Read chunks (records straddling two chunks are copied into buffers of their own).
-          if (p.buf.buffer.byteLength === READ_CHUNK_SIZE) buffers.add(p.buf.buffer);
+          if (p.buf.length === READ_CHUNK_SIZE) buffers.add(bufferId(p.buf));
           if (isReadChunk(p.buf)) marked++;
           // Valid until the next batch is asked for: check each frame now.
           expect(Buffer.compare(frameOf(p), frames[i]!)).toBe(0);
@@ -102,13 +115,13 @@ describe('reader with recycleChunks', () => {
       // An output that takes its time: it reads each chunk only when the write "completes", a few
       // milliseconds after it was handed over, as the thread pool would.
       const written: Buffer[] = [];
-      const views = new Set<ArrayBufferLike>();
+      const views = new Set<string>();
       let inFlight = 0;
       let waiters: (() => void)[] = [];
       const out: ByteOutput = {
         name: 'slow',
         write(chunk, _reusable, done) {
-          if (chunk.byteLength > 65536) views.add(chunk.buffer);
+          if (chunk.byteLength > 65536) views.add(bufferId(chunk));
           inFlight++;
           const slot = written.length;
           written.push(Buffer.alloc(0));

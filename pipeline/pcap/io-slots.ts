@@ -1,0 +1,64 @@
+/**
+ * The memory file inputs are read into (pooled read chunks, reader.ts) and capture writers
+ * assemble their output in (write-buffer.ts): 1 MiB slots of one ArrayBuffer, so that a run with a
+ * stage copies each frame from its read chunk into the writer's buffer with one copyWithin on that
+ * ArrayBuffer. Copying from another ArrayBuffer needs a view of the frame per packet (an object,
+ * then garbage): about twice the cost of the copy itself for a 1.5 KB frame.
+ *
+ * Ownership: a slot taken is its taker's until given back with giveSlot(), once nothing reads or
+ * writes it any more (a read chunk no packet or output uses, a written output buffer). A slot
+ * never given back is only lost to the pool: when every slot is taken, buffers of their own are
+ * used instead, which are copied from with a view (the same bytes, more slowly).
+ */
+
+/** Size of a slot: the readers' READ_CHUNK_SIZE and the writers' WRITE_CHUNK_SIZE. */
+export const SLOT_SIZE = 1 << 20;
+
+/**
+ * Slots in the ArrayBuffer: a run takes at most its reads ahead and the chunks an output still
+ * writes from (reader.ts POOL_LIMIT, 16) and the writer's buffers in flight (output.ts
+ * FILE_WRITES_IN_FLIGHT, 8, and the one being filled). Untouched slots cost no memory (the pages are
+ * mapped when first written).
+ */
+const SLOT_COUNT = 32;
+
+let memory: Uint8Array | null = null;
+/** Per slot: 1 while taken. */
+const taken = new Uint8Array(SLOT_COUNT);
+/** Slots free to take, by index. */
+const free: number[] = [];
+
+/** A free slot (SLOT_SIZE bytes, uninitialised: it may hold what its last owner wrote), or undefined when all are taken. */
+export function takeSlot(): Buffer | undefined {
+  if (memory === null) {
+    // Not zero-filled: every slot is written before it is read (a read into it, an output assembled in it).
+    memory = new Uint8Array(Buffer.allocUnsafeSlow(SLOT_SIZE * SLOT_COUNT).buffer, 0, SLOT_SIZE * SLOT_COUNT);
+    for (let i = SLOT_COUNT - 1; i >= 0; i--) free.push(i);
+  }
+  const i = free.pop();
+  if (i === undefined) return undefined;
+  taken[i] = 1;
+  return Buffer.from(memory.buffer, i * SLOT_SIZE, SLOT_SIZE);
+}
+
+/**
+ * Give back the slot `buf` starts (a view from its first byte, of any length); a buffer that is
+ * not a slot, or a slot not taken, is left alone.
+ */
+export function giveSlot(buf: Uint8Array): void {
+  if (memory === null || buf.buffer !== memory.buffer || buf.byteOffset % SLOT_SIZE !== 0) return;
+  const i = buf.byteOffset / SLOT_SIZE;
+  if (taken[i] !== 1) return;
+  taken[i] = 0;
+  free.push(i);
+}
+
+/** The whole slot memory when `buf` lies in it (copy between slots with its copyWithin), else null. */
+export function slotMemoryOf(buf: Uint8Array): Uint8Array | null {
+  return memory !== null && buf.buffer === memory.buffer ? memory : null;
+}
+
+/** Slots taken now (tests: every slot comes back). */
+export function slotsTaken(): number {
+  return memory === null ? 0 : SLOT_COUNT - free.length;
+}
