@@ -259,7 +259,7 @@ export class Packet {
     const prefix = at - this.head;
     this.reserve(n);
     at = this.head + prefix;
-    this.buf.copyWithin(this.head - n, this.head, at);
+    moveToFront(this.buf, this.head - n, this.head, at);
     this.head -= n;
     this.origLen += n;
     this.moveOffsetsBelow(at, -n);
@@ -362,6 +362,19 @@ export class Packet {
       this.layers.valid = false;
     }
   }
+}
+
+/**
+ * b[from, end) moved to `to` (< from; the ranges may overlap): a byte loop for an L2 prefix (an
+ * Ethernet header and a few tags, copied front first, which overlap allows), copyWithin above
+ * that (a builtin call costs more than moving 14 or 22 bytes one by one).
+ */
+function moveToFront(b: Uint8Array, to: number, from: number, end: number): void {
+  if (end - from > 64) {
+    b.copyWithin(to, from, end);
+    return;
+  }
+  for (let i = from; i < end; i++) b[to++] = b[i]!;
 }
 
 function shift(off: number, d: number): number {
