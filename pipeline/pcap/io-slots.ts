@@ -15,12 +15,13 @@
 export const SLOT_SIZE = 1 << 20;
 
 /**
- * Slots in the ArrayBuffer: a run takes at most its reads ahead and the chunks an output still
- * writes from (reader.ts POOL_LIMIT, 16) and the writer's buffers in flight (output.ts
- * FILE_WRITES_IN_FLIGHT, 8, and the one being filled). Untouched slots cost no memory (the pages are
- * mapped when first written).
+ * Slots in the ArrayBuffer: a run with a stage takes its reads ahead and the batch's chunk (reader.ts
+ * READ_AHEAD + 2) and the writer's buffers (the one being filled and output.ts FILE_WRITES_IN_FLIGHT);
+ * a plain copy's output holds up to the read pool's POOL_LIMIT chunks. Untouched slots cost no
+ * memory (pages are mapped when first written). Not more: a larger allocation at the start made V8
+ * collect garbage for external memory pressure (a mark-compact in a one-packet run).
  */
-const SLOT_COUNT = 32;
+const SLOT_COUNT = 24;
 
 let memory: Uint8Array | null = null;
 /** Per slot: 1 while taken. */
