@@ -5,6 +5,11 @@
  * ArrayBuffer. Copying from another ArrayBuffer needs a view of the frame per packet (an object,
  * then garbage): about twice the cost of the copy itself for a 1.5 KB frame.
  *
+ * Made when a writer first needs a second buffer (about 1 MiB written: a plain copy to pcap, whose
+ * records leave as views of the read chunks, never does): its allocation at the start of every run
+ * made V8 collect garbage in short runs (the external memory counts toward its old-space limit).
+ * Until then, and when every slot is taken, buffers are their own.
+ *
  * Ownership: a slot taken is its taker's until given back with giveSlot(), once nothing reads or
  * writes it any more (a read chunk no packet or output uses, a written output buffer). A slot
  * never given back is only lost to the pool: when every slot is taken, buffers of their own are
@@ -16,10 +21,8 @@ export const SLOT_SIZE = 1 << 20;
 
 /**
  * Slots in the ArrayBuffer: a run with a stage takes its reads ahead and the batch's chunk (reader.ts
- * READ_AHEAD + 2) and the writer's buffers (the one being filled and output.ts FILE_WRITES_IN_FLIGHT);
- * a plain copy's output holds up to the read pool's POOL_LIMIT chunks. Untouched slots cost no
- * memory (pages are mapped when first written). Not more: a larger allocation at the start made V8
- * collect garbage for external memory pressure (a mark-compact in a one-packet run).
+ * READ_AHEAD + 2) and the writer's buffers (the one being filled and output.ts FILE_WRITES_IN_FLIGHT).
+ * Untouched slots cost no memory (pages are mapped when first written).
  */
 const SLOT_COUNT = 24;
 
@@ -29,9 +32,14 @@ const taken = new Uint8Array(SLOT_COUNT);
 /** Slots free to take, by index. */
 const free: number[] = [];
 
-/** A free slot (SLOT_SIZE bytes, uninitialised: it may hold what its last owner wrote), or undefined when all are taken. */
-export function takeSlot(): Buffer | undefined {
+/**
+ * A free slot (SLOT_SIZE bytes, uninitialised: it may hold what its last owner wrote), or undefined
+ * when all are taken, or when the memory is not made yet and `make` is false (readers: their
+ * buffers become slots once a writer has made it).
+ */
+export function takeSlot(make = true): Buffer | undefined {
   if (memory === null) {
+    if (!make) return undefined;
     // Not zero-filled: every slot is written before it is read (a read into it, an output assembled in it).
     memory = new Uint8Array(Buffer.allocUnsafeSlow(SLOT_SIZE * SLOT_COUNT).buffer, 0, SLOT_SIZE * SLOT_COUNT);
     for (let i = SLOT_COUNT - 1; i >= 0; i--) free.push(i);
@@ -57,6 +65,11 @@ export function giveSlot(buf: Uint8Array): void {
 /** The whole slot memory when `buf` lies in it (copy between slots with its copyWithin), else null. */
 export function slotMemoryOf(buf: Uint8Array): Uint8Array | null {
   return memory !== null && buf.buffer === memory.buffer ? memory : null;
+}
+
+/** A buffer of its own could be given up for a free slot. */
+export function slotsFree(): boolean {
+  return free.length > 0;
 }
 
 /** Slots taken now (tests: every slot comes back). */

@@ -34,7 +34,7 @@ import { CaptureFormatError } from './errors.js';
 import { PcapParser, isPcapMagic } from './pcap-format.js';
 import { BLOCK, PcapngParser } from './pcapng-format.js';
 import { PacketPool } from './packet-pool.js';
-import { SLOT_SIZE, giveSlot, slotMemoryOf, takeSlot } from './io-slots.js';
+import { SLOT_SIZE, giveSlot, slotMemoryOf, slotsFree, takeSlot } from './io-slots.js';
 
 export type { CaptureInterface } from './capture-interface.js';
 
@@ -455,9 +455,13 @@ class FileChunks implements AsyncIterator<Uint8Array>, ChunkKeeper {
     }
   }
 
-  /** Keep the buffer `chunk` starts for a later read; a slot not kept goes back to the I/O memory. */
+  /**
+   * Keep the buffer `chunk` starts for a later read; a slot not kept goes back to the I/O memory,
+   * and a buffer of its own is let go while there are free slots to read into instead.
+   */
   private toPool(chunk: Uint8Array): void {
     const slot = slotMemoryOf(chunk) !== null;
+    if (!slot && this.size === SLOT_SIZE && slotsFree()) return;
     const whole = slot ? this.size === SLOT_SIZE && chunk.byteOffset % SLOT_SIZE === 0 : chunk.byteOffset === 0 && chunk.buffer.byteLength === this.size;
     if (this.pooled && whole && this.pool.length < POOL_LIMIT && !this.pool.some((b) => bufferKey(b) === bufferKey(chunk))) {
       this.pool.push(chunk.length === this.size ? chunk : new Uint8Array(chunk.buffer, chunk.byteOffset, this.size));
@@ -561,10 +565,10 @@ class FileChunks implements AsyncIterator<Uint8Array>, ChunkKeeper {
     return this.filled(buf, n);
   }
 
-  /** A buffer to read a chunk into: a pooled one when there is one, else a free slot of the I/O memory. */
+  /** A buffer to read a chunk into: a pooled one when there is one, else a free slot of the I/O memory (once made). */
   private buffer(): Buffer {
     // A source that does not pool hands every buffer to its consumer for good: never a slot.
-    const pooled = this.pooled ? (this.pool.pop() ?? (this.size === SLOT_SIZE ? takeSlot() : undefined)) : undefined;
+    const pooled = this.pooled ? (this.pool.pop() ?? (this.size === SLOT_SIZE ? takeSlot(false) : undefined)) : undefined;
     return pooled !== undefined ? Buffer.from(pooled.buffer, pooled.byteOffset, this.size) : Buffer.allocUnsafeSlow(this.size);
   }
 

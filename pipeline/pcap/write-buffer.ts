@@ -43,7 +43,8 @@ export class WriteBuffer {
   private runKeeper: ChunkKeeper | null = null;
 
   constructor(readonly out: ByteOutput) {
-    this.buf = takeSlot() ?? Buffer.allocUnsafe(WRITE_CHUNK_SIZE);
+    // A buffer of its own: the slots are made only once a second buffer is needed (io-slots.ts).
+    this.buf = takeSlot(false) ?? Buffer.allocUnsafe(WRITE_CHUNK_SIZE);
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.mem = slotMemoryOf(this.buf);
   }
@@ -168,7 +169,10 @@ export class WriteBuffer {
   }
 
   private alloc(size: number, reuse: boolean): void {
-    this.buf = (reuse ? this.out.reusable?.(size) : undefined) ?? (reuse && size === SLOT_SIZE ? takeSlot() : undefined) ?? Buffer.allocUnsafe(size);
+    let buf = reuse ? this.out.reusable?.(size) : undefined;
+    // A written buffer of its own is let go for a slot (the first one, or any from before the slots were made).
+    if (reuse && size === SLOT_SIZE && (buf === undefined || slotMemoryOf(buf) === null)) buf = takeSlot() ?? buf;
+    this.buf = buf ?? Buffer.allocUnsafe(size);
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.mem = slotMemoryOf(this.buf);
   }
