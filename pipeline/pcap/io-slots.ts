@@ -5,10 +5,10 @@
  * ArrayBuffer. Copying from another ArrayBuffer needs a view of the frame per packet (an object,
  * then garbage): about twice the cost of the copy itself for a 1.5 KB frame.
  *
- * Made when a writer first needs a second buffer (about 1 MiB written: a plain copy to pcap, whose
- * records leave as views of the read chunks, never does): its allocation at the start of every run
- * made V8 collect garbage in short runs (the external memory counts toward its old-space limit).
- * Until then, and when every slot is taken, buffers are their own.
+ * Made when a writer has copied two buffers' worth of frames (a plain copy to pcap, whose records
+ * leave as views of the read chunks after the first chunk's, never does): its allocation at the
+ * start of every run made V8 collect garbage in short runs (the external memory counts toward its
+ * old-space limit). Until then, and when every slot is taken, buffers are their own.
  *
  * Ownership: a slot taken is its taker's until given back with giveSlot(), once nothing reads or
  * writes it any more (a read chunk no packet or output uses, a written output buffer). A slot

@@ -30,6 +30,8 @@ export class WriteBuffer {
   dv: DataView;
   /** The I/O memory when `buf` is one of its slots (see copyIn), else null. */
   private mem: Uint8Array | null;
+  /** Bytes copyIn copied: the slots are made once frames are copied in earnest (see alloc). */
+  private copied = 0;
   pos = 0;
   /** Bytes handed to the output so far. */
   handedOff = 0;
@@ -87,6 +89,7 @@ export class WriteBuffer {
    * both lie in the I/O memory (a read chunk into a slot), else through a view of the source.
    */
   copyIn(src: Uint8Array, from: number, n: number, at: number): void {
+    this.copied += n;
     const mem = this.mem;
     if (mem !== null && src.buffer === mem.buffer) {
       const s = src.byteOffset + from;
@@ -170,8 +173,10 @@ export class WriteBuffer {
 
   private alloc(size: number, reuse: boolean): void {
     let buf = reuse ? this.out.reusable?.(size) : undefined;
-    // A written buffer of its own is let go for a slot (the first one, or any from before the slots were made).
-    if (reuse && size === SLOT_SIZE && (buf === undefined || slotMemoryOf(buf) === null)) buf = takeSlot() ?? buf;
+    // A written buffer of its own is let go for a slot (the first one, or any from before the slots
+    // were made). The slots are made once two buffers' worth of frames were copied in: a plain copy
+    // to pcap, which copies the first chunk's records only (then they pass through), never makes them.
+    if (reuse && size === SLOT_SIZE && (buf === undefined || slotMemoryOf(buf) === null)) buf = takeSlot(this.copied > 2 * SLOT_SIZE) ?? buf;
     this.buf = buf ?? Buffer.allocUnsafe(size);
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.mem = slotMemoryOf(this.buf);
