@@ -18,6 +18,8 @@
  * what makes a push larger than the headroom cheap. Slab memory is never a read chunk
  * (capture-interface.ts), so writers copy it and keep no reference to it.
  */
+import type { PacketPool } from './pcap/packet-pool.js';
+
 /** Slab size; requests above a quarter of it get a buffer of their own. */
 const SLAB_SIZE = 256 * 1024;
 const OWN_BUFFER_ABOVE = SLAB_SIZE >>> 2;
@@ -31,6 +33,12 @@ export class PacketSlab {
   /** Recycling: full slabs carved since the last recycle(), and slabs free to carve again. */
   private readonly filled: Uint8Array[] = [];
   private readonly spare: Uint8Array[] = [];
+
+  /**
+   * Packet objects made for frames in this slab's pipeline (fragments), reused after recycle()
+   * like the regions: created by their first user (gso/fragment.ts), only on a recycling slab.
+   */
+  packets: PacketPool | null = null;
 
   constructor(readonly recycling = false) {}
 
@@ -66,6 +74,7 @@ export class PacketSlab {
    */
   recycle(): void {
     if (!this.recycling) return;
+    this.packets?.recycle();
     // Called after every written packet: usually nothing but the current slab to rewind.
     if (this.filled.length > 0) {
       for (const s of this.filled) if (this.spare.length < MAX_SPARE) this.spare.push(s);

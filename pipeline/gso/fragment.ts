@@ -20,6 +20,7 @@ import * as ipv4 from '../wire/ipv4.js';
 import { finish, sum16 } from '../wire/checksum.js';
 import { checksumHelp } from './checksum-help.js';
 import { PacketSlab } from '../packet-slab.js';
+import { PacketPool } from '../pcap/packet-pool.js';
 
 const IPOPT_END = 0;
 const IPOPT_NOOP = 1;
@@ -134,7 +135,7 @@ function moveFragment(pkt: Packet, floor: number, at: number, hdrLen: number, po
   b.copyWithin(at, pkt.head, pkt.head + hdrLen);
   b.copyWithin(at + hdrLen, pos, pos + len);
   const fragLen = hdrLen + len;
-  const f = new Packet(b, at, at + fragLen, fragLen, floor);
+  const f = fragmentPacket(pkt.arena, b, at, at + fragLen, fragLen, floor);
   f.copyStateFrom(pkt, at - pkt.head);
   return f;
 }
@@ -156,9 +157,19 @@ function copyFragment(pkt: Packet, hdrLen: number, pos: number, len: number): Pa
   const head = floor + HEADROOM;
   copyBytes(src, pkt.head, out, head, hdrLen);
   copyBytes(src, pos, out, head + hdrLen, len);
-  const f = new Packet(out, head, head + fragLen, fragLen, floor);
+  const f = fragmentPacket(pkt.arena, out, head, head + fragLen, fragLen, floor);
   f.copyStateFrom(pkt, head - pkt.head);
   return f;
+}
+
+/**
+ * The packet object of a later fragment: in a pipeline that recycles its buffers one of its
+ * arena's, handed out again after each recycle (the caller writes or drops every fragment first,
+ * as it does their bytes), else a new one.
+ */
+function fragmentPacket(arena: PacketSlab | null, buf: Uint8Array, head: number, tail: number, origLen: number, floor: number): Packet {
+  if (arena === null || !arena.recycling) return new Packet(buf, head, tail, origLen, floor);
+  return (arena.packets ??= new PacketPool()).take(buf, head, tail, origLen, floor);
 }
 
 /** The offload state of a fragment: nothing left to do (checksums complete, no segmentation, no tunnel offsets). */

@@ -17,6 +17,8 @@ import { describe, expect, it } from 'vitest';
 import { PacketSlab } from '../../pipeline/packet-slab.js';
 import { HEADROOM, Packet } from '../../pipeline/packet.js';
 import { Pipeline } from '../../pipeline/pipeline.js';
+import { fragmentIpv4 } from '../../pipeline/gso/fragment.js';
+import { frame, pattern } from '../gso/build.js';
 import { parseStageSpec, resolvePipeline } from '../../pipeline/config.js';
 import { openCapture, READ_CHUNK_SIZE } from '../../pipeline/pcap/reader.js';
 import { createFileWriter } from '../../pipeline/pcap/writer.js';
@@ -167,6 +169,45 @@ describe('PacketSlab', () => {
     s.recycle();
     s.take(100, 0);
     expect(s.buf).toBe(slab);
+  });
+});
+
+describe('fragment packet objects', () => {
+  it('come from a recycling arena, the same objects again after recycle(), each as new; elsewhere new ones', () => {
+    const f = frame({ vlan: [3], ip: { v: 4, df: false }, l4: { kind: 'udp' }, payload: pattern(4000) });
+    const fragments = (arena: PacketSlab | null): Packet[] => {
+      const p = Packet.fromBytes(f);
+      p.arena = arena;
+      p.comments = ['a comment'];
+      p.tsSec = 77;
+      const got: Packet[] = [];
+      expect(fragmentIpv4(p, 1500, (g) => got.push(g))).toBe(3);
+      return got;
+    };
+    const arena = new PacketSlab(true);
+    const first = fragments(arena);
+    const want = first.map((g) => Buffer.from(g.data).toString('hex'));
+    // Leftovers a later user must not see.
+    for (const g of first.slice(1)) {
+      g.notes = ['stale'];
+      g.gsoSize = 99;
+      g.layers = {} as Packet['layers'];
+    }
+    arena.recycle();
+    const again = fragments(arena);
+    expect(again.slice(1)).toEqual(first.slice(1).map(() => expect.any(Packet)));
+    again.slice(1).forEach((g, i) => expect(g).toBe(first[i + 1]));
+    expect(again.map((g) => Buffer.from(g.data).toString('hex'))).toEqual(want);
+    for (const g of again.slice(1)) {
+      expect([g.notes, g.gsoSize, g.layers, g.arena, g.tsSec, g.comments]).toEqual([null, 0, null, null, 77, ['a comment']]);
+    }
+    // Without recycle(): other objects; without a recycling arena: new ones every time.
+    expect(fragments(arena)[1]).not.toBe(first[1]);
+    const shared = new PacketSlab();
+    const s1 = fragments(shared);
+    shared.recycle();
+    expect(fragments(shared)[1]).not.toBe(s1[1]);
+    expect(fragments(null)[1]).not.toBe(fragments(null)[1]);
   });
 });
 
