@@ -17,13 +17,16 @@
  * Without esbuild (a build from the sources with production dependencies only) the unbundled
  * binary is kept: it is the same program, slower to start.
  */
-import { chmodSync, readdirSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Entry points bundled in place: the binary, and the batch worker each worker thread starts. */
 const entries = [join(root, 'dist', 'cli', 'main.js'), join(root, 'dist', 'pipeline', 'batch', 'worker.js')];
+
+/** yaml is bundled from its CommonJS build, which requires Node's own modules ('process'). */
+const REQUIRE_BANNER = "import { createRequire as capflowCreateRequire } from 'node:module'; const require = capflowCreateRequire(import.meta.url);";
 
 let esbuild;
 try {
@@ -36,7 +39,7 @@ if (esbuild) {
     const outdir = dirname(entry);
     // The chunks of an earlier build (their names carry a hash of their contents; tsc's never do).
     for (const f of readdirSync(outdir)) if (/^[a-z-]+-[A-Z0-9]{8}\.js$/.test(f)) rmSync(join(outdir, f));
-    await esbuild.build({
+    const result = await esbuild.build({
       entryPoints: { [basename(entry, '.js')]: entry },
       outdir,
       allowOverwrite: true,
@@ -46,11 +49,21 @@ if (esbuild) {
       platform: 'node',
       target: 'node20',
       external: ['yargs'],
-      // yaml is bundled from its CommonJS build, which requires Node's own modules ('process').
-      banner: { js: "import { createRequire as capflowCreateRequire } from 'node:module'; const require = capflowCreateRequire(import.meta.url);" },
+      banner: { js: REQUIRE_BANNER },
       chunkNames: '[name]-[hash]',
       logLevel: 'warning',
+      metafile: true,
     });
+    // esbuild puts the banner on every chunk; only the one with its CommonJS shim (`__require`)
+    // uses it. Creating a require function costs each of the twenty-odd chunks a run loads.
+    for (const out of Object.keys(result.metafile.outputs)) {
+      if (!out.endsWith('.js')) continue;
+      const file = join(root, out.startsWith('/') ? relative(root, out) : out);
+      const text = readFileSync(file, 'utf8');
+      if (!text.startsWith(REQUIRE_BANNER)) continue;
+      const rest = text.slice(REQUIRE_BANNER.length);
+      if (!/\brequire\b/.test(rest)) writeFileSync(file, rest.replace(/^\n/, ''));
+    }
   }
 }
 chmodSync(entries[0], 0o755);

@@ -3,6 +3,7 @@
  * in-process (tests, the library); only cli/main.ts sets process.exitCode.
  */
 import type { Argv } from 'yargs';
+import { writeSync } from 'node:fs';
 import { writeStdout, writeStdoutPaced } from './stdout.js';
 
 export interface CapflowCommand {
@@ -19,10 +20,35 @@ export const EXIT = { OK: 0, FAILED: 1, USAGE: 2 } as const;
 
 const toStdout = (s: string): void => writeStdout(s);
 
+/** Set once a message went through process.stderr: later ones follow it there, in order. */
+let stderrStream = false;
+
+/**
+ * A message to stderr, written to fd 2 directly: creating process.stderr loads Node's stream
+ * modules (and net, for a pipe), a good share of a short run's start-up, for a line or two. What
+ * fd 2 does not take at once (a non-blocking pipe that is full, a closed descriptor) goes through
+ * the stream, which queues it or reports the error as before.
+ */
+function toStderr(s: string): void {
+  if (!stderrStream) {
+    const bytes = Buffer.from(s);
+    let done = 0;
+    try {
+      while (done < bytes.length) done += writeSync(2, bytes, done);
+      return;
+    } catch {
+      stderrStream = true;
+      process.stderr.write(bytes.subarray(done));
+      return;
+    }
+  }
+  process.stderr.write(s);
+}
+
 /** Streams the CLI writes to; tests swap them. */
 export const io = {
   out: toStdout,
-  err: (s: string) => void process.stderr.write(s),
+  err: toStderr,
 };
 
 /**

@@ -5,6 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { isatty } from 'node:tty';
 import { EXIT, io } from './command.js';
 import { pipelineSourceFromArgs } from './options.js';
 import { reportError } from './errors.js';
@@ -30,7 +31,8 @@ export async function runAction(argv: Record<string, any>): Promise<number> {
     const batch = batchArgs(argv);
     // The summary would go nowhere: refuse before any work.
     if (argv.json && argv.output !== '-' && stdoutClosed()) throw closedStdoutError();
-    const showProgress = (argv.progress ?? process.stderr.isTTY) === true;
+    // isatty(2), not process.stderr.isTTY: creating the stream costs start-up (command.ts, toStderr).
+    const showProgress = (argv.progress ?? isatty(2)) === true;
     const format = argv.format as CaptureFormat | undefined;
     if (argv.outDir) {
       const { pipelineDependencies, runBatchCommand } = await import('./run-batch.js');

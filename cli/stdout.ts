@@ -10,6 +10,8 @@ export const EXIT_BROKEN_PIPE = 141;
 
 let failure: Error | null = null;
 let watching = false;
+/** process.stdout was created (by anyone) since watchStdout(). */
+let created = false;
 let reported = false;
 
 /** A command reported a failed write to stdout itself (a capture on stdout): main says nothing more. */
@@ -17,13 +19,38 @@ export function noteStdoutReported(e: unknown): void {
   if ((e as { output?: unknown } | null)?.output === '<stdout>') reported = true;
 }
 
-/** Record stdout's write errors instead of letting them crash the process (program entry only). */
+/**
+ * Record stdout's write errors instead of letting them crash the process (program entry only).
+ * The error handler goes on process.stdout when something first asks for it: creating the stream
+ * loads Node's stream modules (and net, for a pipe), a good share of the start-up of a run whose
+ * only output is a file.
+ */
 export function watchStdout(): void {
   if (watching) return;
   watching = true;
-  process.stdout.on('error', (e: Error) => {
-    failure ??= e;
+  const node = Object.getOwnPropertyDescriptor(process, 'stdout');
+  const create = node?.get;
+  if (!node || !create || !node.configurable) {
+    created = true;
+    process.stdout.on('error', onStdoutError);
+    return;
+  }
+  Object.defineProperty(process, 'stdout', {
+    configurable: true,
+    enumerable: node.enumerable ?? true,
+    get() {
+      const out = create.call(process) as NodeJS.WriteStream;
+      if (!created) {
+        created = true;
+        out.on('error', onStdoutError);
+      }
+      return out;
+    },
   });
+}
+
+function onStdoutError(e: Error): void {
+  failure ??= e;
 }
 
 /** Write a report to stdout; a closed stdout records a failure instead. */
@@ -64,7 +91,8 @@ export function writeStdoutPaced(s: string): Promise<void> {
 
 /** Wait until what was written to stdout is out; the first failure, if any (only when watching). */
 export async function settleStdout(): Promise<Error | null> {
-  if (!watching || reported) return null;
+  // Nothing asked for stdout: nothing was written there.
+  if (!watching || !created || reported) return null;
   if (!failure && !process.stdout.destroyed) {
     await new Promise<void>((res) => process.stdout.write('', () => res()));
   }

@@ -108,6 +108,42 @@ describe.skipIf(!haveBuild)('start-up loads only what the command needs', () => 
     }
   });
 
+  it('a run into a file creates no stdio stream: its summary goes to fd 2 directly, a --json summary to stdout', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'capflow-startup-'));
+    try {
+      const input = join(dir, 'one.pcap');
+      writeFileSync(input, buildPcap({ le: true, records: [{ sec: 1_700_000_000, frac: 0, data: frame(100, 1) }] }));
+      const hook = join(root, 'test', 'helpers', 'stdio-log.mjs');
+      const streams = (args: string[]) => {
+        const log = join(dir, `stdio-${Math.random().toString(36).slice(2)}.log`);
+        writeFileSync(log, '');
+        // stdout and stderr are pipes, as under a pipeline or a test runner: creating either stream loads net.
+        const r = spawnSync(process.execPath, ['--import', hook, built, ...args], { encoding: 'utf8', env: { ...process.env, CAPFLOW_STDIO_LOG: log } });
+        return { ...r, created: readFileSync(log, 'utf8').split('\n').filter(Boolean) };
+      };
+      const out = join(dir, 'out.pcap');
+      const text = streams(['run', input, '-o', out]);
+      expect(text.status, text.stderr).toBe(0);
+      expect(text.stderr).toBe(`${out}: 1 in, 1 forwarded, 0 dropped, 1 out\n`);
+      expect(text.created).toEqual([]);
+      // The same through yargs (its help width reads stdout's columns): the same summary.
+      const viaYargs = streams(['run', input, '-o', out, '--view=driver']);
+      expect(viaYargs.status, viaYargs.stderr).toBe(0);
+      expect(viaYargs.stderr).toBe(text.stderr);
+      const json = streams(['run', input, '-o', out, '--json']);
+      expect(json.status, json.stderr).toBe(0);
+      expect(JSON.parse(json.stdout)).toMatchObject({ packetsIn: 1, packetsOut: 1 });
+      expect(json.created).toEqual(['stdout']);
+      // A capture on stdout: the summary still on fd 2, after the capture is out.
+      const toStdout = streams(['run', input, '-o', '-']);
+      expect(toStdout.status, toStdout.stderr).toBe(0);
+      expect(toStdout.stderr).toBe('-: 1 in, 1 forwarded, 0 dropped, 1 out\n');
+      expect(toStdout.created).not.toContain('stderr');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('plain runs that are not that simple still go through yargs, with its errors', () => {
     const dir = mkdtempSync(join(tmpdir(), 'capflow-startup-'));
     try {
