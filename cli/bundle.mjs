@@ -1,69 +1,126 @@
 #!/usr/bin/env node
 /**
  * The last step of `npm run build`: the `capflow` binary (dist/cli/main.js, as tsc wrote it) is
- * bundled in place with esbuild, so that starting it reads a few files instead of some seventy
- * modules (each one a resolution, a read and a compile). Code splitting keeps what start-up does
- * not need out of the way: every command, the pipeline validator with its stages and the npm
- * packages load only when a command asks for them, as they do unbundled. zod is bundled too (into
- * the validator's chunks): loading it from its package resolved some 230 modules at the start of
- * every run with a stage and of every batch worker (capflow imports it as a namespace, `import * as z`,
- * so that only what it uses is bundled: `import { z }` kept every locale, 799 KB); yaml, loaded when a pipeline file or a --stage
- * value needs it, is one chunk instead of its sixty-odd CommonJS modules (over 100 ms). yargs
- * stays external: it reads its locale files from its own folder. The chunks sit next to main.js, so paths the code finds from its own place
- * (package.json, the Wireshark files) resolve as before. The batch worker (each worker thread's
+ * bundled in place with rollup, so that starting it reads a few files instead of some seventy
+ * modules. Each file Node's ES module loader reads costs a resolution, an open, a read and a
+ * close in its thread pool, and a compile: on a short run the hand-offs to the pool (some fifteen
+ * context switches a file) weighed more than the code.
+ *
+ * The chunks:
+ * - main.js: the entry with what every command needs (arguments, stdout, exit status);
+ * - `run-core-<hash>.js`: everything else a run reaches through static imports from the run
+ *   command (reader, writers, the pipeline with its egress, NIC profiles, the run loop), as one
+ *   file; other commands that use part of it load it whole;
+ * - the pipeline validator with its stages, the batch, every other command: chunks loaded on
+ *   demand, as they are unbundled;
+ * - `zod-<hash>.js` and `yaml-<hash>.js`: the npm packages, bundled, each one chunk, loaded when a
+ *   pipeline is validated or a pipeline file or --stage value needs YAML (loading zod from its
+ *   package resolved some 230 modules; requiring yaml's sixty-odd CommonJS modules took over
+ *   100 ms). yargs stays external: it reads its locale files from its own folder.
+ * Chunks sit next to main.js, so the paths the code finds from its own place (package.json, the
+ * Wireshark files, the batch worker) resolve as before. The batch worker (each worker thread's
  * start) is bundled the same way, in its own folder; the library (dist/pipeline) stays as tsc
  * wrote it.
  *
- * Without esbuild (a build from the sources with production dependencies only) the unbundled
+ * CAPFLOW_BUNDLE_REPORT=1 npm run build prints each chunk with the modules it holds.
+ *
+ * Without rollup (a build from the sources with production dependencies only) the unbundled
  * binary is kept: it is the same program, slower to start.
  */
-import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { chmodSync, readdirSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-/** Entry points bundled in place: the binary, and the batch worker each worker thread starts. */
-const entries = [join(root, 'dist', 'cli', 'main.js'), join(root, 'dist', 'pipeline', 'batch', 'worker.js')];
+const dist = join(root, 'dist');
+/**
+ * Entry points bundled in place: the binary and the batch worker. `groups`: chunks made of the
+ * code a dynamic import target reaches through static imports (less what an earlier group or the
+ * entry has), each one file however many modules it holds.
+ */
+const builds = [
+  { entry: join(dist, 'cli', 'main.js'), groups: [['run-core', join(dist, 'cli', 'run-action.js')], ['config', join(dist, 'pipeline', 'config.js')]] },
+  { entry: join(dist, 'pipeline', 'batch', 'worker.js'), groups: [['config', join(dist, 'pipeline', 'config.js')]] },
+];
+/** Names of the chunks this script writes (`name.hash.js`: tsc's files never have two dots and a .js). */
+const CHUNK = /^[a-z-]+\.[A-Za-z0-9_-]{8}\.js$/;
 
-/** yaml is bundled from its CommonJS build, which requires Node's own modules ('process'). */
-const REQUIRE_BANNER = "import { createRequire as capflowCreateRequire } from 'node:module'; const require = capflowCreateRequire(import.meta.url);";
-
-let esbuild;
+let rollup;
+let nodeResolve;
+let commonjs;
 try {
-  esbuild = await import('esbuild');
+  ({ rollup } = await import('rollup'));
+  ({ nodeResolve } = await import('@rollup/plugin-node-resolve'));
+  ({ default: commonjs } = await import('@rollup/plugin-commonjs'));
 } catch {
-  console.warn('capflow build: esbuild is not installed: dist/cli/main.js stays unbundled (slower start-up)');
+  console.warn('capflow build: rollup is not installed: dist/cli/main.js stays unbundled (slower start-up)');
 }
-if (esbuild) {
-  for (const entry of entries) {
+
+/** Node's own modules and yargs stay imports. */
+const builtins = new Set(builtinModules);
+const external = (id) => id.startsWith('node:') || builtins.has(id) || id === 'yargs' || id.startsWith('yargs/');
+
+/** The modules `from` reaches through static imports (its static closure), as rollup sees them. */
+function staticClosure(getModuleInfo, from) {
+  const seen = new Set();
+  const todo = [from];
+  while (todo.length > 0) {
+    const id = todo.pop();
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const info = getModuleInfo(id);
+    if (info) todo.push(...info.importedIds.filter((i) => !external(i)));
+  }
+  return seen;
+}
+
+if (rollup) {
+  for (const { entry, groups } of builds) {
     const outdir = dirname(entry);
-    // The chunks of an earlier build (their names carry a hash of their contents; tsc's never do).
-    for (const f of readdirSync(outdir)) if (/^[a-z-]+-[A-Z0-9]{8}\.js$/.test(f)) rmSync(join(outdir, f));
-    const result = await esbuild.build({
-      entryPoints: { [basename(entry, '.js')]: entry },
-      outdir,
-      allowOverwrite: true,
-      bundle: true,
-      splitting: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      external: ['yargs'],
-      banner: { js: REQUIRE_BANNER },
-      chunkNames: '[name]-[hash]',
-      logLevel: 'warning',
-      metafile: true,
+    /** Module id → the chunk it goes into (computed on the first call: the module graph is complete by then). */
+    let chunkOf = null;
+    const bundle = await rollup({
+      input: entry,
+      external,
+      // main.js may export what its chunks import from it: no second file in front of it.
+      preserveEntrySignatures: 'allow-extension',
+      plugins: [nodeResolve({ preferBuiltins: true, exportConditions: ['node'] }), commonjs()],
+      onwarn(w, warn) {
+        // capflow's modules import each other in cycles (types and values across stages); yaml's build has `this` at the top.
+        if (w.code === 'CIRCULAR_DEPENDENCY' || w.code === 'THIS_IS_UNDEFINED') return;
+        warn(w);
+      },
     });
-    // esbuild puts the banner on every chunk; only the one with its CommonJS shim (`__require`)
-    // uses it. Creating a require function costs each of the twenty-odd chunks a run loads.
-    for (const out of Object.keys(result.metafile.outputs)) {
-      if (!out.endsWith('.js')) continue;
-      const file = join(root, out.startsWith('/') ? relative(root, out) : out);
-      const text = readFileSync(file, 'utf8');
-      if (!text.startsWith(REQUIRE_BANNER)) continue;
-      const rest = text.slice(REQUIRE_BANNER.length);
-      if (!/\brequire\b/.test(rest)) writeFileSync(file, rest.replace(/^\n/, ''));
-    }
+    // The chunks of an earlier build.
+    for (const f of readdirSync(outdir)) if (CHUNK.test(f)) rmSync(join(outdir, f));
+    const { output } = await bundle.write({
+      dir: outdir,
+      format: 'es',
+      entryFileNames: '[name].js',
+      chunkFileNames: '[name].[hash].js',
+      manualChunks(id, { getModuleInfo }) {
+        if (id.includes('/node_modules/zod/')) return 'zod';
+        if (id.includes('/node_modules/yaml/')) return 'yaml';
+        if (!chunkOf) {
+          chunkOf = new Map();
+          // The entry's own closure stays with it (rollup would pull what a group imports into the group).
+          for (const m of staticClosure(getModuleInfo, entry)) chunkOf.set(m, basename(entry, '.js'));
+          for (const [name, from] of groups) for (const m of staticClosure(getModuleInfo, from)) if (!chunkOf.has(m)) chunkOf.set(m, name);
+        }
+        return chunkOf.get(id);
+      },
+      // Which package files a chunk holds, as a comment at its head (tests read it).
+      banner: (chunk) =>
+        Object.entries(chunk.modules)
+          .filter(([m, info]) => m.includes('/node_modules/') && info.renderedLength > 0)
+          .map(([m]) => `// ${m.slice(m.lastIndexOf('/node_modules/') + 1)}`)
+          .join('\n'),
+      // The rest as rollup splits it, tiny shared pieces merged into a neighbour.
+      experimentalMinChunkSize: 20_000,
+    });
+    if (process.env.CAPFLOW_BUNDLE_REPORT) for (const c of output) if (c.type === 'chunk') console.log(c.fileName, Object.entries(c.modules).map(([m, i]) => `${m.replace(root, '')}:${i.renderedLength}`).join(' '));
+    await bundle.close();
   }
 }
-chmodSync(entries[0], 0o755);
+chmodSync(builds[0].entry, 0o755);
