@@ -6,6 +6,11 @@
  * close in its thread pool, and a compile: on a short run the hand-offs to the pool (some fifteen
  * context switches a file) weighed more than the code.
  *
+ * The binary's folder is CommonJS (dist/cli/package.json says so; the bundle replaces what tsc
+ * wrote there): a run's two files are read by require(), synchronously, and Node's ES module loader
+ * (its own internals to load, and thread-pool reads) is started only for yargs, when yargs is
+ * needed. The batch worker stays an ES module.
+ *
  * The chunks:
  * - main.js: the entry with what every command needs (arguments, stdout, exit status);
  * - `run-core-<hash>.js`: everything else a run reaches through static imports from the run
@@ -27,7 +32,7 @@
  * Without rollup (a build from the sources with production dependencies only) the unbundled
  * binary is kept: it is the same program, slower to start.
  */
-import { chmodSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,11 +45,14 @@ const dist = join(root, 'dist');
  * entry has), each one file however many modules it holds.
  */
 const builds = [
-  { entry: join(dist, 'cli', 'main.js'), groups: [['run-core', join(dist, 'cli', 'run-action.js')], ['config', join(dist, 'pipeline', 'config.js')]] },
-  { entry: join(dist, 'pipeline', 'batch', 'worker.js'), groups: [['config', join(dist, 'pipeline', 'config.js')]] },
+  { entry: join(dist, 'cli', 'main.js'), format: 'cjs', groups: [['run-core', join(dist, 'cli', 'run-action.js')], ['config', join(dist, 'pipeline', 'config.js')]] },
+  { entry: join(dist, 'pipeline', 'batch', 'worker.js'), format: 'es', groups: [['config', join(dist, 'pipeline', 'config.js')]] },
 ];
 /** Names of the chunks this script writes (`name.hash.js`: tsc's files never have two dots and a .js). */
 const CHUNK = /^[a-z-]+\.[A-Za-z0-9_-]{8}\.js$/;
+
+// What marks the bundle's folder CommonJS goes first: without rollup, tsc's files there are the program.
+rmSync(join(dist, 'cli', 'package.json'), { force: true });
 
 let rollup;
 let nodeResolve;
@@ -76,7 +84,7 @@ function staticClosure(getModuleInfo, from) {
 }
 
 if (rollup) {
-  for (const { entry, groups } of builds) {
+  for (const { entry, format, groups } of builds) {
     const outdir = dirname(entry);
     /** Module id → the chunk it goes into (computed on the first call: the module graph is complete by then). */
     let chunkOf = null;
@@ -96,7 +104,7 @@ if (rollup) {
     for (const f of readdirSync(outdir)) if (CHUNK.test(f)) rmSync(join(outdir, f));
     const { output } = await bundle.write({
       dir: outdir,
-      format: 'es',
+      format,
       entryFileNames: '[name].js',
       chunkFileNames: '[name].[hash].js',
       manualChunks(id, { getModuleInfo }) {
@@ -121,6 +129,14 @@ if (rollup) {
     });
     if (process.env.CAPFLOW_BUNDLE_REPORT) for (const c of output) if (c.type === 'chunk') console.log(c.fileName, Object.entries(c.modules).map(([m, i]) => `${m.replace(root, '')}:${i.renderedLength}`).join(' '));
     await bundle.close();
+    if (format === 'cjs') {
+      // The folder's .js files are CommonJS now: the bundle replaces what tsc wrote there.
+      const written = new Set(output.map((o) => o.fileName));
+      for (const f of readdirSync(outdir, { recursive: true })) {
+        if (/\.js(\.map)?$/.test(f) && !written.has(f)) rmSync(join(outdir, f));
+      }
+      writeFileSync(join(outdir, 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
+    }
   }
 }
 chmodSync(builds[0].entry, 0o755);

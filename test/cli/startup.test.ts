@@ -22,12 +22,18 @@ if (!haveBuild && process.env.CI === 'true') throw new Error('dist/ is missing: 
 if (!haveBuild) console.warn('[start-up tests skipped] dist/ is not built (npm run build)');
 const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 
-/** Run the built CLI with the module log on; returns the result and the modules resolved. */
-function runLogged(dir: string, args: string[]): { status: number | null; stdout: string; stderr: string; modules: string[] } {
+/**
+ * Run the built CLI with the module log on; returns the result and the modules resolved, each
+ * once, as paths (the bundled binary is CommonJS: its chunks are required; yargs and the batch
+ * worker are ES modules).
+ */
+function runLogged(dir: string, args: string[]): { status: number | null; stdout: string; stderr: string; modules: string[]; required: string[] } {
   const log = join(dir, `modules-${Math.random().toString(36).slice(2)}.log`);
   writeFileSync(log, '');
   const r = spawnSync(process.execPath, ['--import', hook, built, ...args], { encoding: 'utf8', env: { ...process.env, CAPFLOW_MODULE_LOG: log } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, modules: readFileSync(log, 'utf8').split('\n').filter(Boolean) };
+  const logged = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  const modules = logged.map((m) => (m.startsWith('file:') ? fileURLToPath(m) : m));
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, modules: [...new Set(modules)], required: logged.filter((m) => !m.startsWith('file:')) };
 }
 
 /**
@@ -36,7 +42,7 @@ function runLogged(dir: string, args: string[]): { status: number | null; stdout
  * each package file in it).
  */
 const fromPackage = (modules: string[], name: string): string[] =>
-  modules.filter((m) => m.includes(`/node_modules/${name}/`) || (m.startsWith('file:') && m.includes('/dist/') && new RegExp(`(^|\n)// node_modules/${name}/`).test(readFileSync(fileURLToPath(m), 'utf8'))));
+  modules.filter((m) => m.includes(`/node_modules/${name}/`) || (m.includes('/dist/') && new RegExp(`(^|\n)// node_modules/${name}/`).test(readFileSync(m, 'utf8'))));
 const COMMANDS = ['run', 'diff', 'info', 'nic', 'replay', 'extcap', 'drops', 'merge-summaries', 'wireshark'];
 /** The command modules loaded, as `run.js`: dist/cli/commands/run.js, or the bundle's run-<hash>.js chunk. */
 const commandModules = (modules: string[]): string[] =>
@@ -87,6 +93,9 @@ describe.skipIf(!haveBuild)('start-up loads only what the command needs', () => 
       // unbundled program (each file the loader reads costs thread-pool round trips).
       const own = new Set(r.modules.filter((m) => m.includes('/dist/')));
       expect([...own].map((m) => m.replace(/^.*\/dist\//, '').replace(/\.[A-Za-z0-9_-]{8}\.js$/, '.<hash>.js')).sort()).toEqual(['cli/main.js', 'cli/run-core.<hash>.js']);
+      // CommonJS, read by require(): Node's ES module loader (which reads each file through its
+      // thread pool) is not started for them.
+      expect(r.required.filter((m) => /\/dist\/cli\/run-core\.[A-Za-z0-9_-]{8}\.js$/.test(m))).toHaveLength(1);
       // The same run through yargs (--view=driver changes nothing here and is not the fast
       // path's form): the same output bytes and the same summary.
       const full = join(dir, 'full.pcap');
@@ -268,7 +277,7 @@ describe.skipIf(!haveBuild)('start-up loads only what the command needs', () => 
       expect(fromPackage(plain.modules, 'zod')).not.toEqual([]);
       expect(ownFiles(plain.modules, 'zod')).toEqual([]);
       // Only what capflow uses of zod (a namespace import): not its forty-odd locales.
-      const zodCode = fromPackage(plain.modules, 'zod').map((m) => readFileSync(fileURLToPath(m), 'utf8')).join('');
+      const zodCode = fromPackage(plain.modules, 'zod').map((m) => readFileSync(m, 'utf8')).join('');
       expect(zodCode).toContain('// node_modules/zod/v4/locales/en.js');
       expect(zodCode).not.toContain('// node_modules/zod/v4/locales/fr.js');
       expect(fromPackage(plain.modules, 'yaml')).toEqual([]);
