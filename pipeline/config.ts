@@ -172,7 +172,10 @@ export function parseStageSpec(spec: string): Record<string, unknown> {
     let value: unknown;
     try {
       value = parseSpecValue(raw);
-    } catch {
+    } catch (e) {
+      // A list, mapping or quoted string that YAML cannot read is a mistake to name (a missing
+      // bracket), not a plain string to hand to the stage; other words YAML refuses stay words.
+      if (/^[[{"']/.test(raw)) throw new ConfigError(`--stage ${spec}: ${key}: not valid YAML: ${(e as Error).message.split('\n')[0]!.replace(/:\s*$/, '')}`);
       value = raw;
     }
     rejectPrototypeKeys(value, `--stage ${spec}`, keys);

@@ -74,3 +74,23 @@ describe.skipIf(!haveCli)('nic errors name where the profile was given', () => {
     expect(r.stderr).toMatch(/^capflow: --nic: e1000: expected a built-in profile name/);
   });
 });
+
+describe.skipIf(!haveCli)('a --stage value YAML cannot read', () => {
+  const broken: Array<[string, string]> = [
+    ['mpls-push:labels=[{label: 100, ttl: 64}', 'labels'],
+    ['tunnel-key:rules=[{match: {vni: 42}, set: {vni: 4242}]', 'rules'],
+    ["vxlan-encap:src='192.0.2.1", 'src'],
+  ];
+  it.each(broken)('--stage %s: exit 2 naming %s and the YAML error, no output', (spec, key) => {
+    const out = join(dir, 'broken.pcap');
+    const r = capflowSync(['run', sample, '-o', out, '--stage', spec]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`--stage ${spec}: ${key}: not valid YAML: `);
+    expect(r.stderr).not.toMatch(/received string|\n\s+at /);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('a word YAML refuses is still a word (the stage judges it)', () => {
+    expect(parseStageSpec('vxlan-encap:src=@host')).toMatchObject({ stage: 'vxlan-encap', src: '@host' });
+  });
+});
