@@ -34,10 +34,11 @@ export async function runAction(argv: Record<string, any>): Promise<number> {
     // isatty(2), not process.stderr.isTTY: creating the stream costs start-up (command.ts, toStderr).
     const showProgress = (argv.progress ?? isatty(2)) === true;
     const format = argv.format as CaptureFormat | undefined;
+    const syncIO = argv.asyncIo !== true;
     if (argv.outDir) {
       const { pipelineDependencies, runBatchCommand } = await import('./run-batch.js');
       return await runBatchCommand(
-        { inputs, outDir: argv.outDir, source, dependencies: pipelineDependencies(argv, config.nic), format, strict: argv.strict, json: argv.json, showProgress, jsonSummary, textSummary },
+        { inputs, outDir: argv.outDir, source, dependencies: pipelineDependencies(argv, config.nic), format, strict: argv.strict, syncIO, json: argv.json, showProgress, jsonSummary, textSummary },
         batch,
       );
     }
@@ -49,7 +50,7 @@ export async function runAction(argv: Record<string, any>): Promise<number> {
     try {
       // Bad checksums are told from complete ones (a sum over every packet) for the JSON summary only.
       const countBadChecksums = argv.json === true && argv.output !== '-';
-      summaries.push(await runCapture({ inputs, output: argv.output, format, config, strict: argv.strict, countBadChecksums, onWarning, onProgress, signal: stop.signal }));
+      summaries.push(await runCapture({ inputs, output: argv.output, format, config, strict: argv.strict, countBadChecksums, syncIO, onWarning, onProgress, signal: stop.signal }));
     } finally {
       bar?.done();
     }

@@ -26,6 +26,8 @@ export interface BatchContext {
   dependencies: string[];
   format: CaptureFormat | undefined;
   strict: boolean;
+  /** Files read and written synchronously on each job's thread (RunOptions.syncIO; false: --async-io). */
+  syncIO: boolean;
   json: boolean;
   showProgress: boolean;
   /** The single-run JSON shape, which the batch extends. */
@@ -84,6 +86,7 @@ async function runJobs(
       source: ctx.source,
       format: ctx.format,
       strict: ctx.strict,
+      syncIO: ctx.syncIO,
       // A JSON summary (--json, --summary) counts bad checksums: a sum over every packet.
       countBadChecksums: ctx.json || args.summary !== undefined,
       onWarning: (m) => say(`capflow: ${m}\n`),

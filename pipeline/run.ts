@@ -61,9 +61,13 @@ export interface RunOptions {
    */
   signal?: AbortSignal | undefined;
   /**
-   * Read input files and write the output file with synchronous calls on this thread instead of
-   * overlapping them with the packet work in libuv's thread pool: for a thread that has a core to
-   * itself (a batch with a job on every core). Same bytes either way.
+   * Read input files and write the output file with synchronous calls on this thread (default:
+   * true), or, with false, in libuv's thread pool, overlapped with the packet work. Same bytes
+   * either way. Overlapping hands every 1 MiB read and write to another thread and back (a wake-up
+   * on each side) and competes with the packet loop for the cores: on the 2-core machine of the
+   * README's Performance section it cost 15-35 % more CPU and was slower or equal in wall time for
+   * every case measured, a single run as well as a batch. stdin, FIFOs, devices and gzip outputs
+   * are streams either way.
    */
   syncIO?: boolean | undefined;
 }
@@ -107,7 +111,7 @@ export async function runCapture(opts: RunOptions): Promise<RunSummary> {
       // output until written: the passthrough) before the next is read, and no stage keeps a
       // packet: the reader can reuse its read buffers.
       const reader = await untilAborted(
-        openCapture(file, { name: file === '-' ? '<stdin>' : file, strict: opts.strict ?? false, onWarning: warn, recycleChunks: true, syncReads: opts.syncIO === true }),
+        openCapture(file, { name: file === '-' ? '<stdin>' : file, strict: opts.strict ?? false, onWarning: warn, recycleChunks: true, syncReads: opts.syncIO !== false }),
         signal,
       );
       opened++;
@@ -120,7 +124,7 @@ export async function runCapture(opts: RunOptions): Promise<RunSummary> {
           gzip: byName?.gzip ?? false,
           signal,
           onWait: warn,
-          syncWrites: opts.syncIO === true,
+          syncWrites: opts.syncIO !== false,
         });
       }
       const counters = await runOne(pipeline, reader, writer, format, i, file, opts);

@@ -39,6 +39,7 @@ export const runCommand: CapflowCommand = {
         .option('strict', { type: 'boolean', default: false, describe: 'a truncated last record is an error instead of a warning' })
         .option('json', { type: 'boolean', default: false, describe: 'print a JSON summary on stdout (with per-stage counts and badChecksums)' })
         .option('progress', { type: 'boolean', describe: 'progress on stderr (default: when stderr is a terminal)' })
+        .option('async-io', { type: 'boolean', describe: "read and write files in Node's I/O thread pool, overlapped with the packet work (default: synchronous calls on the run's own thread, which cost less CPU)" })
         .option('jobs', { alias: 'j', type: 'number', describe: 'with --out-dir: files processed in parallel (default: the number of cores)' })
         .option('fail-fast', { type: 'boolean', describe: 'with --out-dir: stop at the first file that fails (default: finish the others, then exit 1)' })
         .option('skip-existing', { type: 'boolean', describe: 'with --out-dir: leave outputs newer than their input and the pipeline file alone (resume a batch)' })

@@ -3,7 +3,6 @@
  * others unless `failFast`; results come back in input order whatever order files finish in.
  */
 import { statSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import type { RunSummary } from '../run.js';
 import {
   InProcessExecutor,
@@ -38,20 +37,8 @@ export interface BatchOptions extends JobSettings {
   onProgress?: (p: BatchProgress) => void;
   /** Stops the batch (SIGINT/SIGTERM): no file starts, running files are stopped and removed. */
   signal?: AbortSignal | undefined;
-  /** Synchronous file I/O in every job (RunOptions.syncIO); default: syncIOFor(jobs running, cores). */
+  /** Synchronous file I/O in every job (RunOptions.syncIO, default true). */
   syncIO?: boolean | undefined;
-}
-
-/**
- * Whether the jobs of a batch read and write their files synchronously. When every core runs a
- * job, a job that hands its reads and writes to libuv's thread pool to overlap them with its
- * packet work only takes another job's core for them, and pays a wake-up on each side of every
- * hand-off: the same work on its own thread costs less CPU (measured on 2 cores, 20 files of
- * 50 MB: a plain copy 1.8 -> 1.0 CPU seconds). With a core to spare (one job, or fewer jobs than
- * cores) the overlap wins.
- */
-export function syncIOFor(jobs: number, cores: number): boolean {
-  return jobs >= 2 && jobs >= cores;
 }
 
 /** Size of an input file for progress (0 for stdin or when it can't be read: it will fail). */
@@ -80,8 +67,7 @@ export async function runBatch(jobs: readonly FileJob[], opts: BatchOptions): Pr
   const results: (FileResult | undefined)[] = new Array(jobs.length);
   const slots = Math.max(1, Math.min(opts.jobs, jobs.length));
   // stdin can only be read in this thread; with workers it runs here, in its slot's turn.
-  const syncIO = opts.syncIO ?? syncIOFor(slots, availableParallelism());
-  const settings: JobSettings = { source: opts.source, format: opts.format, strict: opts.strict, countBadChecksums: opts.countBadChecksums, syncIO };
+  const settings: JobSettings = { source: opts.source, format: opts.format, strict: opts.strict, countBadChecksums: opts.countBadChecksums, syncIO: opts.syncIO };
   const inProcess = new InProcessExecutor(settings);
   const executors: Executor[] = [];
   let next = 0;

@@ -1,7 +1,8 @@
 /**
  * A batch with a job on every core reads and writes its files synchronously on each job's thread
- * (--jobs 1 overlaps them in the thread pool): through the built binary, the outputs are byte for
- * byte those of --jobs 1, and a file that cannot be read or written is still named.
+ * (test/cli/file-io.test.ts shows which calls): through the built binary, the outputs are byte for
+ * byte those of one job overlapping its I/O in the thread pool (--jobs 1 --async-io), and a file
+ * that cannot be read or written is still named.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -50,10 +51,10 @@ describe.skipIf(!haveBuild)(`a batch with a job on every core (--jobs ${allCores
     ['tunnel re-origination', ENCAP],
     ['pcapng outputs', ['--format', 'pcapng', ...ENCAP]],
   ] as const) {
-    it(`${label}: every output byte for byte that of --jobs 1, the same summary`, () => {
+    it(`${label}: every output byte for byte that of --jobs 1 --async-io, the same summary`, () => {
       const one = join(dir, `one-${label}`);
       const all = join(dir, `all-${label}`);
-      const a = capflow(['run', ...ins, '--out-dir', one, '--jobs', '1', '--json', ...extra]);
+      const a = capflow(['run', ...ins, '--out-dir', one, '--jobs', '1', '--async-io', '--json', ...extra]);
       const b = capflow(['run', ...ins, '--out-dir', all, '--jobs', allCores, '--json', ...extra]);
       expect(a.status, a.stderr).toBe(0);
       expect(b.status, b.stderr).toBe(0);

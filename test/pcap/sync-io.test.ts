@@ -1,6 +1,6 @@
 /**
- * syncIO (a batch with a job on every core): input files are read and the output file written
- * with synchronous calls on the run's own thread instead of in libuv's thread pool. The bytes
+ * syncIO (the default; false is the CLI's --async-io): input files are read and the output file
+ * written with synchronous calls on the run's own thread instead of in libuv's thread pool. The bytes
  * written must be exactly those of the overlapped path, for every input and output kind; stdin,
  * FIFOs and gzip outputs keep their streams. Errors still name the file.
  */

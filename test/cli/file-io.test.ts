@@ -1,0 +1,114 @@
+/**
+ * How `capflow run` reads and writes files, through the built binary with the I/O log on
+ * (test/helpers/io-log.mjs): by default with synchronous calls on the run's own thread, nothing
+ * handed to libuv's thread pool; with --async-io only through the thread pool. The same bytes
+ * either way; stdin stays a stream. Never by timing.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { READ_CHUNK_SIZE } from '../../pipeline/pcap/reader.js';
+import { generate } from '../bench/generate.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const built = join(root, 'dist', 'cli', 'main.js');
+const hook = join(root, 'test', 'helpers', 'io-log.mjs');
+const haveBuild = existsSync(built);
+if (!haveBuild && process.env.CI === 'true') throw new Error('dist/ is missing: npm install builds it (prepare)');
+if (!haveBuild) console.warn('[file I/O tests skipped] dist/ is not built (npm run build)');
+
+const dir = mkdtempSync(join(tmpdir(), 'capflow-file-io-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface IoCounts {
+  thread: string;
+  readSync: number;
+  writeSync: number;
+  poolRead: number;
+  poolWrite: number;
+}
+
+/** Run the built CLI with the I/O log on, stdin from `stdinFile` if given. */
+function runLogged(args: string[], stdinFile?: string): { status: number | null; stderr: string; io: IoCounts } {
+  const log = join(dir, `io-${Math.random().toString(36).slice(2)}.log`);
+  writeFileSync(log, '');
+  const stdin = stdinFile === undefined ? 'ignore' : openSync(stdinFile, 'r');
+  try {
+    const r = spawnSync(process.execPath, ['--import', hook, built, ...args], { encoding: 'utf8', stdio: [stdin, 'pipe', 'pipe'], env: { ...process.env, CAPFLOW_IO_LOG: log } });
+    const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    expect(lines, r.stderr).toHaveLength(1);
+    return { status: r.status, stderr: r.stderr, io: JSON.parse(lines[0]!) as IoCounts };
+  } finally {
+    if (typeof stdin === 'number') closeSync(stdin);
+  }
+}
+
+// Several read chunks and a partial last one, so every read and write path is taken more than once.
+const big = join(dir, 'big.pcap');
+const chunks = 3.5;
+generate('plain', big, chunks * READ_CHUNK_SIZE);
+const reads = Math.ceil(chunks);
+const MPLS = ['--stage', 'mpls-push:labels=[{label: 100, ttl: 64}]', '--stage', 'gso:mtu=9000'];
+
+describe.skipIf(!haveBuild)('capflow run: file I/O on the run\'s own thread, or with --async-io in the thread pool', () => {
+  for (const [label, extra] of [
+    ['a plain copy', []],
+    ['mpls-push', MPLS],
+  ] as const) {
+    it(`${label}: synchronous by default, thread pool only with --async-io, the same bytes`, () => {
+      const syncOut = join(dir, `sync-${label}.pcap`);
+      const poolOut = join(dir, `pool-${label}.pcap`);
+      const a = runLogged(['run', big, '-o', syncOut, ...extra]);
+      expect(a.status, a.stderr).toBe(0);
+      expect(a.io.readSync).toBeGreaterThanOrEqual(reads);
+      expect(a.io.writeSync).toBeGreaterThanOrEqual(1);
+      expect(a.io).toMatchObject({ poolRead: 0, poolWrite: 0 });
+
+      const b = runLogged(['run', big, '-o', poolOut, '--async-io', ...extra]);
+      expect(b.status, b.stderr).toBe(0);
+      expect(b.io).toMatchObject({ readSync: 0, writeSync: 0 });
+      expect(b.io.poolRead).toBeGreaterThanOrEqual(reads);
+      expect(b.io.poolWrite).toBeGreaterThanOrEqual(1);
+
+      expect(b.stderr.replace(poolOut, 'OUT')).toBe(a.stderr.replace(syncOut, 'OUT'));
+      expect(Buffer.compare(readFileSync(poolOut), readFileSync(syncOut))).toBe(0);
+    });
+  }
+
+  it('stdin is read as a stream either way; the output file is written synchronously', () => {
+    const out = join(dir, 'from-stdin.pcap');
+    const r = runLogged(['run', '-', '-o', out, ...MPLS], big);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.io).toMatchObject({ readSync: 0, poolRead: 0, poolWrite: 0 });
+    expect(r.io.writeSync).toBeGreaterThanOrEqual(1);
+    expect(Buffer.compare(readFileSync(out), readFileSync(join(dir, 'sync-mpls-push.pcap')))).toBe(0);
+  });
+
+  it('a batch (--jobs 1) reads and writes each file the same way', () => {
+    const second = join(dir, 'second.pcap');
+    writeFileSync(second, readFileSync(big));
+    const syncDir = join(dir, 'batch-sync');
+    const poolDir = join(dir, 'batch-pool');
+    const a = runLogged(['run', big, second, '--out-dir', syncDir, '--jobs', '1', ...MPLS]);
+    expect(a.status, a.stderr).toBe(0);
+    expect(a.io.readSync).toBeGreaterThanOrEqual(2 * reads);
+    expect(a.io.writeSync).toBeGreaterThanOrEqual(2);
+    expect(a.io).toMatchObject({ poolRead: 0, poolWrite: 0 });
+    const b = runLogged(['run', big, second, '--out-dir', poolDir, '--jobs', '1', '--async-io', ...MPLS]);
+    expect(b.status, b.stderr).toBe(0);
+    expect(b.io).toMatchObject({ readSync: 0, writeSync: 0 });
+    expect(b.io.poolRead).toBeGreaterThanOrEqual(2 * reads);
+    for (const name of readdirSync(syncDir)) expect(Buffer.compare(readFileSync(join(poolDir, name)), readFileSync(join(syncDir, name))), name).toBe(0);
+  });
+
+  it('--async-io is refused as a typo would be when misspelt, before any output exists', () => {
+    const out = join(dir, 'typo.pcap');
+    const r = spawnSync(process.execPath, [built, 'run', big, '-o', out, '--asyncio'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/Unknown argument: asyncio/);
+    expect(existsSync(out)).toBe(false);
+  });
+});

@@ -1,0 +1,29 @@
+// `node --import` this to count, per thread, how files were read and written, and append the
+// counts as one JSON line to the file named by CAPFLOW_IO_LOG at exit: synchronous calls on the
+// thread itself (fs.readSync, fs.writeSync) against reads and writes handed to libuv's thread
+// pool (FileHandle read, write, writev). Tests that a run does its file I/O the way it says.
+import fs, { appendFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
+
+const counts = { thread: isMainThread ? 'main' : 'worker', readSync: 0, writeSync: 0, poolRead: 0, poolWrite: 0 };
+const wrap = (obj, name, key, counted = () => true) => {
+  const original = obj[name];
+  obj[name] = function (...args) {
+    if (counted(args)) counts[key]++;
+    return original.apply(this, args);
+  };
+};
+// Files only: not capflow's messages to fd 2 or a summary on fd 1.
+const onFile = (args) => typeof args[0] === 'number' && args[0] > 2;
+wrap(fs, 'readSync', 'readSync', onFile);
+wrap(fs, 'writeSync', 'writeSync', onFile);
+// Named imports of node:fs (ES modules) see the wrapped functions too.
+syncBuiltinESMExports();
+const probe = await fs.promises.open(process.execPath, 'r');
+const FileHandle = Object.getPrototypeOf(probe);
+await probe.close();
+wrap(FileHandle, 'read', 'poolRead');
+wrap(FileHandle, 'write', 'poolWrite');
+wrap(FileHandle, 'writev', 'poolWrite');
+process.on('exit', () => appendFileSync(process.env.CAPFLOW_IO_LOG, `${JSON.stringify(counts)}\n`));
