@@ -146,6 +146,68 @@ export async function runCapture(opts: RunOptions): Promise<RunSummary> {
   return { ...total, output: opts.output, format, inputs };
 }
 
+/**
+ * The output interface of each packet of one input: one per (input interface, link type after
+ * conversion), keyed by the number iface·2^16 + linkType (link types are 16-bit); the last hit is
+ * checked first. A class rather than a closure per input: the write loop's call then has one
+ * target for every input of a run or batch job, and V8 does not throw away its optimized code
+ * when the second input starts.
+ */
+class OutputInterfaces {
+  private readonly ids = new Map<number, number>();
+  private lastKey = -1;
+  private lastId = 0;
+
+  constructor(
+    private readonly reader: CaptureReader,
+    private readonly writer: CaptureWriter,
+    private readonly inputIndex: number,
+    private readonly file: string,
+    private readonly inputCount: number,
+  ) {}
+
+  /** A packet has been given an interface. */
+  get used(): boolean {
+    return this.lastKey >= 0;
+  }
+
+  idOf(pkt: Packet): number {
+    const key = pkt.iface * 65536 + pkt.linkType;
+    if (key === this.lastKey) return this.lastId;
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      id = this.add(pkt);
+      this.ids.set(key, id);
+    }
+    this.lastKey = key;
+    this.lastId = id;
+    return id;
+  }
+
+  private add(pkt: Packet): number {
+    const src: CaptureInterface | undefined = this.reader.interfaces[pkt.iface];
+    const desc: CaptureInterface = {
+      linkType: pkt.linkType,
+      snapLen: Math.max(src?.snapLen ?? 0, 262144),
+      tsUnits: src?.tsUnits ?? pkt.tsUnits,
+    };
+    const file = this.file;
+    const name = src?.name ?? (this.inputIndex > 0 || this.inputCount > 1 ? basename(file) : undefined);
+    if (name !== undefined) desc.name = name;
+    if (src?.description !== undefined) desc.description = src.description;
+    try {
+      return this.writer.addInterface(desc);
+    } catch (e) {
+      // Say which input interface could not be written.
+      if (e instanceof CaptureWriteError) {
+        const label = `interface #${pkt.iface}${src?.name !== undefined ? ` (${src.name})` : ''} of ${file === '-' ? '<stdin>' : file}`;
+        throw new CaptureWriteError(e.code, e.file, `${label}: ${e.message.slice(e.file.length + 2)}`);
+      }
+      throw e;
+    }
+  }
+}
+
 async function runOne(
   pipeline: Pipeline,
   reader: CaptureReader,
@@ -155,69 +217,17 @@ async function runOne(
   file: string,
   opts: RunOptions,
 ): Promise<Counters> {
-  // Output interface per (input interface, link type after conversion), keyed by the number
-  // iface·2^16 + linkType (link types are 16-bit); the last hit is checked first.
-  const ifaceMap = new Map<number, number>();
-  let lastKey = -1;
-  let lastId = 0;
-  const outIface = (pkt: Packet): number => {
-    const key = pkt.iface * 65536 + pkt.linkType;
-    if (key === lastKey) return lastId;
-    let id = ifaceMap.get(key);
-    if (id === undefined) {
-      const src: CaptureInterface | undefined = reader.interfaces[pkt.iface];
-      const desc: CaptureInterface = {
-        linkType: pkt.linkType,
-        snapLen: Math.max(src?.snapLen ?? 0, 262144),
-        tsUnits: src?.tsUnits ?? pkt.tsUnits,
-      };
-      const name = src?.name ?? (inputIndex > 0 || opts.inputs.length > 1 ? basename(file) : undefined);
-      if (name !== undefined) desc.name = name;
-      if (src?.description !== undefined) desc.description = src.description;
-      try {
-        id = writer.addInterface(desc);
-      } catch (e) {
-        // Say which input interface could not be written.
-        if (e instanceof CaptureWriteError) {
-          const label = `interface #${pkt.iface}${src?.name !== undefined ? ` (${src.name})` : ''} of ${file === '-' ? '<stdin>' : file}`;
-          throw new CaptureWriteError(e.code, e.file, `${label}: ${e.message.slice(e.file.length + 2)}`);
-        }
-        throw e;
-      }
-      ifaceMap.set(key, id);
-    }
-    lastKey = key;
-    lastId = id;
-    return id;
-  };
+  const ifaces = new OutputInterfaces(reader, writer, inputIndex, file, opts.inputs.length);
 
   // A plain copy to pcap: once this input's first packet has set up its interface, records the
   // writer would reproduce byte for byte skip the packet path (pcap/passthrough.ts).
   let passthrough: RecordPassthrough | null = null;
   let passthroughTried = !(pipeline.config.faithful && format === 'pcap' && writer instanceof PcapWriter && reader.format === 'pcap');
-  const passedThrough = (): boolean => {
-    const p = passthrough!;
-    const ok = p.flush();
-    const c = pipeline.counters;
-    c.packetsIn += p.packets;
-    c.bytesIn += p.bytes;
-    c.truncated += p.truncated;
-    c.forwarded += p.packets;
-    c.packetsOut += p.packets;
-    c.bytesOut += p.bytes;
-    // A faithful pipeline passes other link types untouched (Pipeline.process).
-    if (reader.interfaces[0]?.linkType !== LINKTYPE.ETHERNET) c.nonEthernet += p.packets;
-    p.packets = p.bytes = p.truncated = 0;
-    return ok;
-  };
-
   const out: Packet[] = [];
   let lastProgress = 0;
-  const progress = (done: boolean): void =>
-    opts.onProgress?.({ file, packetsIn: pipeline.counters.packetsIn, bytesIn: pipeline.counters.bytesIn, sourceBytes: reader.sourceBytesRead, done });
   try {
     for await (const batch of abortable(reader.batches(), opts.signal)) {
-      if (passthrough && !passedThrough()) await untilAborted(writer.flush(), opts.signal);
+      if (passthrough && !passedThrough(passthrough, pipeline, reader)) await untilAborted(writer.flush(), opts.signal);
       // Each packet's output is written before the next packet is processed; the writer's
       // backpressure is honoured every STREAM_OUT_PACKETS output packets and at the batch's end
       // (one packet may leave as thousands of segments: mss 48 on a 64 KB super-packet).
@@ -241,7 +251,7 @@ async function runOne(
         // `out` keeps the packets written before (cleared now and then, not per packet).
         const from = out.length;
         pipeline.process(pkt, out);
-        if (!writeAll(out, from, writer, format, outIface, pipeline)) ok = false;
+        if (!writeAll(out, from, writer, format, ifaces, pipeline)) ok = false;
         if (out.length >= STREAM_OUT_PACKETS) {
           out.length = 0;
           if (!ok) {
@@ -258,7 +268,7 @@ async function runOne(
       }
       out.length = 0;
       if (!ok) await untilAborted(writer.flush(), opts.signal);
-      if (!passthroughTried && lastKey >= 0) {
+      if (!passthroughTried && ifaces.used) {
         passthroughTried = true;
         if ((writer as PcapWriter).takesRecordsAsIs(reader.nanosecond)) {
           const p = new RecordPassthrough(writer as PcapWriter, reader.chunkKeeper);
@@ -269,15 +279,15 @@ async function runOne(
         const now = Date.now();
         if (now - lastProgress > 100) {
           lastProgress = now;
-          progress(false);
+          progress(opts, file, pipeline, reader, false);
         }
       }
     }
-    if (passthrough && !passedThrough()) await untilAborted(writer.flush(), opts.signal);
+    if (passthrough && !passedThrough(passthrough, pipeline, reader)) await untilAborted(writer.flush(), opts.signal);
     out.length = 0;
     pipeline.flush(out);
-    if (!writeAll(out, 0, writer, format, outIface, pipeline)) await untilAborted(writer.flush(), opts.signal);
-    progress(true);
+    if (!writeAll(out, 0, writer, format, ifaces, pipeline)) await untilAborted(writer.flush(), opts.signal);
+    progress(opts, file, pipeline, reader, true);
   } finally {
     // Once per input, with counts: "x.pcap: 12 packets without tunnel metadata passed through ..."
     pipeline.reportWarnings(file === '-' ? '<stdin>' : file);
@@ -301,13 +311,33 @@ function lendable(buf: Uint8Array): boolean {
   return !isReadChunk(buf);
 }
 
+/** Count the records a passthrough wrote since the last call as forwarded; false: wait for the writer. */
+function passedThrough(p: RecordPassthrough, pipeline: Pipeline, reader: CaptureReader): boolean {
+  const ok = p.flush();
+  const c = pipeline.counters;
+  c.packetsIn += p.packets;
+  c.bytesIn += p.bytes;
+  c.truncated += p.truncated;
+  c.forwarded += p.packets;
+  c.packetsOut += p.packets;
+  c.bytesOut += p.bytes;
+  // A faithful pipeline passes other link types untouched (Pipeline.process).
+  if (reader.interfaces[0]?.linkType !== LINKTYPE.ETHERNET) c.nonEthernet += p.packets;
+  p.packets = p.bytes = p.truncated = 0;
+  return ok;
+}
+
+function progress(opts: RunOptions, file: string, pipeline: Pipeline, reader: CaptureReader, done: boolean): void {
+  opts.onProgress?.({ file, packetsIn: pipeline.counters.packetsIn, bytesIn: pipeline.counters.bytesIn, sourceBytes: reader.sourceBytesRead, done });
+}
+
 /** Write out[from..] (then those packets are gone); false when the writer asks the caller to wait for drain. */
 function writeAll(
   out: Packet[],
   from: number,
   writer: CaptureWriter,
   format: CaptureFormat,
-  outIface: (p: Packet) => number,
+  ifaces: OutputInterfaces,
   pipeline: Pipeline,
 ): boolean {
   let ok = true;
@@ -316,7 +346,7 @@ function writeAll(
     if (format === 'pcap' && hasMetadata(p)) {
       pipeline.warnOnce('pcap-metadata', 'carry metadata (tunnel info, GSO notes) that pcap output cannot hold; write .pcapng to keep it');
     }
-    if (!writer.write(p, outIface(p), format === 'pcapng' ? writerComments(p) : null)) ok = false;
+    if (!writer.write(p, ifaces.idOf(p), format === 'pcapng' ? writerComments(p) : null)) ok = false;
   }
   // Writers copy every byte of a pipeline-made buffer (only read chunks are written zero-copy).
   pipeline.recycleBuffers();

@@ -59,11 +59,12 @@ export interface ReadOptions {
    */
   recycleChunks?: boolean;
   /**
-   * Read a regular file with synchronous reads on this thread, one chunk when asked for, instead
-   * of reading ahead in libuv's thread pool. For a thread that has a core to itself (a batch with
-   * a job on every core): overlapping reads with the caller's work then buys nothing, and every
-   * hand-off to a pool thread costs a wake-up of each side. Other inputs (stdin, FIFOs) read as
-   * usual. The event loop still gets a turn per chunk (timers, signals, messages).
+   * Read a regular file with synchronous reads on this thread, one chunk when asked for (the
+   * default), or, with false, READ_AHEAD chunks ahead in libuv's thread pool. Every hand-off to a
+   * pool thread costs a wake-up of each side and the reads compete with the caller's work for the
+   * cores: on the 2-core machine measured (README, Performance) reading ahead cost more CPU and
+   * was slower or equal in every case. Other inputs (stdin, FIFOs) read as streams either way.
+   * The event loop still gets a turn per chunk (timers, signals, messages).
    */
   syncReads?: boolean;
 }
@@ -377,7 +378,7 @@ class Framer {
 export async function openCapture(path: string, opts: ReadOptions): Promise<CaptureReader> {
   if (path === '-') return readCaptureFromStream(process.stdin, opts);
   const fh = await open(path, 'r');
-  const chunks = new FileChunks(fh, READ_CHUNK_SIZE, opts.recycleChunks === true, opts.syncReads === true);
+  const chunks = new FileChunks(fh, READ_CHUNK_SIZE, opts.recycleChunks === true, opts.syncReads !== false);
   return openReader({ [Symbol.asyncIterator]: () => chunks }, opts, opts.recycleChunks === true ? chunks : null);
 }
 

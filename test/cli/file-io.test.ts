@@ -1,8 +1,8 @@
 /**
- * How `capflow run` reads and writes files, through the built binary with the I/O log on
- * (test/helpers/io-log.mjs): by default with synchronous calls on the run's own thread, nothing
- * handed to libuv's thread pool; with --async-io only through the thread pool. The same bytes
- * either way; stdin stays a stream. Never by timing.
+ * How capflow reads and writes files, through the built binary with the I/O log on
+ * (test/helpers/io-log.mjs): by default with synchronous calls on the command's own thread,
+ * nothing handed to libuv's thread pool (run, info, diff); `run --async-io` only through the
+ * thread pool. The same bytes either way; stdin stays a stream. Never by timing.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
@@ -102,6 +102,17 @@ describe.skipIf(!haveBuild)('capflow run: file I/O on the run\'s own thread, or 
     expect(b.io).toMatchObject({ readSync: 0, writeSync: 0 });
     expect(b.io.poolRead).toBeGreaterThanOrEqual(2 * reads);
     for (const name of readdirSync(syncDir)) expect(Buffer.compare(readFileSync(join(poolDir, name)), readFileSync(join(syncDir, name))), name).toBe(0);
+  });
+
+  it('info and diff read their files the same way (synchronously, nothing in the thread pool)', () => {
+    const info = runLogged(['info', big]);
+    expect(info.status, info.stderr).toBe(0);
+    expect(info.io.readSync).toBeGreaterThanOrEqual(reads);
+    expect(info.io).toMatchObject({ writeSync: 0, poolRead: 0, poolWrite: 0 });
+    const diff = runLogged(['diff', big, big]);
+    expect(diff.status, diff.stderr).toBe(0);
+    expect(diff.io.readSync).toBeGreaterThanOrEqual(2 * reads);
+    expect(diff.io).toMatchObject({ writeSync: 0, poolRead: 0, poolWrite: 0 });
   });
 
   it('--async-io is refused as a typo would be when misspelt, before any output exists', () => {

@@ -124,7 +124,7 @@ describe('zero-copy pcap passthrough', () => {
   });
 });
 
-describe('file I/O with read-ahead and writes in flight', () => {
+describe.each([false, true])('file I/O with read-ahead (syncReads: %s) and writes in flight', (syncReads) => {
   it('copies a multi-chunk capture exactly (records straddling read chunks)', async () => {
     await withTempDir(async (dir) => {
       // A slab of ~1 MiB of odd-sized records, repeated past several read and write chunks.
@@ -140,7 +140,7 @@ describe('file I/O with read-ahead and writes in flight', () => {
       const input = concat(pcapHeader({ le: true, snapLen: 262144 }), ...Array.from({ length: reps }, () => one));
       const src = join(dir, 'in.pcap');
       await writeFile(src, input);
-      const reader = await openCapture(src, { name: src });
+      const reader = await openCapture(src, { name: src, syncReads });
       const dst = join(dir, 'out.pcap');
       const w = await createFileWriter(dst, { format: 'pcap' });
       w.addInterface(reader.interfaces[0]!);
