@@ -118,14 +118,20 @@ export async function runCapture(opts: RunOptions): Promise<RunSummary> {
       if (!writer) {
         const byName = opts.output === '-' ? null : formatFromPath(opts.output);
         format = opts.format ?? byName?.format ?? reader.format;
-        writer = await createFileWriter(opts.output, {
-          format,
-          nanosecond: reader.nanosecond,
-          gzip: byName?.gzip ?? false,
-          signal,
-          onWait: warn,
-          syncWrites: opts.syncIO !== false,
-        });
+        try {
+          writer = await createFileWriter(opts.output, {
+            format,
+            nanosecond: reader.nanosecond,
+            gzip: byName?.gzip ?? false,
+            signal,
+            onWait: warn,
+            syncWrites: opts.syncIO !== false,
+          });
+        } catch (e) {
+          // The input is released here: runOne, which closes it otherwise, never runs.
+          await reader.close();
+          throw e;
+        }
       }
       const counters = await runOne(pipeline, reader, writer, format, i, file, opts);
       inputs.push({ file, ...counters });

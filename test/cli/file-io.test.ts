@@ -29,6 +29,8 @@ interface IoCounts {
   writeSync: number;
   poolRead: number;
   poolWrite: number;
+  /** File handles opened and not closed by exit. */
+  unclosed: number;
 }
 
 /** Run the built CLI with the I/O log on, stdin from `stdinFile` if given. */
@@ -113,6 +115,19 @@ describe.skipIf(!haveBuild)('capflow run: file I/O on the run\'s own thread, or 
     expect(diff.status, diff.stderr).toBe(0);
     expect(diff.io.readSync).toBeGreaterThanOrEqual(2 * reads);
     expect(diff.io).toMatchObject({ writeSync: 0, poolRead: 0, poolWrite: 0 });
+  });
+
+  it('every file handle is closed, also when the output cannot be created after the input was opened', () => {
+    for (const io of [[], ['--async-io']]) {
+      const ok = runLogged(['run', big, '-o', join(dir, 'closed.pcap'), ...io, ...MPLS]);
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(ok.io.unclosed).toBe(0);
+      const out = join(dir, 'no-such-dir', 'out.pcap');
+      const r = runLogged(['run', big, '-o', out, ...io]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`capflow: ${out}: cannot create its temporary file: no such file or directory (ENOENT)\n`);
+      expect(r.io.unclosed, io.join(' ')).toBe(0);
+    }
   });
 
   it('--async-io is refused as a typo would be when misspelt, before any output exists', () => {
