@@ -77,6 +77,9 @@ export class WriteBuffer {
     }
     if (this.runBuf !== null) this.endRun();
     else if (this.pos > 0) this.handOff();
+    // Records pass through: the copies before (each input's first chunk, until its passthrough
+    // starts) are no reason to make the I/O memory, which a run of many inputs then would.
+    this.copied = 0;
     keeper?.hold(chunk);
     this.runBuf = chunk;
     this.runStart = start;
