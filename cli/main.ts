@@ -39,7 +39,7 @@ function packageVersion(): string {
 
 /**
  * `capflow run IN... (-o OUT | --out-dir DIR)` with at most --jobs N, --format, --json, --strict,
- * --[no-]progress, --skip-existing, --fail-fast, and the pipeline options --pipeline FILE,
+ * --[no-]progress, --skip-existing, --fail-fast, --async-io, and the pipeline options --pipeline FILE,
  * --stage SPEC (any number), --nic NAME, --view driver|wire: the arguments as yargs would hand
  * them to the run command, without loading yargs (which takes longer to load than a small run
  * takes). Anything else (another option, one given twice, `--`, a flag followed by true/false, a
@@ -71,6 +71,7 @@ export function plainRunArgs(args: readonly string[]): Record<string, unknown> |
     '--no-progress': ['progress', false],
     '--skip-existing': ['skipExisting', true],
     '--fail-fast': ['failFast', true],
+    '--async-io': ['asyncIo', true],
   };
   for (let i = 1; i < args.length; i++) {
     const a = args[i]!;
@@ -104,6 +105,7 @@ export function plainRunArgs(args: readonly string[]): Record<string, unknown> |
   if (values.format !== undefined) argv.format = values.format;
   if (flags.skipExisting) argv.skipExisting = argv['skip-existing'] = true;
   if (flags.failFast) argv.failFast = argv['fail-fast'] = true;
+  if (flags.asyncIo) argv.asyncIo = argv['async-io'] = true;
   if (stages.length > 0) argv.stage = argv.s = stages;
   if (values.pipeline !== undefined) argv.pipeline = argv.p = values.pipeline;
   if (values.nic !== undefined) argv.nic = values.nic;

@@ -183,7 +183,7 @@ describe.skipIf(!haveBuild)('start-up loads only what the command needs', () => 
     }
   });
 
-  it('a run with --stage, --pipeline, --nic and --view loads no yargs and writes what the yargs path writes', () => {
+  it('a run with --stage, --pipeline, --nic, --view and --async-io loads no yargs and writes what the yargs path writes', () => {
     const dir = mkdtempSync(join(tmpdir(), 'capflow-startup-'));
     try {
       const input = join(dir, 'one.pcap');
@@ -191,7 +191,7 @@ describe.skipIf(!haveBuild)('start-up loads only what the command needs', () => 
       const pipelineFile = join(dir, 'p.yaml');
       writeFileSync(pipelineFile, 'stages:\n  - stage: tunnel-key\n    rules: [{set: {vni: 9, dst: 192.0.2.7}}]\n');
       const stages = ['--stage', 'vxlan-encap:src=192.0.2.1,outerEth.src=02:00:00:00:00:01', '-s', 'mpls-pop'];
-      const common = ['--pipeline', pipelineFile, ...stages, '--nic', 'none', '--view', 'wire', '--json', '--no-progress'];
+      const common = ['--pipeline', pipelineFile, ...stages, '--nic', 'none', '--view', 'wire', '--json', '--no-progress', '--async-io'];
       const fast = join(dir, 'fast.pcap');
       const r = runLogged(dir, ['run', input, '-o', fast, ...common]);
       expect(r.status, r.stderr).toBe(0);
