@@ -63,8 +63,7 @@ export interface ReadOptions {
    * default), or, with false, READ_AHEAD chunks ahead in libuv's thread pool. Every hand-off to a
    * pool thread costs a wake-up of each side and the reads compete with the caller's work for the
    * cores: on the 2-core machine measured (README, Performance) reading ahead cost more CPU and
-   * was slower except in the packet-heaviest runs. Other inputs (stdin, FIFOs) read as streams
-   * either way.
+   * was slower or no faster. Other inputs (stdin, FIFOs) read as streams either way.
    * The event loop still gets a turn per chunk (timers, signals, messages).
    */
   syncReads?: boolean;
