@@ -33,6 +33,7 @@ export {
   formatFromPath,
   type WriteOptions,
   CaptureFormatError,
+  CaptureInputError,
   type CaptureFormatErrorCode,
   CaptureWriteError,
   type CaptureWriteErrorCode,

@@ -53,6 +53,12 @@ interface OpenedSource {
   batches: AsyncIterator<Packet[]>;
   /** Can be read again (files other than stdin, sync iterables). */
   reopen: (() => Promise<OpenedSource>) | null;
+  /**
+   * Stop reading and release the input. For a file, its reader's close(): ending `batches` alone
+   * would not release a file whose batches were never asked for (a generator not started skips
+   * its finally).
+   */
+  close(): Promise<unknown>;
 }
 
 const BATCH = 1024;
@@ -67,7 +73,7 @@ export async function diffCaptures(expected: PacketSource, actual: PacketSource,
   try {
     A = await openSource(actual, 'ACTUAL', options);
   } catch (e) {
-    await E.batches.return?.();
+    await E.close();
     throw e;
   }
   const notes: string[] = [];
@@ -79,7 +85,7 @@ export async function diffCaptures(expected: PacketSource, actual: PacketSource,
     await sink.drain();
     return sink.result(packets, notes);
   } finally {
-    await Promise.allSettled([E.batches.return?.(), A.batches.return?.()]);
+    await Promise.allSettled([E.close(), A.close()]);
   }
 }
 
@@ -144,7 +150,7 @@ function sameAfter(e: AlignQueue, a: AlignQueue, limit: number): number {
 /** In file order, aligned (align.ts): pairs compared, packets on one side only reported missing / extra. */
 async function diffOrdered(E: OpenedSource, A: OpenedSource, cmp: PacketComparer, sink: DiffCollector) {
   const scratch = { buf: new Uint8Array(2048) };
-  const identity = (p: Packet): number => hash53(scratch.buf, cmp.maskedFrame(p, scratch));
+  const identity = (p: Packet): number => identityOf(p, cmp, scratch);
   const e = new AlignQueue(E, identity);
   const a = new AlignQueue(A, identity);
   const pair = (): void => {
@@ -277,7 +283,7 @@ async function diffUnordered(E: OpenedSource, A: OpenedSource, cmp: PacketCompar
   const keep = cmp.comparesComments;
   const index = new ExpectedIndex();
   for (let r = await E.batches.next(); !r.done; r = await E.batches.next()) {
-    for (const p of r.value) index.add(p, hash53(scratch.buf, cmp.maskedFrame(p, scratch)), keep ? packetComments(p) : null);
+    for (const p of r.value) index.add(p, identityOf(p, cmp, scratch), keep ? packetComments(p) : null);
   }
   index.matchedFlags = new Uint8Array(index.size);
 
@@ -285,7 +291,7 @@ async function diffUnordered(E: OpenedSource, A: OpenedSource, cmp: PacketCompar
   for (let r = await A.batches.next(); !r.done; r = await A.batches.next()) {
     for (const p of r.value) {
       aNo++;
-      const i = index.take(hash53(scratch.buf, cmp.maskedFrame(p, scratch)));
+      const i = index.take(identityOf(p, cmp, scratch));
       if (i < 0) {
         unmatched(p, aNo, 'extra', cmp, sink);
         continue;
@@ -322,9 +328,18 @@ async function summariesOf(E: OpenedSource, wanted: Set<number>, cmp: PacketComp
       }
     }
   } finally {
-    await again.batches.return?.();
+    await again.close();
   }
   return out;
+}
+
+/**
+ * The hash of a packet's frame with the ignored fields masked. maskedFrame first: it may give
+ * `scratch` a larger buffer (a frame longer than any before), which is the one to hash.
+ */
+function identityOf(p: Packet, cmp: PacketComparer, scratch: { buf: Uint8Array }): number {
+  const n = cmp.maskedFrame(p, scratch);
+  return hash53(scratch.buf, n);
 }
 
 /** 53-bit hash of b[0, n): FNV-1a and a murmur-style mix side by side. */
@@ -346,18 +361,25 @@ async function openSource(src: PacketSource, label: 'EXPECTED' | 'ACTUAL', opts:
   if (typeof src === 'string') {
     const name = src === '-' ? '<stdin>' : src;
     const reader = await openCapture(src, { name, strict: opts.strict ?? false, onWarning: opts.onWarning ?? (() => {}) });
+    const batches = reader.batches()[Symbol.asyncIterator]();
     return {
       label,
       format: reader.format,
-      batches: reader.batches()[Symbol.asyncIterator](),
+      batches,
       reopen: src === '-' ? null : () => openSource(src, label, opts),
+      close: async () => {
+        await batches.return?.(undefined);
+        await reader.close();
+      },
     };
   }
   if (Symbol.iterator in src) {
     const it = src as Iterable<Packet>;
-    return { label, format: null, batches: batchesOf(it), reopen: Array.isArray(it) ? () => openSource(it, label, opts) : null };
+    const batches = batchesOf(it);
+    return { label, format: null, batches, reopen: Array.isArray(it) ? () => openSource(it, label, opts) : null, close: async () => batches.return(undefined) };
   }
-  return { label, format: null, batches: batchesOfAsync(src), reopen: null };
+  const batches = batchesOfAsync(src);
+  return { label, format: null, batches, reopen: null, close: async () => batches.return(undefined) };
 }
 
 async function* batchesOf(it: Iterable<Packet>): AsyncGenerator<Packet[]> {

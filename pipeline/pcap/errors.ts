@@ -72,3 +72,32 @@ export class CaptureWriteError extends Error {
     this.file = file;
   }
 }
+
+/** "no space left on device (ENOSPC)" from a system error; else its message. */
+export function systemReason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException | null;
+  if (typeof err?.code === 'string' && /^E[A-Z0-9]+$/.test(err.code)) {
+    // Node's message is "ENOSPC: no space left on device, write": keep the words, name the code.
+    const words = /^E[A-Z0-9]+: (.*?)(?:, [a-z]+(?: .*)?)?$/.exec(err.message)?.[1];
+    if (words) return `${words} (${err.code})`;
+  }
+  return err?.message ?? String(e);
+}
+
+/**
+ * An input file that could not be opened or read: "FILE: cannot open: no such file or directory
+ * (ENOENT)", as outputs say it (OutputError); `code` is the system error's (ENOENT, EACCES,
+ * EISDIR, EIO, ...).
+ */
+export class CaptureInputError extends Error {
+  override readonly name = 'CaptureInputError';
+  readonly code: string;
+  /** The input's name as the caller gave it. */
+  readonly file: string;
+
+  constructor(file: string, what: 'cannot open' | 'cannot read', cause: unknown) {
+    super(`${file}: ${what}: ${systemReason(cause)}`, { cause });
+    this.file = file;
+    this.code = (cause as NodeJS.ErrnoException | null)?.code ?? 'ERR_CAPTURE_INPUT';
+  }
+}

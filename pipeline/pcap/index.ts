@@ -2,6 +2,6 @@
 export { type CaptureInterface } from './capture-interface.js';
 export { CaptureReader, openCapture, readCaptureFromStream, readPackets, type ReadOptions } from './reader.js';
 export { type CaptureWriter, type CommentSource, type PacketComment, createFileWriter, createStreamWriter, formatFromPath, type WriteOptions } from './writer.js';
-export { CaptureFormatError, type CaptureFormatErrorCode, CaptureWriteError, type CaptureWriteErrorCode } from './errors.js';
+export { CaptureFormatError, CaptureInputError, type CaptureFormatErrorCode, CaptureWriteError, type CaptureWriteErrorCode } from './errors.js';
 export { LINKTYPE, type LinkType, linkTypeName } from './link-type.js';
 export { joinTimestamp, rescaleFraction, splitTimestamp, type Timestamp, type Words64 } from './timestamp.js';

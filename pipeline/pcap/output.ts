@@ -11,6 +11,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Gzip } from 'node:zlib';
 import { ConfigError } from '../config-error.js';
 import { giveSlot } from './io-slots.js';
+import { systemReason } from './errors.js';
+
+export { systemReason };
 
 /** Where a writer's bytes go. */
 export interface ByteOutput {
@@ -161,17 +164,6 @@ export function removeStaleTemporaries(path: string): string[] {
     }
   }
   return removed;
-}
-
-/** "no space left on device (ENOSPC)" from a system error; else its message. */
-export function systemReason(e: unknown): string {
-  const err = e as NodeJS.ErrnoException | null;
-  if (typeof err?.code === 'string' && /^E[A-Z0-9]+$/.test(err.code)) {
-    // Node's message is "ENOSPC: no space left on device, write": keep the words, name the code.
-    const words = /^E[A-Z0-9]+: (.*?)(?:, [a-z]+(?: .*)?)?$/.exec(err.message)?.[1];
-    if (words) return `${words} (${err.code})`;
-  }
-  return err?.message ?? String(e);
 }
 
 /** An output that could not be created, written or committed; `code` is the system error's (EPIPE, ENOSPC, ...). */

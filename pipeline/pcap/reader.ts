@@ -30,7 +30,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
 import type { Packet } from '../packet.js';
 import { type CaptureInterface, type ChunkKeeper, type FormatParser, type ParseContext, type RecordSink, NEVER_REUSED, markReadChunk } from './capture-interface.js';
-import { CaptureFormatError } from './errors.js';
+import { CaptureFormatError, CaptureInputError } from './errors.js';
 import { PcapParser, isPcapMagic } from './pcap-format.js';
 import { BLOCK, PcapngParser } from './pcapng-format.js';
 import { PacketPool } from './packet-pool.js';
@@ -377,8 +377,13 @@ class Framer {
  */
 export async function openCapture(path: string, opts: ReadOptions): Promise<CaptureReader> {
   if (path === '-') return readCaptureFromStream(process.stdin, opts);
-  const fh = await open(path, 'r');
-  const chunks = new FileChunks(fh, READ_CHUNK_SIZE, opts.recycleChunks === true, opts.syncReads !== false);
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw new CaptureInputError(opts.name, 'cannot open', e);
+  }
+  const chunks = new FileChunks(fh, opts.name, READ_CHUNK_SIZE, opts.recycleChunks === true, opts.syncReads !== false);
   return openReader({ [Symbol.asyncIterator]: () => chunks }, opts, opts.recycleChunks === true ? chunks : null);
 }
 
@@ -421,6 +426,8 @@ class FileChunks implements AsyncIterator<Uint8Array>, ChunkKeeper {
 
   constructor(
     private readonly fh: FileHandle,
+    /** The input's name for errors, as the caller gave it. */
+    private readonly name: string,
     private readonly size: number,
     private readonly pooled = false,
     /** Regular files: read synchronously, on demand (ReadOptions.syncReads). */
@@ -493,7 +500,9 @@ class FileChunks implements AsyncIterator<Uint8Array>, ChunkKeeper {
       }
     } catch (err) {
       await this.return();
-      throw err;
+      // A system error (EISDIR: a directory, EIO) says which input it is about.
+      const code = (err as NodeJS.ErrnoException | null)?.code;
+      throw typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? new CaptureInputError(this.name, 'cannot read', err) : err;
     }
     if (chunk === null) {
       await this.return();

@@ -130,6 +130,36 @@ describe.skipIf(!haveBuild)('capflow run: file I/O on the run\'s own thread, or 
     }
   });
 
+  it('diff releases EXPECTED when ACTUAL cannot be opened or read (exit 2, the file named)', () => {
+    const junk = join(dir, 'junk.pcap');
+    writeFileSync(junk, 'not a capture at all');
+    for (const actual of [join(dir, 'missing.pcap'), junk]) {
+      const r = runLogged(['diff', big, actual]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(actual);
+      expect(r.io.unclosed, actual).toBe(0);
+    }
+  });
+
+  it('an input that cannot be opened or read is named with the system reason, in every command', () => {
+    const missing = join(dir, 'missing.pcap');
+    const spawn = (args: string[]) => spawnSync(process.execPath, [built, ...args], { encoding: 'utf8' });
+    for (const io of [[], ['--async-io']]) {
+      const out = join(dir, 'never.pcap');
+      const m = spawn(['run', missing, '-o', out, ...io]);
+      expect(m.stderr).toBe(`capflow: ${missing}: cannot open: no such file or directory (ENOENT)\n`);
+      expect(m.status).toBe(1);
+      const d = spawn(['run', dir, '-o', out, ...io]);
+      expect(d.stderr).toBe(`capflow: ${dir}: cannot read: illegal operation on a directory (EISDIR)\n`);
+      expect(d.status).toBe(1);
+      expect(existsSync(out)).toBe(false);
+    }
+    expect(spawn(['info', missing]).stderr).toBe(`capflow: ${missing}: cannot open: no such file or directory (ENOENT)\n`);
+    const diff = spawn(['diff', big, missing]);
+    expect(diff.stderr).toBe(`capflow: diff: ${missing}: cannot open: no such file or directory (ENOENT)\n`);
+    expect(diff.status).toBe(2);
+  });
+
   it('--async-io is refused as a typo would be when misspelt, before any output exists', () => {
     const out = join(dir, 'typo.pcap');
     const r = spawnSync(process.execPath, [built, 'run', big, '-o', out, '--asyncio'], { encoding: 'utf8' });
