@@ -3,7 +3,8 @@
  * stack), a reader that went away (EPIPE) ends the program quietly as it ends Unix filters, and
  * a closed stdout is refused instead of writing into nothing.
  */
-import { closedStdoutError, stdoutClosed, systemReason } from '../pipeline/pcap/output.js';
+import { closedStdoutError, stdoutClosed } from '../pipeline/pcap/output.js';
+import { systemReason } from '../pipeline/pcap/errors.js';
 
 /** 128 + SIGPIPE: the status of a filter whose reader went away. */
 export const EXIT_BROKEN_PIPE = 141;

@@ -65,7 +65,7 @@ export interface RunOptions {
    * true), or, with false, in libuv's thread pool, overlapped with the packet work. Same bytes
    * either way. Overlapping hands every 1 MiB read and write to another thread and back (a wake-up
    * on each side) and competes with the packet loop for the cores: on the 2-core machine of the
-   * README's Performance section it cost 10-35 % more CPU and was slower for copies and most
+   * README's Performance section it cost 20-60 % more CPU and was slower for copies and most
    * stages, and no faster for the packet-heaviest runs (vxlan-encap), which could use the second
    * core for the kernel's copies. stdin, FIFOs, devices and gzip outputs are streams either way.
    */

@@ -73,10 +73,16 @@ export class CaptureWriteError extends Error {
   }
 }
 
+/** An error from the system (ENOENT, EIO, ...), not one of capflow's or a bug. */
+export function isSystemError(e: unknown): e is NodeJS.ErrnoException {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' && /^E[A-Z0-9]+$/.test(code);
+}
+
 /** "no space left on device (ENOSPC)" from a system error; else its message. */
 export function systemReason(e: unknown): string {
   const err = e as NodeJS.ErrnoException | null;
-  if (typeof err?.code === 'string' && /^E[A-Z0-9]+$/.test(err.code)) {
+  if (isSystemError(err)) {
     // Node's message is "ENOSPC: no space left on device, write": keep the words, name the code.
     const words = /^E[A-Z0-9]+: (.*?)(?:, [a-z]+(?: .*)?)?$/.exec(err.message)?.[1];
     if (words) return `${words} (${err.code})`;

@@ -13,8 +13,6 @@ import { ConfigError } from '../config-error.js';
 import { giveSlot } from './io-slots.js';
 import { systemReason } from './errors.js';
 
-export { systemReason };
-
 /** Where a writer's bytes go. */
 export interface ByteOutput {
   /** The output's name for errors. */

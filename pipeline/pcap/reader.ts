@@ -30,7 +30,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
 import type { Packet } from '../packet.js';
 import { type CaptureInterface, type ChunkKeeper, type FormatParser, type ParseContext, type RecordSink, NEVER_REUSED, markReadChunk } from './capture-interface.js';
-import { CaptureFormatError, CaptureInputError } from './errors.js';
+import { CaptureFormatError, CaptureInputError, isSystemError } from './errors.js';
 import { PcapParser, isPcapMagic } from './pcap-format.js';
 import { BLOCK, PcapngParser } from './pcapng-format.js';
 import { PacketPool } from './packet-pool.js';
@@ -501,8 +501,7 @@ class FileChunks implements AsyncIterator<Uint8Array>, ChunkKeeper {
     } catch (err) {
       await this.return();
       // A system error (EISDIR: a directory, EIO) says which input it is about.
-      const code = (err as NodeJS.ErrnoException | null)?.code;
-      throw typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? new CaptureInputError(this.name, 'cannot read', err) : err;
+      throw isSystemError(err) ? new CaptureInputError(this.name, 'cannot read', err) : err;
     }
     if (chunk === null) {
       await this.return();

@@ -19,8 +19,6 @@ const wrap = (obj, name, key, counted = () => true) => {
 const onFile = (args) => typeof args[0] === 'number' && args[0] > 2;
 wrap(fs, 'readSync', 'readSync', onFile);
 wrap(fs, 'writeSync', 'writeSync', onFile);
-// Named imports of node:fs (ES modules) see the wrapped functions too.
-syncBuiltinESMExports();
 const probe = await fs.promises.open(process.execPath, 'r');
 const FileHandle = Object.getPrototypeOf(probe);
 await probe.close();
@@ -40,6 +38,7 @@ fs.promises.open = async function (...args) {
   };
   return fh;
 };
+// Named imports of node:fs and node:fs/promises (ES modules) see the wrapped functions too.
 syncBuiltinESMExports();
 wrap(FileHandle, 'read', 'poolRead');
 wrap(FileHandle, 'write', 'poolWrite');
