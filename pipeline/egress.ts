@@ -180,6 +180,15 @@ export class Egress {
     this.scratch = new LayerRecord(this.vxlanPortTable);
   }
 
+  /** Forget the flows seen and zero the counts: as just made (Pipeline.reset). */
+  reset(): void {
+    for (const k of Object.keys(this.stats) as (keyof EgressStats)[]) this.stats[k] = 0;
+    this.superPackets.reset();
+    if (this.fixer) this.fixer.rewritten = 0;
+    this.ctx = null;
+    this.cutIndex = this.cutTotal = 0;
+  }
+
   /** The read-only face stages see. */
   get view(): EgressView {
     return this.superPackets;

@@ -56,7 +56,7 @@ export {
 export { ConfigError } from './config-error.js';
 export { Pipeline, checkAccounting, AccountingError, type PipelineOptions, type Counters, type StageCounters } from './pipeline.js';
 export { DROP_REASONS, isDropReason, type DropReason } from './drop-reasons.js';
-export { runCapture, outputPathFor, outDirPlan, type RunOptions, type RunSummary, type InputSummary, type Progress, type CaptureFormat } from './run.js';
+export { runCapture, outputPathFor, outDirPlan, type RunOptions, type PipelineSlot, type RunSummary, type InputSummary, type Progress, type CaptureFormat } from './run.js';
 export type { Stage, StageContext, StageDefinition, StageEnv, View } from '../stages/stage.js';
 export { defineStage } from '../stages/stage.js';
 

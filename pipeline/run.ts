@@ -70,6 +70,32 @@ export interface RunOptions {
    * core for the kernel's copies. stdin, FIFOs, devices and gzip outputs are streams either way.
    */
   syncIO?: boolean | undefined;
+  /**
+   * Where the run takes the pipeline of an earlier run to use again, and leaves its own when it
+   * ends well: a batch job runs its files through one pipeline, reset before each (Pipeline.reset),
+   * so the output is the same as with a new one.
+   */
+  pipelineSlot?: PipelineSlot | undefined;
+}
+
+/** See RunOptions.pipelineSlot. */
+export interface PipelineSlot {
+  pipeline: Pipeline | null;
+}
+
+/**
+ * The pipeline a run of `opts` uses: the one in its slot, reset, when built for the same config and
+ * options, else a new one. Every packet the pipeline hands out is written (copied into the writer's
+ * buffers) or dropped before writeAll returns: the buffers stages made for them can be reused
+ * after it (recycleBuffers).
+ */
+function usablePipeline(opts: RunOptions, warn: (message: string) => void): Pipeline {
+  const countBad = opts.countBadChecksums ?? false;
+  const p = opts.pipelineSlot?.pipeline;
+  // A run that fails leaves its slot empty: its pipeline may hold a packet half done.
+  if (opts.pipelineSlot) opts.pipelineSlot.pipeline = null;
+  if (p && p.config === opts.config && p.recycles && p.countsBadChecksums === countBad && p.reset(warn)) return p;
+  return new Pipeline(opts.config, { onWarning: warn, countBadChecksums: countBad, recycleBuffers: true });
 }
 
 /** A run stopped through RunOptions.signal; `reason` is the signal's reason (e.g. 'SIGTERM'). */
@@ -93,9 +119,7 @@ export async function runCapture(opts: RunOptions): Promise<RunSummary> {
   // A directory or socket as OUT is refused before any input is opened.
   if (opts.output !== '-') classifyOutput(opts.output);
   refuseOverwritingInput(opts.inputs, opts.output);
-  // Every packet the pipeline hands out is written (copied into the writer's buffers) or dropped
-  // before writeAll returns: the buffers stages made for them can be reused after it.
-  const pipeline = new Pipeline(opts.config, { onWarning: warn, countBadChecksums: opts.countBadChecksums ?? false, recycleBuffers: true });
+  const pipeline = usablePipeline(opts, warn);
   const signal = opts.signal;
 
   /** Inputs opened so far. */
@@ -138,6 +162,7 @@ export async function runCapture(opts: RunOptions): Promise<RunSummary> {
       addCounters(total, counters);
     }
     if (writer) await untilAborted(writer.close(), signal);
+    if (opts.pipelineSlot) opts.pipelineSlot.pipeline = pipeline;
   } catch (e) {
     if (writer) await writer.abort().catch(() => {});
     if (signal?.aborted) {

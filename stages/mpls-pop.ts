@@ -79,6 +79,7 @@ export function createMplsPop(): Stage {
       else if (r === POP.UNKNOWN_PAYLOAD) ctx.drop(pkt, MPLS_POP_DROP.UNKNOWN_PAYLOAD);
       else ctx.emit(pkt);
     },
+    reset() {},
   };
 }
 

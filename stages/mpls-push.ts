@@ -278,6 +278,8 @@ export function createMplsPush(select: PushSelector): Stage {
       }
       ctx.emit(pkt);
     },
+    // The plan or rule table is fixed by the options: nothing is learnt from packets.
+    reset() {},
   };
 }
 

@@ -18,6 +18,13 @@ export interface Stage {
   process(pkt: Packet, ctx: StageContext): void;
   /** Called once at the end of each input, for stages that hold packets back. */
   flush?(ctx: StageContext): void;
+  /**
+   * Forget what earlier packets taught the stage (IPv4 ID counters, cached headers): the next
+   * packet is handled as by a stage just made. A batch job runs all its files through one
+   * pipeline, reset before each file (Pipeline.reset); a pipeline with a stage without `reset`
+   * is built anew for each file instead. A stage that keeps nothing has an empty one.
+   */
+  reset?(): void;
 }
 
 /** What every stage factory gets besides its own options. */

@@ -154,6 +154,7 @@ export const tunnelKey = defineStage({
       else pkt.tunnel = applySet(pkt.tunnel, a);
       ctx.emit(pkt);
     }
-    return { name: 'tunnel-key', process };
+    // The rule table's address cache holds what the rules say, nothing learnt from packets.
+    return { name: 'tunnel-key', process, reset() {} };
   },
 });

@@ -234,7 +234,8 @@ export const vxlanDecap = defineStage({
       ctx.emit(pkt);
     }
 
-    return { name: 'vxlan-decap', process };
+    // Nothing is learnt from packets: the scratch records are rewritten per packet.
+    return { name: 'vxlan-decap', process, reset() {} };
   },
 });
 

@@ -342,7 +342,15 @@ export const vxlanEncap = defineStage({
       ctx.emit(pkt);
     }
 
-    return { name: 'vxlan-encap', process };
+    // Every pair starts its IDs anew, the last one seen too (its counter restarted here keeps the
+    // first packet off nextIpId's slow path, which V8 would otherwise compile process again for).
+    // The header template stays: its bytes follow from its metadata and the options alone.
+    function reset(): void {
+      ids.clear();
+      pairNext = pairHash >>> 16;
+    }
+
+    return { name: 'vxlan-encap', process, reset };
   },
 });
 

@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import type { PipelineConfig } from '../config.js';
 import { ConfigError } from '../config-error.js';
 import { loadPipelineConfig, type PipelineSource } from '../pipeline-source.js';
-import { runCapture, type CaptureFormat, type RunSummary } from '../run.js';
+import { runCapture, type CaptureFormat, type PipelineSlot, type RunSummary } from '../run.js';
 
 export type { PipelineSource } from '../pipeline-source.js';
 
@@ -56,6 +56,8 @@ export interface Executor {
 
 export class InProcessExecutor implements Executor {
   private config: Promise<PipelineConfig> | null = null;
+  /** The pipeline of the last file, run with again (reset) for the next one. */
+  private readonly pipelineSlot: PipelineSlot = { pipeline: null };
   constructor(private readonly settings: JobSettings) {}
 
   /** Validate the pipeline now (a worker, before its first file); its errors come from run(). */
@@ -78,6 +80,7 @@ export class InProcessExecutor implements Executor {
       onWarning: hooks.onWarning,
       onProgress: (p) => hooks.onProgress(p.bytesIn),
       signal: hooks.signal,
+      pipelineSlot: this.pipelineSlot,
     });
     return { summary, seconds: (performance.now() - t0) / 1000 };
   }

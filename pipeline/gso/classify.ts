@@ -162,6 +162,15 @@ export class SuperPackets implements EgressView {
     return [...this.ports];
   }
 
+  /** Forget the flows, handshakes and counts seen: as just made (Pipeline.reset). */
+  reset(): void {
+    this.peerMss.clear();
+    this.flows.clear();
+    this.keys.clear();
+    this.onlyPartial = false;
+    this.stats.tcp = this.stats.udp = this.stats.vxlan = this.stats.synMssLearned = 0;
+  }
+
   /** Replace the VXLAN port set (the gso stage applies its `vxlanPorts` option to the shared marker). */
   setVxlanPorts(ports: readonly number[]): void {
     this.ports = new Set(ports);
@@ -460,6 +469,11 @@ export class FlowKeys {
 
   /** `bucket`: maps the tuple's hash to its table slot (tests make every tuple collide). */
   constructor(private readonly bucket: (hash: number) => number = (h) => h) {}
+
+  /** Forget every direction seen. */
+  clear(): void {
+    this.table.clear();
+  }
 
   /** The tuple of the packet being looked up: family byte, source, destination, ports. */
   private readonly probe = new Uint8Array(1 + 2 * ipv6.ADDR_LEN + 4);
