@@ -20,6 +20,7 @@ import { LayerRecord, vxlanPortTable } from './layer-record.js';
 import type { DropReason } from './drop-reasons.js';
 import { PacketSlab } from './packet-slab.js';
 import { TunnelInfoPool } from './metadata.js';
+import { PacketPool } from './pcap/packet-pool.js';
 
 /**
  * What one stage (or the egress) did with the packets it was given. `in = passed + dropped`:
@@ -158,6 +159,11 @@ export class Pipeline {
   private readonly tunnelInfos: TunnelInfoPool | null;
   readonly nic: NicProfile;
   readonly config: PipelineConfig;
+  /**
+   * The packets the readers of this pipeline's runs hand out (ReadOptions.packetPool): one set
+   * for every input of a run, and of every file of a batch job (Pipeline.reset).
+   */
+  readonly readerPackets = new PacketPool();
   counters: Counters = newCounters();
 
   private readonly contexts: StageContext[];

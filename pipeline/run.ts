@@ -135,7 +135,7 @@ export async function runCapture(opts: RunOptions): Promise<RunSummary> {
       // output until written: the passthrough) before the next is read, and no stage keeps a
       // packet: the reader can reuse its read buffers.
       const reader = await untilAborted(
-        openCapture(file, { name: file === '-' ? '<stdin>' : file, strict: opts.strict ?? false, onWarning: warn, recycleChunks: true, syncReads: opts.syncIO !== false }),
+        openCapture(file, { name: file === '-' ? '<stdin>' : file, strict: opts.strict ?? false, onWarning: warn, recycleChunks: true, syncReads: opts.syncIO !== false, packetPool: pipeline.readerPackets }),
         signal,
       );
       opened++;

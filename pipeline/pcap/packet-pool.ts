@@ -20,6 +20,11 @@ export class PacketPool {
     return p;
   }
 
+  /** Packets made so far (what the pool holds). */
+  get size(): number {
+    return this.packets.length;
+  }
+
   /** Every packet handed out so far is dead: take() gives them out again. */
   recycle(): void {
     this.used = 0;

@@ -67,6 +67,13 @@ export interface ReadOptions {
    * The event loop still gets a turn per chunk (timers, signals, messages).
    */
   syncReads?: boolean;
+  /**
+   * The packets to hand out with recycleChunks (default: the reader's own), for a caller done with
+   * every packet of the readers that used it before. A run's inputs share one: a pool per input,
+   * its packets made anew for every file (about 200 KB for a chunk of 1514-byte frames), was
+   * garbage the next files pushed into V8's old space, which grew input after input.
+   */
+  packetPool?: PacketPool | undefined;
 }
 
 /**
@@ -635,7 +642,7 @@ async function openReader(stream: AsyncIterable<Uint8Array>, opts: ReadOptions, 
     strict: opts.strict ?? false,
     warn: opts.onWarning ?? (() => {}),
     // Packets live as long as the chunks they reference: reused with them.
-    packets: recycle !== null ? new PacketPool() : undefined,
+    packets: recycle !== null ? (opts.packetPool ?? new PacketPool()) : undefined,
   };
   const reader = new CaptureReader(source, ctx, gzip, opts.copyRecords !== true, recycle, recycle !== null ? recycler : null);
   reader.sourceCount = sourceCount;

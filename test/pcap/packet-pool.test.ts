@@ -25,11 +25,13 @@ function summary(p: Packet): Record<string, unknown> {
   return { ...rest, frame: Buffer.from(buf.subarray(head, tail)).toString('hex'), headroom: head - floor, mac: macOff - head, length: tail - head };
 }
 
-/** Summaries of every packet of `path`, read with or without recycleChunks; and how many distinct Packet objects. */
-async function readAll(path: string, recycleChunks: boolean): Promise<{ packets: Record<string, unknown>[]; objects: number }> {
-  const reader = await openCapture(path, { name: path, recycleChunks });
+/**
+ * Summaries of every packet of `path`, read with or without recycleChunks (and a shared pool);
+ * and how many distinct Packet objects, added to `objects` when given.
+ */
+async function readAll(path: string, recycleChunks: boolean, packetPool?: PacketPool, objects = new Set<Packet>()): Promise<{ packets: Record<string, unknown>[]; objects: number }> {
+  const reader = await openCapture(path, { name: path, recycleChunks, packetPool });
   const packets: Record<string, unknown>[] = [];
-  const objects = new Set<Packet>();
   // Valid until the next batch is asked for: summarised now.
   for await (const batch of reader.batches()) {
     for (const p of batch) {
@@ -112,6 +114,48 @@ describe('reader with recycleChunks: reused packets', () => {
         // About one batch's worth of packets (a chunk's), not one per record.
         expect(reused.objects).toBeLessThan(reused.packets.length / 3);
       }
+    });
+  });
+
+  it('inputs read one after the other with one pool get the same Packet objects: the pool does not grow input after input', async () => {
+    await withTempDir(async (dir) => {
+      const files: [string, Uint8Array][] = [
+        ['us.pcap', pcapFile(3 * READ_CHUNK_SIZE)],
+        ['two.pcapng', pcapngFile(3 * READ_CHUNK_SIZE)],
+        ['ns.pcap', pcapFile(2 * READ_CHUNK_SIZE + 777, true)],
+      ];
+      const pool = new PacketPool();
+      const objects = new Set<Packet>();
+      const sizes: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        for (const [name, bytes] of files) {
+          const path = join(dir, name);
+          await writeFile(path, bytes);
+          const shared = await readAll(path, true, pool, objects);
+          expect(shared.packets).toStrictEqual((await readAll(path, false)).packets);
+          sizes.push(pool.size);
+        }
+      }
+      // Made while reading the first inputs (the largest chunk's worth), then only reused.
+      expect(sizes[0]).toBeGreaterThan(100);
+      expect(sizes.at(-1)).toBe(Math.max(...sizes.slice(0, files.length)));
+      expect(objects.size).toBe(pool.size);
+    });
+  });
+
+  it('the inputs of a run, and the files of a batch job, share the pipeline\'s pool', async () => {
+    await withTempDir(async (dir) => {
+      const path = join(dir, 'in.pcap');
+      await writeFile(path, pcapFile(3 * READ_CHUNK_SIZE));
+      const config = resolvePipeline({}, 'test', { extraStages: [parseStageSpec('mpls-push:labels=[{label: 100, ttl: 64}]')] });
+      const slot = { pipeline: null as Pipeline | null };
+      await runCapture({ inputs: [path, path, path], output: join(dir, 'out.pcap'), config, pipelineSlot: slot });
+      const pool = slot.pipeline!.readerPackets;
+      const size = pool.size;
+      expect(size).toBeGreaterThan(100);
+      await runCapture({ inputs: [path, path], output: join(dir, 'out2.pcap'), config, pipelineSlot: slot });
+      expect(slot.pipeline!.readerPackets).toBe(pool);
+      expect(pool.size).toBe(size);
     });
   });
 
