@@ -274,9 +274,9 @@ export class Pipeline {
    * warnings, the buffers and metadata of packets in flight reused, and what the stages and the
    * egress learnt from packets forgotten (flows and handshakes, IPv4 ID counters). The run is
    * then the same as with a new pipeline, and V8 keeps the code it optimized for this one (a new
-   * pipeline's stage functions are new closures: every hot function was compiled again for the
-   * second file, about 250 ms of CPU per worker). False when a stage has no `reset`: build a new
-   * pipeline instead.
+   * pipeline's stage functions are new closures, and V8 compiled the hot ones again for the second
+   * file: 75 TurboFan compilations for two files of re-origination instead of 52). False when a
+   * stage has no `reset`: build a new pipeline instead.
    */
   reset(onWarning?: (message: string) => void): boolean {
     if (this.stages.some((s) => !s.reset)) return false;

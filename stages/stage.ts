@@ -19,8 +19,9 @@ export interface Stage {
   /** Called once at the end of each input, for stages that hold packets back. */
   flush?(ctx: StageContext): void;
   /**
-   * Forget what earlier packets taught the stage (IPv4 ID counters, cached headers): the next
-   * packet is handled as by a stage just made. A batch job runs all its files through one
+   * Forget what earlier packets taught the stage (vxlan-encap's IPv4 ID counters): the next packet
+   * is handled as by a stage just made (a cache whose content follows from the options alone may
+   * stay). A batch job runs all its files through one
    * pipeline, reset before each file (Pipeline.reset); a pipeline with a stage without `reset`
    * is built anew for each file instead. A stage that keeps nothing has an empty one.
    */
