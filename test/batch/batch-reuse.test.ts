@@ -13,6 +13,8 @@ import { runCapture, type PipelineSlot, type RunSummary } from '../../pipeline/r
 import { loadPipelineConfig } from '../../pipeline/pipeline-source.js';
 import { readPipelineFile, type PipelineConfig, type PipelineDocument } from '../../pipeline/config.js';
 import { capflow, haveBuild, samplesDir } from '../cli/built-cli.js';
+import { defineStage } from '../../stages/stage.js';
+import { z } from 'zod';
 
 const dir = mkdtempSync(join(tmpdir(), 'capflow-batch-reuse-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -91,6 +93,37 @@ describe('one pipeline for all the files of a batch job (library)', () => {
       }
     });
   }
+
+  it('a stage of your own without reset: each file gets a new pipeline, and its state starts anew', async () => {
+    // Sets each packet's IPv4 TTL to its position in the run: what it keeps is what a reset would forget.
+    const numbering = defineStage({
+      name: 'ttl-numbering',
+      summary: 'a stage with state and no reset',
+      options: z.object({}),
+      create: () => {
+        let n = 0;
+        return {
+          name: 'ttl-numbering',
+          process(p, ctx) {
+            const net = p.layers?.outer.netOff ?? -1;
+            if (net >= 0 && p.layers!.outer.netProto === 0x0800) p.buf[net + 8] = ++n & 0xff;
+            ctx.emit(p);
+          },
+        };
+      },
+    });
+    const config = await configOf({ nic: 'none', view: 'wire' } as PipelineDocument);
+    config.stages.push({ name: 'ttl-numbering', definition: numbering, options: {} });
+    const slot: PipelineSlot = { pipeline: null };
+    const seen = new Set<unknown>();
+    for (let i = 0; i < 3; i++) {
+      await runCapture({ inputs: [vxlanMixed], output: join(dir, `own-${i}.pcapng`), config, pipelineSlot: slot });
+      expect(slot.pipeline).not.toBeNull();
+      seen.add(slot.pipeline);
+    }
+    expect(seen.size).toBe(3);
+    expect(readFileSync(join(dir, 'own-2.pcapng')).equals(readFileSync(join(dir, 'own-0.pcapng')))).toBe(true);
+  });
 
   it('a run that fails leaves the slot empty, and the next file gets a new pipeline', async () => {
     const config = await configOf(cases[1]!.doc());
