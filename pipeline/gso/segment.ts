@@ -25,7 +25,7 @@ import { CSUM, GSO, HEADROOM, NO_OFFSET, Packet } from '../packet.js';
 import { finish, fold, pseudoV4, pseudoV6, sum16, udpFinal } from '../wire/checksum.js';
 import { IP_PROTO } from '../wire/ip-proto.js';
 import { TCP_FLAG } from '../wire/tcp.js';
-import { setU16 } from '../wire/bytes.js';
+import { bufferOf, setU16 } from '../wire/bytes.js';
 import * as ipv4 from '../wire/ipv4.js';
 import * as ipv6 from '../wire/ipv6.js';
 import * as tcp from '../wire/tcp.js';
@@ -74,7 +74,7 @@ export function segmentSuperPacket(pkt: Packet, lay: EgressLayout, plan: Segment
   // The headers every segment starts with, one view for all (a plain view: `subarray` on a
   // Buffer, a read chunk, goes through Buffer's slower species path).
   const src = pkt.buf;
-  const headers = new Uint8Array(src.buffer, src.byteOffset + pkt.head, lay.payOff - pkt.head);
+  const headers = new Uint8Array(bufferOf(src), src.byteOffset + pkt.head, lay.payOff - pkt.head);
   if (plan.partial) {
     const chunkSegs = Math.floor(P / M);
     if (chunkSegs >= 2) {
@@ -124,7 +124,7 @@ function buildSegment(
   const d = room - head;
   b.set(headers, room);
   const dstPay = room + hdrLen;
-  b.set(new Uint8Array(src.buffer, src.byteOffset + lay.payOff + start, len), dstPay);
+  b.set(new Uint8Array(bufferOf(src), src.byteOffset + lay.payOff + start, len), dstPay);
 
   const M = plan.gsoSize;
   const gsoType = plan.gsoType;

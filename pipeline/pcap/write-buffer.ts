@@ -20,6 +20,7 @@ import type { ChunkKeeper } from './capture-interface.js';
 import { CaptureWriteError } from './errors.js';
 import type { ByteOutput } from './output.js';
 import { SLOT_SIZE, giveSlot, slotMemoryOf, takeSlot } from './io-slots.js';
+import { bufferOf } from '../wire/bytes.js';
 
 /** Size of the assembly buffer and so of the chunks handed to the output: a slot of the I/O memory. */
 export const WRITE_CHUNK_SIZE = SLOT_SIZE;
@@ -30,6 +31,8 @@ export class WriteBuffer {
   dv: DataView;
   /** The I/O memory when `buf` is one of its slots (see copyIn), else null. */
   private mem: Uint8Array | null;
+  /** mem.buffer (the getter is a runtime call: copyIn compares it per packet). */
+  private memBuffer: ArrayBufferLike | null = null;
   /** Bytes copyIn copied: the slots are made once frames are copied in earnest (see alloc). */
   private copied = 0;
   pos = 0;
@@ -49,6 +52,7 @@ export class WriteBuffer {
     this.buf = takeSlot(false) ?? Buffer.allocUnsafe(WRITE_CHUNK_SIZE);
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.mem = slotMemoryOf(this.buf);
+    this.memBuffer = this.mem === null ? null : this.mem.buffer;
   }
 
   get bytesWritten(): number {
@@ -94,13 +98,14 @@ export class WriteBuffer {
   copyIn(src: Uint8Array, from: number, n: number, at: number): void {
     this.copied += n;
     const mem = this.mem;
-    if (mem !== null && src.buffer === mem.buffer) {
+    const srcBuffer = bufferOf(src);
+    if (mem !== null && srcBuffer === this.memBuffer) {
       const s = src.byteOffset + from;
       mem.copyWithin(this.buf.byteOffset + at, s, s + n);
       return;
     }
     // A plain view: `subarray` on a Buffer (a read chunk) goes through Buffer's slower species path.
-    this.buf.set(new Uint8Array(src.buffer, src.byteOffset + from, n), at);
+    this.buf.set(new Uint8Array(srcBuffer, src.byteOffset + from, n), at);
   }
 
   /**
@@ -113,6 +118,7 @@ export class WriteBuffer {
     this.buf = new Uint8Array(0);
     this.dv = new DataView(this.buf.buffer);
     this.mem = null;
+    this.memBuffer = null;
     this.pos = 0;
   }
 
@@ -183,5 +189,6 @@ export class WriteBuffer {
     this.buf = buf ?? Buffer.allocUnsafe(size);
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.mem = slotMemoryOf(this.buf);
+    this.memBuffer = this.mem === null ? null : this.mem.buffer;
   }
 }

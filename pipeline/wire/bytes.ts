@@ -1,7 +1,8 @@
 /**
  * Big-endian field access by byte indexing (no DataView, no allocation). Callers check bounds
  * first (a module's `check`, or the decoder): an index past the end reads `undefined`, which these
- * helpers turn into 0 rather than NaN, but the value is then meaningless.
+ * helpers turn into 0 rather than NaN, but the value is then meaningless. And `bufferOf`, an
+ * array's ArrayBuffer without the getter's runtime call.
  */
 
 export function u16(b: Uint8Array, o: number): number {
@@ -23,3 +24,28 @@ export function setU32(b: Uint8Array, o: number, v: number): void {
   b[o + 2] = v >>> 8;
   b[o + 3] = v;
 }
+
+/**
+ * `a.buffer`, remembered for the last two arrays asked about: the getter is a call into V8's
+ * runtime (about 20 ns), paid per packet and per segment where frames are copied and summed, and
+ * the same few arrays (read chunks, slabs, the I/O memory) come back again and again.
+ */
+export function bufferOf(a: Uint8Array): ArrayBufferLike {
+  if (a === lastArray) return lastBuffer;
+  if (a !== prevArray) {
+    prevArray = a;
+    prevBuffer = a.buffer;
+  }
+  // The most recent first.
+  const buf = prevBuffer;
+  prevArray = lastArray;
+  prevBuffer = lastBuffer;
+  lastArray = a;
+  lastBuffer = buf;
+  return buf;
+}
+
+let lastArray: Uint8Array | null = null;
+let lastBuffer: ArrayBufferLike = new ArrayBuffer(0);
+let prevArray: Uint8Array | null = null;
+let prevBuffer: ArrayBufferLike = lastBuffer;

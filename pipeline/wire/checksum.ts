@@ -12,6 +12,7 @@
  * UDP rule (RFC 768, kernel CSUM_MANGLED_0): a computed UDP checksum of 0 is transmitted as 0xffff,
  * because 0 in the field means "no checksum" over IPv4. Apply it with `udpFinal`.
  */
+import { bufferOf } from './bytes.js';
 
 /**
  * One's-complement partial sum of the big-endian 16-bit words in b[start, end), added to `acc`.
@@ -35,7 +36,7 @@ export function sum16(b: Uint8Array, start: number, end: number, acc = 0): numbe
   for (let i = z; i < end; i++) s += (i - start) & 1 ? b[i]! : b[i]! << 8;
   let i = (base + a) >>> 2;
   const n = (base + z) >>> 2;
-  const w = wordsOf(b.buffer, n);
+  const w = wordsOf(bufferOf(b), n);
   let f = 0;
   while (i < n) {
     // Blocks of at most 2^20 words keep each accumulator below 2^51 (exact as a double).

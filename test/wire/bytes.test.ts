@@ -1,0 +1,28 @@
+/**
+ * bufferOf: `a.buffer` remembered for the last two arrays (the getter is a runtime call in V8).
+ * Whatever order arrays come in, it must give each one's own buffer.
+ */
+import { describe, expect, it } from 'vitest';
+import { bufferOf } from '../../pipeline/wire/bytes.js';
+
+describe('bufferOf', () => {
+  it("gives every array's own buffer, in any order of arrays (views of one buffer, Buffers, plain arrays)", () => {
+    const shared = new ArrayBuffer(64);
+    const arrays: Uint8Array[] = [
+      new Uint8Array(shared, 0, 16),
+      new Uint8Array(shared, 16, 16),
+      new Uint8Array(32),
+      Buffer.alloc(8),
+      Buffer.allocUnsafeSlow(4096),
+      new Uint8Array(new ArrayBuffer(8)),
+    ];
+    // A deterministic walk with repeats, alternations and returns to older arrays.
+    let x = 7;
+    for (let i = 0; i < 2000; i++) {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      const a = arrays[i % 5 === 0 ? x % arrays.length : (x >> 8) % 2]!;
+      expect(bufferOf(a)).toBe(a.buffer);
+    }
+    for (const a of arrays) expect(bufferOf(a)).toBe(a.buffer);
+  });
+});
