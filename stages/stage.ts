@@ -21,9 +21,9 @@ export interface Stage {
   /**
    * Forget what earlier packets taught the stage (vxlan-encap's IPv4 ID counters): the next packet
    * is handled as by a stage just made (a cache whose content follows from the options alone may
-   * stay). A batch job runs all its files through one
-   * pipeline, reset before each file (Pipeline.reset); a pipeline with a stage without `reset`
-   * is built anew for each file instead. A stage that keeps nothing has an empty one.
+   * stay). A batch job runs all its files through one pipeline, reset before each file
+   * (Pipeline.reset); a pipeline with a stage without `reset` is built anew for each file instead.
+   * A stage that keeps nothing has an empty one.
    */
   reset?(): void;
 }
