@@ -19,12 +19,18 @@
  * (capture-interface.ts), so writers copy it and keep no reference to it.
  */
 import type { PacketPool } from './pcap/packet-pool.js';
+import { giveSummable, takeSummable } from './wire/summable-memory.js';
 
 /** Slab size; requests above a quarter of it get a buffer of their own. */
 const SLAB_SIZE = 256 * 1024;
 const OWN_BUFFER_ABOVE = SLAB_SIZE >>> 2;
 /** Free slabs a recycling slab keeps for reuse (8 MiB): about what one batch of segments fills. */
 const MAX_SPARE = 32;
+
+/** A recycling slab's summable regions go back when the slab itself is collected. */
+const regionsBack = new FinalizationRegistry<Uint8Array[]>((regions) => {
+  for (const r of regions) giveSummable(r);
+});
 
 export class PacketSlab {
   /** The slab the last `take` carved from. */
@@ -40,7 +46,15 @@ export class PacketSlab {
    */
   packets: PacketPool | null = null;
 
-  constructor(readonly recycling = false) {}
+  /**
+   * Slabs a recycling slab took from the summable memory (wire/summable-memory.ts: checksums over
+   * segments built in them run in WebAssembly), given back when dropped or when this is collected.
+   */
+  private readonly regions: Uint8Array[] = [];
+
+  constructor(readonly recycling = false) {
+    if (recycling) regionsBack.register(this, this.regions);
+  }
 
   /**
    * A fresh region of `n` bytes, 8-byte aligned in its ArrayBuffer; returns its offset in
@@ -59,7 +73,7 @@ export class PacketSlab {
     if (this.pos + n > this.buf.length) {
       this.retire();
       // A plain Uint8Array over unzeroed memory (not a Buffer: its subarray is slower).
-      this.buf = this.spare.pop() ?? new Uint8Array(Buffer.allocUnsafeSlow(SLAB_SIZE).buffer, 0, SLAB_SIZE);
+      this.buf = this.spare.pop() ?? this.newSlab();
       this.pos = 0;
     }
     const off = this.pos;
@@ -77,10 +91,29 @@ export class PacketSlab {
     this.packets?.recycle();
     // Called after every written packet: usually nothing but the current slab to rewind.
     if (this.filled.length > 0) {
-      for (const s of this.filled) if (this.spare.length < MAX_SPARE) this.spare.push(s);
+      for (const s of this.filled) {
+        if (this.spare.length < MAX_SPARE) this.spare.push(s);
+        else this.drop(s);
+      }
       this.filled.length = 0;
     }
     if (this.buf.length === SLAB_SIZE) this.pos = 0;
+  }
+
+  /** A slab of SLAB_SIZE bytes: summable memory for a recycling slab while there is room. */
+  private newSlab(): Uint8Array {
+    const region = this.recycling ? takeSummable(SLAB_SIZE) : null;
+    if (region === null) return new Uint8Array(Buffer.allocUnsafeSlow(SLAB_SIZE).buffer, 0, SLAB_SIZE);
+    this.regions.push(region);
+    return region;
+  }
+
+  /** A slab no longer kept: its summable region goes back. */
+  private drop(slab: Uint8Array): void {
+    const i = this.regions.indexOf(slab);
+    if (i < 0) return;
+    this.regions.splice(i, 1);
+    giveSummable(slab);
   }
 
   /** The current slab is left behind: keep it for reuse after the next recycle(). */

@@ -22,7 +22,7 @@
 import type { TunnelInfo } from './metadata.js';
 import type { LayerRecord } from './layer-record.js';
 import { PacketSlab } from './packet-slab.js';
-import { bufferOf } from './wire/bytes.js';
+import { copyRange } from './wire/bytes.js';
 
 /** Where `reserve` carves buffers from outside a recycling pipeline (see packet-slab.ts for the ownership rule). */
 const sharedSlab = new PacketSlab();
@@ -223,7 +223,7 @@ export class Packet {
     const slab = this.arena ?? sharedSlab;
     const off = slab.take(room + len, room);
     const next = slab.buf;
-    next.set(new Uint8Array(bufferOf(this.buf), this.buf.byteOffset + this.head, len), off + room);
+    copyRange(this.buf, this.head, next, off + room, len);
     this.buf = next;
     this.floor = off;
     this.shiftOffsets(off + room - this.head);

@@ -18,7 +18,7 @@ import { LayerRecord, layersOf } from '../layer-record.js';
 import { ETHER_TYPE } from '../wire/ether-type.js';
 import * as ipv4 from '../wire/ipv4.js';
 import { finish, sum16 } from '../wire/checksum.js';
-import { bufferOf } from '../wire/bytes.js';
+import { copyRange } from '../wire/bytes.js';
 import { checksumHelp } from './checksum-help.js';
 import { PacketSlab } from '../packet-slab.js';
 import { PacketPool } from '../pcap/packet-pool.js';
@@ -192,8 +192,7 @@ function copyBytes(src: Uint8Array, s: number, dst: Uint8Array, d: number, n: nu
     for (let i = 0; i < n; i++) dst[d + i] = src[s + i]!;
     return;
   }
-  // A plain view: `subarray` on a Buffer (a read chunk) goes through Buffer's slower species path.
-  dst.set(new Uint8Array(bufferOf(src), src.byteOffset + s, n), d);
+  copyRange(src, s, dst, d, n);
 }
 
 /** ip_options_fragment: overwrite every option without the copied bit of the header at b[ip, ip+hl) with NOOPs. */

@@ -25,7 +25,7 @@ import { CSUM, GSO, HEADROOM, NO_OFFSET, Packet } from '../packet.js';
 import { finish, fold, pseudoV4, pseudoV6, sum16, udpFinal } from '../wire/checksum.js';
 import { IP_PROTO } from '../wire/ip-proto.js';
 import { TCP_FLAG } from '../wire/tcp.js';
-import { bufferOf, setU16 } from '../wire/bytes.js';
+import { bufferOf, copyRange, setU16 } from '../wire/bytes.js';
 import * as ipv4 from '../wire/ipv4.js';
 import * as ipv6 from '../wire/ipv6.js';
 import * as tcp from '../wire/tcp.js';
@@ -124,7 +124,7 @@ function buildSegment(
   const d = room - head;
   b.set(headers, room);
   const dstPay = room + hdrLen;
-  b.set(new Uint8Array(bufferOf(src), src.byteOffset + lay.payOff + start, len), dstPay);
+  copyRange(src, lay.payOff + start, b, dstPay, len);
 
   const M = plan.gsoSize;
   const gsoType = plan.gsoType;

@@ -16,6 +16,8 @@
  * used instead, which are copied from with a view (the same bytes, more slowly).
  */
 
+import { takeSummable } from '../wire/summable-memory.js';
+
 /** Size of a slot: the readers' READ_CHUNK_SIZE and the writers' WRITE_CHUNK_SIZE. */
 export const SLOT_SIZE = 1 << 20;
 
@@ -26,7 +28,10 @@ export const SLOT_SIZE = 1 << 20;
  */
 const SLOT_COUNT = 24;
 
+/** The slots, SLOT_SIZE-aligned in their ArrayBuffer (reader.ts finds a chunk's slot by its offset). */
 let memory: Uint8Array | null = null;
+/** A view of memory's whole ArrayBuffer: copyWithin indices are byte offsets in it. */
+let whole: Uint8Array | null = null;
 /** Per slot: 1 while taken. */
 const taken = new Uint8Array(SLOT_COUNT);
 /** Slots free to take, by index. */
@@ -40,14 +45,17 @@ const free: number[] = [];
 export function takeSlot(make = true): Buffer | undefined {
   if (memory === null) {
     if (!make) return undefined;
-    // Not zero-filled: every slot is written before it is read (a read into it, an output assembled in it).
-    memory = new Uint8Array(Buffer.allocUnsafeSlow(SLOT_SIZE * SLOT_COUNT).buffer, 0, SLOT_SIZE * SLOT_COUNT);
+    // In the summable memory when there is room (checksums over read chunks and written frames run
+    // in WebAssembly there). Not zero-filled: every slot is written before it is read (a read into
+    // it, an output assembled in it).
+    memory = takeSummable(SLOT_SIZE * SLOT_COUNT, SLOT_SIZE) ?? new Uint8Array(Buffer.allocUnsafeSlow(SLOT_SIZE * SLOT_COUNT).buffer, 0, SLOT_SIZE * SLOT_COUNT);
+    whole = new Uint8Array(memory.buffer);
     for (let i = SLOT_COUNT - 1; i >= 0; i--) free.push(i);
   }
   const i = free.pop();
   if (i === undefined) return undefined;
   taken[i] = 1;
-  return Buffer.from(memory.buffer, i * SLOT_SIZE, SLOT_SIZE);
+  return Buffer.from(memory.buffer, memory.byteOffset + i * SLOT_SIZE, SLOT_SIZE);
 }
 
 /**
@@ -55,16 +63,22 @@ export function takeSlot(make = true): Buffer | undefined {
  * not a slot, or a slot not taken, is left alone.
  */
 export function giveSlot(buf: Uint8Array): void {
-  if (memory === null || buf.buffer !== memory.buffer || buf.byteOffset % SLOT_SIZE !== 0) return;
-  const i = buf.byteOffset / SLOT_SIZE;
+  if (slotMemoryOf(buf) === null || buf.byteOffset % SLOT_SIZE !== 0) return;
+  const i = (buf.byteOffset - memory!.byteOffset) / SLOT_SIZE;
   if (taken[i] !== 1) return;
   taken[i] = 0;
   free.push(i);
 }
 
-/** The whole slot memory when `buf` lies in it (copy between slots with its copyWithin), else null. */
+/**
+ * When `buf` starts in a slot: a view of the slots' whole ArrayBuffer, whose copyWithin copies
+ * between any two ranges of it by their byte offsets (the summable memory also holds packet slabs);
+ * else null.
+ */
 export function slotMemoryOf(buf: Uint8Array): Uint8Array | null {
-  return memory !== null && buf.buffer === memory.buffer ? memory : null;
+  if (memory === null || buf.buffer !== memory.buffer) return null;
+  const off = buf.byteOffset - memory.byteOffset;
+  return off >= 0 && off < memory.length ? whole : null;
 }
 
 /** A buffer of its own could be given up for a free slot. */

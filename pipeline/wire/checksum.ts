@@ -13,6 +13,7 @@
  * because 0 in the field means "no checksum" over IPv4. Apply it with `udpFinal`.
  */
 import { bufferOf } from './bytes.js';
+import { sumWords, summableBuffer } from './summable-memory.js';
 
 /**
  * One's-complement partial sum of the big-endian 16-bit words in b[start, end), added to `acc`.
@@ -26,7 +27,15 @@ import { bufferOf } from './bytes.js';
  */
 export function sum16(b: Uint8Array, start: number, end: number, acc = 0): number {
   if (end - start < WORDWISE_MIN || !LITTLE_ENDIAN) return sum16Bytes(b, start, end, acc);
+  const ab = bufferOf(b);
   const base = b.byteOffset;
+  if (ab === summableBuffer) {
+    // checksum.wat's SIMD loop: the little-endian word sum of the even part, folded, byte-swapped.
+    const n = end - start;
+    const f = sumWords(base + start, n & ~1);
+    const s = acc + (((f & 0xff) << 8) | (f >>> 8));
+    return n & 1 ? s + (b[end - 1]! << 8) : s;
+  }
   // The aligned middle [a, z) of the range, in b's indices.
   const a = start + ((4 - ((base + start) & 3)) & 3);
   const z = end - ((base + end) & 3);
@@ -36,7 +45,7 @@ export function sum16(b: Uint8Array, start: number, end: number, acc = 0): numbe
   for (let i = z; i < end; i++) s += (i - start) & 1 ? b[i]! : b[i]! << 8;
   let i = (base + a) >>> 2;
   const n = (base + z) >>> 2;
-  const w = wordsOf(bufferOf(b), n);
+  const w = wordsOf(ab, n);
   let f = 0;
   while (i < n) {
     // Blocks of at most 2^20 words keep each accumulator below 2^51 (exact as a double).
