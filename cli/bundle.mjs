@@ -32,8 +32,10 @@
  * Without rollup (a build from the sources with production dependencies only) the unbundled
  * binary is kept: it is the same program, slower to start.
  */
-import { chmodSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -48,6 +50,8 @@ const builds = [
   { entry: join(dist, 'cli', 'main.js'), format: 'cjs', groups: [['run-core', join(dist, 'cli', 'run-action.js')], ['config', join(dist, 'pipeline', 'config.js')]] },
   { entry: join(dist, 'pipeline', 'batch', 'worker.js'), format: 'es', groups: [['config', join(dist, 'pipeline', 'config.js')]] },
 ];
+/** What a chunk's code cache adds to its name (cli/code-cache.ts). */
+const CODE_CACHE = '.v8cache';
 /** Names of the chunks this script writes (`name.hash.js`: tsc's files never have two dots and a .js). */
 const CHUNK = /^[a-z-]+\.[A-Za-z0-9_-]{8}\.js$/;
 
@@ -100,8 +104,8 @@ if (rollup) {
         warn(w);
       },
     });
-    // The chunks of an earlier build.
-    for (const f of readdirSync(outdir)) if (CHUNK.test(f)) rmSync(join(outdir, f));
+    // The chunks of an earlier build, and their code caches.
+    for (const f of readdirSync(outdir)) if (CHUNK.test(f) || f.endsWith(CODE_CACHE)) rmSync(join(outdir, f));
     const { output } = await bundle.write({
       dir: outdir,
       format,
@@ -140,3 +144,28 @@ if (rollup) {
   }
 }
 chmodSync(builds[0].entry, 0o755);
+
+/**
+ * The binary's code caches (cli/code-cache.ts): a plain copy of a bundled sample, then a run with
+ * the re-origination pipeline (YAML, validation, stages, the egress), with
+ * CAPFLOW_BUILD_CODE_CACHE=1: each writes, for every chunk it loaded, the code V8 compiled for it,
+ * the second starting from the first's. A failure only costs the caches (a slower start).
+ */
+if (rollup) {
+  const tmp = mkdtempSync(join(tmpdir(), 'capflow-build-'));
+  try {
+    for (const args of [
+      ['run', join(root, 'samples', 'tso-host.pcap'), '-o', join(tmp, 'copy.pcap')],
+      ['run', join(root, 'samples', 'vxlan-mixed.pcapng'), '--pipeline', join(root, 'samples', 'reencap.yaml'), '-o', join(tmp, 'reencap.pcapng')],
+    ]) {
+      const r = spawnSync(process.execPath, [builds[0].entry, ...args], { env: { ...process.env, CAPFLOW_BUILD_CODE_CACHE: '1' }, encoding: 'utf8' });
+      if (r.status !== 0) {
+        console.warn(`capflow build: no code caches (the training run failed: ${r.stderr || r.error})`);
+        for (const f of readdirSync(dirname(builds[0].entry))) if (f.endsWith(CODE_CACHE)) rmSync(join(dirname(builds[0].entry), f));
+        break;
+      }
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 /** capflow command line: parse, dispatch to a command module, set the exit status. */
 import { readFileSync, realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CapflowCommand } from './command.js';
 import { EXIT, io } from './command.js';
 import { EXIT_BROKEN_PIPE, isBrokenPipe, settleStdout, stdoutFailureMessage, watchStdout } from './stdout.js';
 import { endBySignal, stopSignalReceived } from './signals.js';
+import { useCodeCaches } from './code-cache.js';
 
 /**
  * Command modules by name, in the order help lists them. Start-up: only the command being run is
@@ -209,6 +211,9 @@ function invokedDirectly(): boolean {
 }
 
 if (invokedDirectly()) {
+  // The bundled binary (its folder is CommonJS: cli/bundle.mjs) compiles its chunks from the
+  // code caches the build wrote.
+  if (typeof require === 'function') useCodeCaches(dirname(fileURLToPath(import.meta.url)), process.env['CAPFLOW_BUILD_CODE_CACHE'] === '1');
   watchStdout();
   main(process.argv.slice(2)).then((code) => {
     // Stopped by a signal (cleaned up): end by it, whatever is still open (a stdin that never ended).

@@ -15,8 +15,22 @@ const wrap = (obj, name, key, counted = () => true) => {
     return original.apply(this, args);
   };
 };
+// The binary's code caches (cli/code-cache.ts) are read as its chunks are, while it loads: not a
+// command's file I/O.
+const codeCacheFds = new Set();
+const openSync = fs.openSync;
+fs.openSync = function (path, ...rest) {
+  const fd = openSync.call(this, path, ...rest);
+  if (String(path).endsWith('.v8cache')) codeCacheFds.add(fd);
+  return fd;
+};
+const closeSync = fs.closeSync;
+fs.closeSync = function (fd, ...rest) {
+  codeCacheFds.delete(fd);
+  return closeSync.call(this, fd, ...rest);
+};
 // Files only: not capflow's messages to fd 2 or a summary on fd 1.
-const onFile = (args) => typeof args[0] === 'number' && args[0] > 2;
+const onFile = (args) => typeof args[0] === 'number' && args[0] > 2 && !codeCacheFds.has(args[0]);
 wrap(fs, 'readSync', 'readSync', onFile);
 wrap(fs, 'writeSync', 'writeSync', onFile);
 const probe = await fs.promises.open(process.execPath, 'r');
