@@ -9,6 +9,8 @@ COPY package.json package-lock.json tsconfig.json ./
 COPY cli cli
 COPY pipeline pipeline
 COPY stages stages
+# The build trains the binary's code caches on two of the samples (cli/bundle.mjs).
+COPY samples samples
 RUN npm ci --ignore-scripts --no-audit --no-fund \
  && npm run build \
  && npm prune --omit=dev --ignore-scripts
