@@ -32,6 +32,7 @@ import * as tcp from '../wire/tcp.js';
 import * as udp from '../wire/udp.js';
 import type { EgressLayout } from './layout.js';
 import { PacketSlab } from '../packet-slab.js';
+import { egressPacket } from './fragment.js';
 
 /** How one checksum of the segments is left. */
 export const SEG_CSUM = {
@@ -195,7 +196,7 @@ function buildSegment(
     }
   }
 
-  const seg = new Packet(b, room, room + segLen, segLen, floor);
+  const seg = egressPacket(pkt.arena, b, room, room + segLen, segLen, floor);
   seg.copyStateFrom(pkt, d);
   if (chunkSegs > 0) {
     seg.gsoSize = M;

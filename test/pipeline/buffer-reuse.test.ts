@@ -18,6 +18,7 @@ import { PacketSlab } from '../../pipeline/packet-slab.js';
 import { HEADROOM, Packet } from '../../pipeline/packet.js';
 import { Pipeline } from '../../pipeline/pipeline.js';
 import { fragmentIpv4 } from '../../pipeline/gso/fragment.js';
+import { makeGso } from '../gso/run.js';
 import { frame, pattern } from '../gso/build.js';
 import { parseStageSpec, resolvePipeline } from '../../pipeline/config.js';
 import { openCapture, READ_CHUNK_SIZE } from '../../pipeline/pcap/reader.js';
@@ -208,6 +209,41 @@ describe('fragment packet objects', () => {
     shared.recycle();
     expect(fragments(shared)[1]).not.toBe(s1[1]);
     expect(fragments(null)[1]).not.toBe(fragments(null)[1]);
+  });
+});
+
+describe('segment packet objects', () => {
+  it('come from a recycling arena, the same objects again after recycle(), each as new; elsewhere new ones', () => {
+    const f = frame({ ip: { v: 4 }, l4: { kind: 'tcp', options: [1, 1, 1, 1] }, payload: pattern(10000) });
+    const segments = (arena: PacketSlab | null): Packet[] => {
+      const g = makeGso({ mss: 1448 });
+      const p = Packet.fromBytes(f);
+      p.arena = arena;
+      p.tsSec = 77;
+      g.run(p);
+      expect(g.res.drops).toEqual([]);
+      return g.res.out;
+    };
+    const arena = new PacketSlab(true);
+    const first = segments(arena);
+    expect(first).toHaveLength(7);
+    const want = first.map((s) => Buffer.from(s.data).toString('hex'));
+    for (const s of first) {
+      s.notes = ['stale'];
+      s.comments = ['stale'];
+      s.layers = {} as Packet['layers'];
+    }
+    arena.recycle();
+    const again = segments(arena);
+    again.forEach((s, i) => expect(s).toBe(first[i]));
+    expect(again.map((s) => Buffer.from(s.data).toString('hex'))).toEqual(want);
+    for (const s of again) expect([s.notes, s.comments, s.layers, s.arena, s.tsSec]).toEqual([null, null, null, null, 77]);
+    // The same bytes as segments made without an arena, which are new objects every time.
+    const plain = segments(null);
+    expect(plain.map((s) => Buffer.from(s.data).toString('hex'))).toEqual(want);
+    expect(segments(null)[0]).not.toBe(plain[0]);
+    // Without recycle(): other objects.
+    expect(segments(arena)[0]).not.toBe(first[0]);
   });
 });
 
