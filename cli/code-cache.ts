@@ -27,7 +27,8 @@ type Loader = (module: NodeJS.Module, filename: string) => void;
 /**
  * Load the chunks of `dir` through their code caches from now on. With `record` (the build), every
  * chunk is loaded that way, cache or not, and its cache is written when the process exits. With
- * CAPFLOW_DEBUG set, each chunk's cache is reported on stderr at exit: used, or rejected.
+ * CAPFLOW_DEBUG set, each chunk's cache is reported on stderr at exit: used, rejected, or (when
+ * recording) none.
  */
 export function useCodeCaches(dir: string, record = false): void {
   const require = createRequire(`${dir}/`);
