@@ -22,7 +22,7 @@ declare const WebAssembly: {
   Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
 };
 
-/** checksum.wat assembled (pipeline/wire/build-summable-memory.mjs writes this line). */
+/** checksum.wat assembled (pipeline/wire/build-checksum-wasm.mjs writes this line). */
 const CHECKSUM_WASM = 'AGFzbQEAAAABBwFgAn9/AX8CEwEHY2FwZmxvdwZtZW1vcnkCAAEDAgEABwcBA3N1bQAACtYBAdMBAwN/AXsBfiAAIAFqIQIgACABQXBxaiEDAkADQCAAIANPDQEgAEGAgBBqIQQgBCADSwRAIAMhBAv9DAAAAAAAAAAAAAAAAAAAAAAhBQNAIAUgAP0AAAD9f/2uASEFIABBEGohACAAIARJDQALIAYgBf0bAK0gBf0bAa18IAX9GwKtIAX9GwOtfHx8IQYMAAsLAkADQCAAIAJPDQEgBiAAMwAAfCEGIABBAmohAAwACwsCQANAIAZCEIhQDQEgBkL//wODIAZCEIh8IQYMAAsLIAanCw==';
 
 /** 64 KiB WebAssembly pages: the I/O slots (24 MiB) and 64 packet slabs of 256 KiB (16 MiB). */
