@@ -1,17 +1,18 @@
 /**
  * V8 code caches for the binary's chunks (Node 20 has no `module.enableCompileCache`): a chunk
  * such as the run chunk is compiled from its cache, `<chunk>.v8cache` beside it, instead of from
- * its source. The build writes the caches (cli/bundle.mjs: a short run with a stage, whose chunks
- * then hold the functions a run compiles, not only their top level). On a run of one packet this
- * saved about 12 ms of some 140 (the run chunk's compilation: 11 ms without its cache, 6 with it,
- * and the functions compiled during the run).
+ * its source. The build writes the caches (cli/bundle.mjs: two short runs, a plain copy and one
+ * with a pipeline, so that the caches hold the functions a run compiles, not only the chunks' top
+ * level). On a run of one packet this saved about 11 ms of some 150 (the run chunk's compilation:
+ * 11 ms without its cache, 6 with it, and the functions compiled during the run).
  *
  * V8 checks a cache before it uses it (its version, the flags of this process, the source's
  * length, the cache's own length) and rejects one that does not fit: the chunk is then compiled
  * from its source as if there were no cache. It does not check every byte (a cache damaged inside
- * can crash the process, as a damaged chunk would break it): caches are written whole, by rename. A chunk's name carries the hash of its contents, so a rebuilt chunk never
- * meets an older chunk's cache. Only the bundle's own chunks are concerned; everything else (and a
- * chunk without a cache) loads as Node loads it.
+ * can crash the process, as a damaged chunk would break it): caches are written whole, by rename.
+ * A chunk's name carries the hash of its contents, so a rebuilt chunk never meets an older chunk's
+ * cache. Only the bundle's own chunks are concerned; everything else (and a chunk without a
+ * cache) loads as Node loads it.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -20,7 +21,8 @@ import { Script } from 'node:vm';
 
 /** The bundle's chunk files (cli/bundle.mjs: `name.hash.js`). */
 const CHUNK = /^[a-z-]+\.[A-Za-z0-9_-]{8}\.js$/;
-export const CACHE_SUFFIX = '.v8cache';
+/** What a chunk's cache adds to its name (cli/bundle.mjs removes them with old chunks). */
+const CACHE_SUFFIX = '.v8cache';
 
 type Loader = (module: NodeJS.Module, filename: string) => void;
 
