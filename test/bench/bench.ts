@@ -14,7 +14,8 @@
  *                                          #   in the same rounds: before/after from one run
  *
  * Every measured run is a separate process (capflow, editcap, the minimal Node copy in
- * baseline-copy.mjs), timed from spawn to exit, so start-up and file I/O count as a user sees them;
+ * baseline-copy.mjs, the minimal Node mpls-push in baseline-mpls-push.mjs), timed from spawn to
+ * exit, so start-up and file I/O count as a user sees them;
  * peak RSS is the child's ru_maxrss (GNU time when installed, else a hook in Node children).
  * The machine may be shared and noisy: every round runs all cases one after the other
  * (interleaved), each figure is the median over rounds, and each ratio is the median of the
@@ -37,6 +38,7 @@ const root = join(here, '..', '..');
 const cli = join(root, 'dist', 'cli', 'main.js');
 const rssHook = join(here, 'rss-hook.mjs');
 const baselineCopy = join(here, 'baseline-copy.mjs');
+const baselineMplsPush = join(here, 'baseline-mpls-push.mjs');
 const previousFile = join(here, 'previous.json');
 
 const args = process.argv.slice(2);
@@ -228,6 +230,18 @@ function cases(): Case[] {
     ref: 'copy',
     cmd: capflow(['--stage', 'mpls-push:labels=[{label: 100, ttl: 64}]', '--stage', 'gso:mtu=9000']),
   });
+  // The floor under it: a Node program that writes the same bytes and does nothing else (no
+  // decode, no egress), with the I/O of the plain copy. What capflow spends above it is its
+  // general pipeline's; the floor's own ratio to the copy says whether 1.2x is reachable at all.
+  all.push({
+    id: 'mpls-floor',
+    group: 'mpls',
+    label: 'minimal Node mpls-push (same bytes)',
+    input: 'plain',
+    outExt: 'pcap',
+    ref: 'copy',
+    cmd: (i, o) => [process.execPath, [baselineMplsPush, i, o]],
+  });
   all.push({ id: 'copy-vxlan', group: 'decap', label: 'plain copy, VXLAN input', input: 'vxlan', outExt: 'pcap', cmd: capflow([]) });
   all.push({ id: 'copy-vxlan-ng', group: 'decap', label: 'plain copy, VXLAN input, to pcapng', input: 'vxlan', outExt: 'pcapng', cmd: capflow([]), ref: 'copy-vxlan' });
   all.push({ id: 'decap', group: 'decap', label: 'vxlan-decap to pcapng (metadata)', input: 'vxlan', outExt: 'pcapng', cmd: capflow(['--stage', 'vxlan-decap']), ref: 'copy-vxlan-ng' });
@@ -410,6 +424,7 @@ async function main(): Promise<void> {
     if (byId.has('editcap') && byId.has('node-copy')) ratios['node-copy/editcap'] = ratioOf('node-copy', 'editcap');
     // The fragmentation's own share: the same encapsulation at MTU 9000 leaves every frame whole.
     if (byId.has('fragment') && byId.has('encap')) ratios['fragment/encap'] = ratioOf('fragment', 'encap');
+    if (byId.has('mpls-floor')) ratios['mpls/mpls-floor'] = ratioOf('mpls', 'mpls-floor');
 
     const goal = (name: string, value: number, fmt: (v: number) => string, holds: (v: number) => boolean): void => {
       if (Number.isNaN(value)) return;
