@@ -116,17 +116,16 @@ describe.skipIf(gate.skip || !haveBuild)(`a live TCP transfer through capflow's 
         const ours = packets(out, ref.vxlanPort);
         // Compared as sorted lists: the bridge takes A's frames in through netif_rx, whose backlog
         // is per CPU, so a pure ACK sent from softirq on one CPU may pass a data segment sent by
-        // the process on another. Sorted, the comparison stays byte for byte and one for one: a
-        // frame sent twice must leave twice. Frames do repeat: two duplicate ACKs sent within one
-        // millisecond of TCP timestamps are the same bytes where the IP header has no changing ID
-        // (IPv6; seen there on a loaded machine); no frame with data, SYN or FIN may.
+        // the process on another. Sorted, the comparison stays byte for byte and one for one, and
+        // counts repeats: a frame the kernel sent twice as the same bytes must leave twice. That
+        // happens where no IP ID tells two frames apart (seen once: 7 of 241 frames in the
+        // IPv6-over-VXLAN case of a full run on a loaded machine).
         const sent = ours.filter((p) => p.src === end.me).map((p) => p.hex);
         const wire = kernel.map((p) => p.hex);
         const moved = sent.filter((h, i) => h !== wire[i]).length;
         if (moved) console.log(`${c.name}, end ${end.name}: ${moved} frames in another order on the peer`);
-        const repeated = ours.filter((p, i) => p.src === end.me && ours.findIndex((q) => q.hex === p.hex) !== i);
-        if (repeated.length) console.log(`${c.name}, end ${end.name}: ${repeated.length} frames sent again as the same bytes (bare ACKs)`);
-        expect(repeated.every((p) => p.payload === 0 && !(p.flags & (TCP_SYN | TCP_FIN))), `${end.name}: only bare ACKs repeat`).toBe(true);
+        const repeats = sent.length - new Set(sent).size;
+        if (repeats) console.log(`${c.name}, end ${end.name}: ${repeats} frames sent again as the same bytes`);
         expect([...sent].sort(), `${end.name}'s packets on the wire`).toEqual([...wire].sort());
         // The peer's packets were captured as delivered (complete): forwarded as they are.
         expect(ours.filter((p) => p.src === end.peer).map((p) => p.hex)).toEqual(input.filter((p) => p.src === end.peer).map((p) => p.hex));
