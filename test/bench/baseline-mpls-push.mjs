@@ -4,9 +4,9 @@
 // gso:mtu=9000`) on the bench's plain input (baseline-mpls-push.test.ts compares them). 8 MiB reads
 // into one reused buffer with readSync; each record built in a 1 MiB batch in the same ArrayBuffer
 // (one copyWithin for the MAC addresses, one for the payload); full batches written with writeSync
-// (1 MiB, as baseline-copy.mjs: 8 MiB writes cost more system time here); the output renamed into
-// place. It knows nothing else: untagged Ethernet, microsecond little-endian pcap, no validation,
-// no decode, no egress. What capflow spends above it is its general pipeline's.
+// (1 MiB, as baseline-copy.mjs: 8 MiB writes took more system time in four rounds by hand); the
+// output renamed into place. It knows nothing else: untagged Ethernet, microsecond little-endian
+// pcap, no validation, no decode, no egress. What capflow spends above it is its general pipeline's.
 //
 //   node baseline-mpls-push.mjs IN.pcap OUT.pcap     (OUT - : standard output)
 import { openSync, readSync, writeSync, closeSync, renameSync } from 'node:fs';
