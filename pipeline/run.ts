@@ -11,7 +11,6 @@ import { Pipeline, addCounters, checkAccounting, newCounters, type Counters } fr
 import { openCapture, type CaptureInterface, type CaptureReader } from './pcap/reader.js';
 import { createFileWriter, formatFromPath, type CaptureWriter } from './pcap/writer.js';
 import { PcapWriter } from './pcap/pcap-writer.js';
-import { isReadChunk } from './pcap/capture-interface.js';
 import { RecordPassthrough } from './pcap/passthrough.js';
 import { classifyOutput } from './pcap/output.js';
 import { abortable, untilAborted } from './abortable.js';
@@ -132,10 +131,10 @@ export async function runCapture(opts: RunOptions): Promise<RunSummary> {
     for (let i = 0; i < opts.inputs.length; i++) {
       const file = opts.inputs[i]!;
       // Each batch is processed and written (copied into the writer's buffers, or held by the
-      // output until written: the passthrough) before the next is read, and no stage keeps a
-      // packet: the reader can reuse its read buffers.
+      // output until written: the passthrough, records left where they were read) before the next
+      // is read, and no stage keeps a packet: the reader can reuse its read buffers.
       const reader = await untilAborted(
-        openCapture(file, { name: file === '-' ? '<stdin>' : file, strict: opts.strict ?? false, onWarning: warn, recycleChunks: true, syncReads: opts.syncIO !== false, packetPool: pipeline.readerPackets }),
+        openCapture(file, { name: file === '-' ? '<stdin>' : file, strict: opts.strict ?? false, onWarning: warn, recycleChunks: true, syncReads: opts.syncIO !== false, packetPool: pipeline.readerPackets, ioMemory: !pipeline.config.faithful }),
         signal,
       );
       opened++;
@@ -265,10 +264,11 @@ async function runOne(
       let ok = true;
       out.length = 0;
       // Bytes of this batch's chunk that are dead: the records from spareStart to spareEnd, whose
-      // packets are written or dropped. Lent to the next record's packet as headroom (below its
-      // floor), a push into it (vxlan-encap) needs no copy of the frame. Only in a chunk no writer
-      // references (not a read chunk: writers copy from it; no passthrough, whose output holds
-      // views of the chunk) and that the reader reuses only after this batch.
+      // packets were copied into the output or dropped. Lent to the next record's packet as
+      // headroom (below its floor), a push into it (vxlan-encap) needs no copy of the frame. Never
+      // the bytes of a record the writer output as a view of the chunk (packetsShared: they are
+      // referenced until written), nor with a passthrough (its output holds views of the chunk's
+      // records); the reader reuses a chunk only after this batch.
       let spareBuf: Uint8Array | null = null;
       let spareStart = 0;
       let spareEnd = 0;
@@ -281,6 +281,7 @@ async function runOne(
         if (follows) pkt.floor = spareStart;
         // `out` keeps the packets written before (cleared now and then, not per packet).
         const from = out.length;
+        const shared = writer.packetsShared;
         pipeline.process(pkt, out);
         if (!writeAll(out, from, writer, format, ifaces, pipeline)) ok = false;
         if (out.length >= STREAM_OUT_PACKETS) {
@@ -290,8 +291,12 @@ async function runOne(
             ok = true;
           }
         }
-        if (follows) spareEnd = end;
-        else if (buf !== spareBuf && passthrough === null && lendable(buf)) {
+        if (writer.packetsShared !== shared) {
+          // Its record is in the output as it is: the next record's packet gets no bytes below its own.
+          spareBuf = buf;
+          spareStart = spareEnd = end;
+        } else if (follows) spareEnd = end;
+        else if (buf !== spareBuf && passthrough === null) {
           spareBuf = buf;
           spareStart = floor;
           spareEnd = end;
@@ -332,14 +337,6 @@ async function runOne(
     throw e;
   }
   return counters;
-}
-
-/**
- * True when no writer keeps a view of `buf` (only read chunks are written zero-copy) and the
- * reader reuses it only for a later batch: its written records' bytes may be lent as headroom.
- */
-function lendable(buf: Uint8Array): boolean {
-  return !isReadChunk(buf);
 }
 
 /** Count the records a passthrough wrote since the last call as forwarded; false: wait for the writer. */

@@ -25,21 +25,28 @@ export interface ParseContext {
 }
 
 /**
- * The chunks zero-copy packets were made from. Such a chunk is never modified or reused by the
- * reader, and packets only write inside their own [floor, tail): so bytes of it a packet does not
- * own (its parsed record header, when head is still right after it) keep their input value, and
- * a writer may hand them to its output without a copy (WriteBuffer.appendShared).
+ * The chunks zero-copy packets were made from, with the keeper an output holds each with while
+ * it writes from it. Such a chunk is not modified by the reader, nor reused before its keeper
+ * has it back (NEVER_REUSED: never), and packets only write inside their own [floor, tail): so
+ * bytes of it a packet does not own (its parsed record header, when head is still right after it)
+ * keep their input value, and a writer may hand them to its output without a copy
+ * (WriteBuffer.appendShared).
  */
-const readChunks = new WeakSet<Uint8Array>();
+const readChunks = new WeakMap<Uint8Array, ChunkKeeper>();
 
-/** Record that zero-copy packets reference `chunk` (see readChunks). */
-export function markReadChunk(chunk: Uint8Array): void {
-  readChunks.add(chunk);
+/** Record that zero-copy packets reference `chunk`, reused only once `keeper` has it back (see readChunks). */
+export function markReadChunk(chunk: Uint8Array, keeper: ChunkKeeper = NEVER_REUSED): void {
+  readChunks.set(chunk, keeper);
 }
 
 /** True for a chunk zero-copy packets were made from. */
 export function isReadChunk(buf: Uint8Array): boolean {
   return readChunks.has(buf);
+}
+
+/** The keeper of a chunk zero-copy packets were made from (see readChunks), else undefined. */
+export function readChunkKeeper(buf: Uint8Array): ChunkKeeper | undefined {
+  return readChunks.get(buf);
 }
 
 /**

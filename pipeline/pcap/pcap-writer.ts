@@ -7,11 +7,14 @@
  * Zero-copy records: a packet the capture reader made from a pcap record, whose header bytes
  * (right before `head`, still inside the read chunk) are exactly the record header this writer
  * would produce, is written as a view of the chunk (header and frame), not copied; consecutive
- * such records of one chunk go out as one range. This is what makes pcap -> pcap passthrough
- * about as cheap as copying the file.
+ * such records of one chunk go out as one range, the chunk held with its reader's keeper until
+ * written. This is what makes pcap -> pcap passthrough about as cheap as copying the file, and
+ * spares a run with stages the copy of every frame they left in place (checksum.fix repairs
+ * bytes where they are). After copied records such a record is copied too until 64 KiB are
+ * assembled (WriteBuffer.mayShare).
  */
 import type { Packet } from '../packet.js';
-import { type CaptureInterface, type ChunkKeeper, MAX_CAPLEN, isReadChunk } from './capture-interface.js';
+import { type CaptureInterface, type ChunkKeeper, MAX_CAPLEN, NEVER_REUSED, readChunkKeeper } from './capture-interface.js';
 import { CaptureWriteError } from './errors.js';
 import { linkTypeName, pcapCarries } from './link-type.js';
 import type { ByteOutput } from './output.js';
@@ -23,12 +26,14 @@ import { WriteBuffer } from './write-buffer.js';
 
 export class PcapWriter implements CaptureWriter {
   packetsWritten = 0;
+  packetsShared = 0;
   private readonly b: WriteBuffer;
   private readonly units: number;
   private readonly snapLimit: number;
   private linkType = -1;
-  /** The last buffer found to be a read chunk (saves the lookup for its other records). */
+  /** The last buffer found to be a read chunk (saves the lookup for its other records), and its keeper. */
   private chunk: Uint8Array | null = null;
+  private chunkKeeper: ChunkKeeper = NEVER_REUSED;
   /** The last buffer found not to be one (recycled read buffers: every record of the chunk). */
   private notChunk: Uint8Array | null = null;
 
@@ -84,15 +89,16 @@ export class PcapWriter implements CaptureWriter {
     const b = this.b;
     const src = pkt.buf;
     const h = pkt.head - 16;
-    if (h >= pkt.floor && pkt.head + capLen === pkt.tail && src !== this.notChunk && (src === this.chunk || this.isChunk(src))) {
+    if (h >= pkt.floor && pkt.head + capLen === pkt.tail && src !== this.notChunk && (src === this.chunk || this.isChunk(src)) && b.mayShare()) {
       if (
         u32le(src, h) === sec &&
         u32le(src, h + 4) === frac &&
         u32le(src, h + 8) === capLen &&
         u32le(src, h + 12) === origLen
       ) {
-        b.appendShared(src, h, pkt.tail);
+        b.appendShared(src, h, pkt.tail, this.chunkKeeper);
         this.packetsWritten++;
+        this.packetsShared++;
         return !b.needDrain;
       }
     }
@@ -135,12 +141,14 @@ export class PcapWriter implements CaptureWriter {
   }
 
   private isChunk(buf: Uint8Array): boolean {
-    if (!isReadChunk(buf)) {
+    const keeper = readChunkKeeper(buf);
+    if (keeper === undefined) {
       // A buffer never becomes a read chunk later: chunks are marked before their records are parsed.
       this.notChunk = buf;
       return false;
     }
     this.chunk = buf;
+    this.chunkKeeper = keeper;
     return true;
   }
 

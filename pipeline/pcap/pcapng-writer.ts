@@ -26,6 +26,7 @@ const ENCODED_CACHE_MAX_CHARS = 256;
 
 export class PcapngWriter implements CaptureWriter {
   packetsWritten = 0;
+  readonly packetsShared = 0;
   private readonly b: WriteBuffer;
   private readonly snapLimit: number;
   /** Units per second of each output interface. */

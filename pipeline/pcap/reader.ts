@@ -13,7 +13,9 @@
  * never writes to or reuses a chunk once its records are handed out, so packets stay valid for as
  * long as they are referenced, and a packet keeps its chunk alive. With `recycleChunks` (the run
  * loop) a batch's packets are valid only until the next batch is asked for: its chunk is then
- * read into again, the Packet objects and the batch array are reused (packet-pool.ts), and such chunks are never offered to writers for zero-copy output. A source given to
+ * read into again, the Packet objects and the batch array are reused (packet-pool.ts); a writer that outputs a
+ * chunk's bytes without a copy holds it until they are written, and the chunk is read into again
+ * only after that (FileChunks: hold/release). A source given to
  * readCaptureFromStream hands its chunks over the same way: it must never modify or reuse a
  * chunk after yielding it (Node streams allocate a new buffer per chunk); a source that recycles
  * its buffers must set `copyRecords`. Only a record that straddles two chunks is assembled in a
@@ -74,6 +76,14 @@ export interface ReadOptions {
    * garbage the next files pushed into V8's old space, which grew input after input.
    */
   packetPool?: PacketPool | undefined;
+  /**
+   * With recycleChunks: read into slots of the I/O memory from the first chunk on (io-slots.ts),
+   * for a caller that sums or copies the frames (a run with packet work: checksums over the read
+   * chunks then run in WebAssembly, copies out of them are one copyWithin). Without it the
+   * memory is made by a writer once it has copied frames in earnest, which a run that writes its
+   * frames where they were read (zero-copy) never does.
+   */
+  ioMemory?: boolean;
 }
 
 /**
@@ -117,7 +127,7 @@ export class CaptureReader {
     /** Holds the source's chunks back from reuse (recycleChunks), else null. */
     private readonly keeper: ChunkKeeper | null = null,
   ) {
-    this.framer = new Framer(ctx, zeroCopy, recycle === null);
+    this.framer = new Framer(ctx, zeroCopy, recycle === null ? NEVER_REUSED : keeper);
   }
 
   /**
@@ -297,8 +307,11 @@ class Framer {
     private readonly ctx: ParseContext,
     /** Packets may reference the chunks fed. */
     private readonly zeroCopy: boolean,
-    /** ...and the chunks are never reused: writers may output their bytes without a copy. */
-    private readonly markChunks: boolean,
+    /**
+     * ...and the chunks are reused only once this keeper has them back: writers may output their
+     * bytes without a copy, holding them (null: reused without asking, never written from).
+     */
+    private readonly keeper: ChunkKeeper | null,
   ) {}
 
   feed(chunk: Uint8Array, out: Packet[]): void {
@@ -323,7 +336,7 @@ class Framer {
     const dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const end = chunk.length;
     const zeroCopy = this.zeroCopy;
-    if (zeroCopy && this.markChunks) markReadChunk(chunk);
+    if (zeroCopy && this.keeper !== null) markReadChunk(chunk, this.keeper);
     while (pos < end) {
       const r = this.parseAt(chunk, dv, pos, end, base + pos, out, zeroCopy);
       if (r <= 0) {
@@ -390,7 +403,7 @@ export async function openCapture(path: string, opts: ReadOptions): Promise<Capt
   } catch (e) {
     throw new CaptureInputError(opts.name, 'cannot open', e);
   }
-  const chunks = new FileChunks(fh, opts.name, READ_CHUNK_SIZE, opts.recycleChunks === true, opts.syncReads !== false);
+  const chunks = new FileChunks(fh, opts.name, READ_CHUNK_SIZE, opts.recycleChunks === true, opts.syncReads !== false, opts.ioMemory === true);
   return openReader({ [Symbol.asyncIterator]: () => chunks }, opts, opts.recycleChunks === true ? chunks : null);
 }
 
@@ -439,6 +452,8 @@ class FileChunks implements AsyncIterator<Uint8Array>, ChunkKeeper {
     private readonly pooled = false,
     /** Regular files: read synchronously, on demand (ReadOptions.syncReads). */
     private readonly sync = false,
+    /** Pooled: make the I/O memory for the first read (ReadOptions.ioMemory). */
+    private readonly makeSlots = false,
   ) {
     this.pool = size === READ_CHUNK_SIZE ? readBufferPool : [];
   }
@@ -584,7 +599,7 @@ class FileChunks implements AsyncIterator<Uint8Array>, ChunkKeeper {
   /** A buffer to read a chunk into: a pooled one when there is one, else a free slot of the I/O memory (once made). */
   private buffer(): Buffer {
     // A source that does not pool hands every buffer to its consumer for good: never a slot.
-    const pooled = this.pooled ? (this.pool.pop() ?? (this.size === SLOT_SIZE ? takeSlot(false) : undefined)) : undefined;
+    const pooled = this.pooled ? (this.pool.pop() ?? (this.size === SLOT_SIZE ? takeSlot(this.makeSlots) : undefined)) : undefined;
     return pooled !== undefined ? Buffer.from(pooled.buffer, pooled.byteOffset, this.size) : Buffer.allocUnsafeSlow(this.size);
   }
 

@@ -92,6 +92,16 @@ export class WriteBuffer {
   }
 
   /**
+   * Whether appending a shared range now is worth it: while a run is pending nothing is assembled
+   * (pos 0), so always then, and when nothing is; with assembled bytes only once they make a
+   * write of their own (COPY_BELOW). Else one shared record among copied ones would cost the output
+   * two small writes (the bytes before it, copied, and its view): the caller copies it instead.
+   */
+  mayShare(): boolean {
+    return this.pos === 0 || this.pos >= COPY_BELOW;
+  }
+
+  /**
    * Copy src[from, from + n) to buf[at, at + n) (room reserved by the caller): one copyWithin when
    * both lie in the I/O memory (a read chunk into a slot), else through a view of the source.
    */

@@ -68,6 +68,12 @@ export interface CaptureWriter {
   /** Discard: stop writing; for files, remove the temp file. */
   abort(): Promise<void>;
   readonly packetsWritten: number;
+  /**
+   * Of those, packets written as a view of their read chunk, not copied (their bytes, record
+   * header included, are referenced until written: see Ownership above). The run loop lends no
+   * such record's bytes to a later packet as headroom.
+   */
+  readonly packetsShared: number;
   /** Capture bytes produced (before gzip). */
   readonly bytesWritten: number;
 }
