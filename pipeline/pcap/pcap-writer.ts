@@ -10,8 +10,8 @@
  * such records of one chunk go out as one range, the chunk held with its reader's keeper until
  * written. This is what makes pcap -> pcap passthrough about as cheap as copying the file, and
  * spares a run with stages the copy of every frame they left in place (checksum.fix repairs
- * bytes where they are). After copied records such a record is copied too until 64 KiB are
- * assembled (WriteBuffer.mayShare).
+ * bytes where they are). Among copied records such a record is copied too, unless a long run
+ * came before them or they fill 64 KiB (WriteBuffer.mayShare).
  */
 import type { Packet } from '../packet.js';
 import { type CaptureInterface, type ChunkKeeper, MAX_CAPLEN, NEVER_REUSED, readChunkKeeper } from './capture-interface.js';

@@ -46,6 +46,8 @@ export class WriteBuffer {
   private runStart = 0;
   private runEnd = 0;
   private runKeeper: ChunkKeeper | null = null;
+  /** Bytes of the last shared run handed to the output (mayShare). */
+  private lastRun = 0;
 
   constructor(readonly out: ByteOutput) {
     // A buffer of its own: the slots are made only once a second buffer is needed (io-slots.ts).
@@ -93,12 +95,14 @@ export class WriteBuffer {
 
   /**
    * Whether appending a shared range now is worth it: while a run is pending nothing is assembled
-   * (pos 0), so always then, and when nothing is; with assembled bytes only once they make a
-   * write of their own (COPY_BELOW). Else one shared record among copied ones would cost the output
-   * two small writes (the bytes before it, copied, and its view): the caller copies it instead.
+   * (pos 0), so always then, and when nothing is; with assembled bytes once they make a write of
+   * their own (COPY_BELOW), or when the run before them was that long (a record copied between
+   * two long runs: one straddling two read chunks). Else shared records among copied ones would
+   * cost the output two small writes each (the bytes before, copied, and the view): the caller
+   * copies them instead.
    */
   mayShare(): boolean {
-    return this.pos === 0 || this.pos >= COPY_BELOW;
+    return this.pos === 0 || this.pos >= COPY_BELOW || this.lastRun >= COPY_BELOW;
   }
 
   /**
@@ -183,7 +187,8 @@ export class WriteBuffer {
     const whole = this.runBuf!;
     const chunk = whole.subarray(this.runStart, this.runEnd);
     const keeper = this.runKeeper;
-    this.handedOff += this.runEnd - this.runStart;
+    this.lastRun = this.runEnd - this.runStart;
+    this.handedOff += this.lastRun;
     this.runBuf = null;
     this.runKeeper = null;
     this.runStart = this.runEnd = 0;
