@@ -13,9 +13,9 @@
  * never writes to or reuses a chunk once its records are handed out, so packets stay valid for as
  * long as they are referenced, and a packet keeps its chunk alive. With `recycleChunks` (the run
  * loop) a batch's packets are valid only until the next batch is asked for: its chunk is then
- * read into again, the Packet objects and the batch array are reused (packet-pool.ts); a writer that outputs a
- * chunk's bytes without a copy holds it until they are written, and the chunk is read into again
- * only after that (FileChunks: hold/release). A source given to
+ * read into again, the Packet objects and the batch array are reused (packet-pool.ts); a writer
+ * that outputs a chunk's bytes without a copy holds it until they are written, and the chunk is
+ * read into again only after that (FileChunks: hold/release). A source given to
  * readCaptureFromStream hands its chunks over the same way: it must never modify or reuse a
  * chunk after yielding it (Node streams allocate a new buffer per chunk); a source that recycles
  * its buffers must set `copyRecords`. Only a record that straddles two chunks is assembled in a
