@@ -171,7 +171,9 @@ export class Pipeline {
   private readonly stageCounters: StageCounters[];
   /** Runs the first stage (or the egress when there is no stage). */
   private readonly enter: (p: Packet) => void;
+  /** Where the packet in flight leaves: out[outEnd++] (by index, see processInto). */
   private out: Packet[] = [];
+  private outEnd = 0;
   private droppedNow = false;
   private readonly warned = new Map<string, { message: string; count: number }>();
   private onWarning: (message: string) => void;
@@ -223,7 +225,9 @@ export class Pipeline {
     const countTrailer = (bytes: number): void => {
       this.counters.trailerBytes += bytes;
     };
-    const toOutput = (p: Packet): void => void this.out.push(p);
+    const toOutput = (p: Packet): void => {
+      this.out[this.outEnd++] = p;
+    };
     let next: (p: Packet) => void = toOutput;
     if (this.egress) {
       const eg = this.egress;
@@ -231,7 +235,7 @@ export class Pipeline {
       const ctx: PacketContext = {
         emit: (p) => {
           ec.out++;
-          this.out.push(p);
+          this.out[this.outEnd++] = p;
         },
         drop: counterDrop(ec),
         countTrailer,
@@ -288,6 +292,7 @@ export class Pipeline {
     this.warned.clear();
     this.droppedNow = false;
     this.out = [];
+    this.outEnd = 0;
     this.recycleBuffers();
     if (onWarning) this.onWarning = onWarning;
     return true;
@@ -312,23 +317,34 @@ export class Pipeline {
     this.warned.clear();
   }
 
-  /** Run one input packet through every stage; returns the packets that leave (0..n), in `out`. */
+  /** Run one input packet through every stage; the packets that leave (0..n) are appended to `out`. */
   process(pkt: Packet, out: Packet[]): void {
+    const end = this.processInto(pkt, out, out.length);
+    if (out.length !== end) out.length = end;
+  }
+
+  /**
+   * `process`, the packets that leave written to out[at], out[at + 1]... (at <= out.length); returns
+   * the index after the last. Entries past it are not the packet's. For a caller that reuses one
+   * list without emptying it (`length = 0` makes V8 drop the array's store and grow it anew).
+   */
+  processInto(pkt: Packet, out: Packet[], at: number): number {
     const c = this.counters;
     c.packetsIn++;
     c.bytesIn += pkt.length;
     if (pkt.truncated) c.truncated++;
     restoreMetadata(pkt);
     this.out = out;
-    const before = out.length;
+    this.outEnd = at;
+    const before = at;
 
     if (pkt.linkType !== LINKTYPE.ETHERNET) {
       if (!this.linkSrc || !convertToEthernet(pkt, this.linkSrc, this.linkDst!)) {
         c.nonEthernet++;
         c.forwarded++;
-        out.push(pkt);
-        this.countOut(out, before);
-        return;
+        out[this.outEnd++] = pkt;
+        this.countOut(out, before, this.outEnd);
+        return this.outEnd;
       }
     }
     pkt.macOff = pkt.head;
@@ -345,19 +361,21 @@ export class Pipeline {
     this.enter(pkt);
     pkt.layers = null;
     pkt.arena = null;
-    this.dropTooLarge(out, before);
+    const end = this.dropTooLarge(out, before, this.outEnd);
     // Forwarded when anything of it left (one packet may leave as several segments); else it was dropped.
     // A packet a stage neither emitted nor dropped is counted nowhere: checkAccounting() names
     // the stage that lost it.
-    if (out.length > before) c.forwarded++;
+    if (end > before) c.forwarded++;
     else if (this.droppedNow) c.dropped++;
-    this.countOut(out, before);
+    this.countOut(out, before, end);
+    return end;
   }
 
   /** End of an input: let stages that hold packets back release them. */
   flush(out: Packet[]): void {
     this.out = out;
     const before = out.length;
+    this.outEnd = before;
     this.stages.forEach((s, i) => {
       if (!s.flush) return;
       // A packet held back and released now was passed on.
@@ -366,8 +384,9 @@ export class Pipeline {
       s.flush(this.contexts[i]!);
       sc.passed += sc.out - o;
     });
-    this.dropTooLarge(out, before);
-    this.countOut(out, before);
+    const end = this.dropTooLarge(out, before, this.outEnd);
+    if (out.length !== end) out.length = end;
+    this.countOut(out, before, end);
   }
 
   /**
@@ -396,14 +415,13 @@ export class Pipeline {
    * and Wireshark's WTAP_MAX_PACKET_SIZE_STANDARD for Ethernet), so writing one would make the
    * whole output unreadable. A stage can grow a frame past it (mpls-push on a 262144-byte frame).
    */
-  private dropTooLarge(out: Packet[], from: number): void {
+  private dropTooLarge(out: Packet[], from: number, end: number): number {
     let i = from;
-    while (i < out.length && out[i]!.tail - out[i]!.head <= MAX_CAPLEN) i++;
-    // The usual case: nothing to drop, the list untouched (setting an array's length is a runtime
-    // call, even to the same value).
-    if (i === out.length) return;
+    while (i < end && out[i]!.tail - out[i]!.head <= MAX_CAPLEN) i++;
+    // The usual case: nothing to drop, the list untouched.
+    if (i === end) return end;
     let w = from;
-    for (let i = from; i < out.length; i++) {
+    for (let i = from; i < end; i++) {
       const p = out[i]!;
       if (p.tail - p.head > MAX_CAPLEN) {
         this.droppedNow = true;
@@ -414,11 +432,11 @@ export class Pipeline {
       }
       out[w++] = p;
     }
-    out.length = w;
+    return w;
   }
 
-  private countOut(out: Packet[], from: number): void {
-    this.counters.packetsOut += out.length - from;
-    for (let i = from; i < out.length; i++) this.counters.bytesOut += out[i]!.length;
+  private countOut(out: Packet[], from: number, end: number): void {
+    this.counters.packetsOut += end - from;
+    for (let i = from; i < end; i++) this.counters.bytesOut += out[i]!.length;
   }
 }

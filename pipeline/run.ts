@@ -253,7 +253,10 @@ async function runOne(
   // writer would reproduce byte for byte skip the packet path (pcap/passthrough.ts).
   let passthrough: RecordPassthrough | null = null;
   let passthroughTried = !(pipeline.config.faithful && format === 'pcap' && writer instanceof PcapWriter && reader.format === 'pcap');
+  // The packets written since the last wait for the writer: out[0, outEnd). The list is never
+  // emptied (emptying makes V8 drop the array's store and grow it anew), only written over.
   const out: Packet[] = [];
+  let outEnd = 0;
   let lastProgress = 0;
   try {
     for await (const batch of abortable(reader.batches(), opts.signal)) {
@@ -262,7 +265,6 @@ async function runOne(
       // backpressure is honoured every STREAM_OUT_PACKETS output packets and at the batch's end
       // (one packet may leave as thousands of segments: mss 48 on a 64 KB super-packet).
       let ok = true;
-      out.length = 0;
       // Bytes of this batch's chunk that are dead: the records from spareStart to spareEnd, whose
       // packets were copied into the output or dropped. Lent to the next record's packet as
       // headroom (below its floor), a push into it (vxlan-encap) needs no copy of the frame. Never
@@ -279,13 +281,12 @@ async function runOne(
         const end = pkt.tail;
         const follows = buf === spareBuf && spareEnd <= floor;
         if (follows) pkt.floor = spareStart;
-        // `out` keeps the packets written before (cleared now and then, not per packet).
-        const from = out.length;
+        const from = outEnd;
         const shared = writer.packetsShared;
-        pipeline.process(pkt, out);
-        if (!writeAll(out, from, writer, format, ifaces, pipeline)) ok = false;
-        if (out.length >= STREAM_OUT_PACKETS) {
-          out.length = 0;
+        outEnd = pipeline.processInto(pkt, out, from);
+        if (!writeAll(out, from, outEnd, writer, format, ifaces, pipeline)) ok = false;
+        if (outEnd >= STREAM_OUT_PACKETS) {
+          outEnd = 0;
           if (!ok) {
             await untilAborted(writer.flush(), opts.signal);
             ok = true;
@@ -302,7 +303,6 @@ async function runOne(
           spareEnd = end;
         }
       }
-      out.length = 0;
       if (!ok) await untilAborted(writer.flush(), opts.signal);
       if (!passthroughTried && ifaces.used) {
         passthroughTried = true;
@@ -320,9 +320,10 @@ async function runOne(
       }
     }
     if (passthrough && !passedThrough(passthrough, pipeline, reader)) await untilAborted(writer.flush(), opts.signal);
+    // Once per input: the packets stages held back, after the others.
     out.length = 0;
     pipeline.flush(out);
-    if (!writeAll(out, 0, writer, format, ifaces, pipeline)) await untilAborted(writer.flush(), opts.signal);
+    if (!writeAll(out, 0, out.length, writer, format, ifaces, pipeline)) await untilAborted(writer.flush(), opts.signal);
     progress(opts, file, pipeline, reader, true);
   } finally {
     // Once per input, with counts: "x.pcap: 12 packets without tunnel metadata passed through ..."
@@ -359,17 +360,18 @@ function progress(opts: RunOptions, file: string, pipeline: Pipeline, reader: Ca
   opts.onProgress?.({ file, packetsIn: pipeline.counters.packetsIn, bytesIn: pipeline.counters.bytesIn, sourceBytes: reader.sourceBytesRead, done });
 }
 
-/** Write out[from..] (then those packets are gone); false when the writer asks the caller to wait for drain. */
+/** Write out[from, end) (then those packets are gone); false when the writer asks the caller to wait for drain. */
 function writeAll(
   out: Packet[],
   from: number,
+  end: number,
   writer: CaptureWriter,
   format: CaptureFormat,
   ifaces: OutputInterfaces,
   pipeline: Pipeline,
 ): boolean {
   let ok = true;
-  for (let i = from; i < out.length; i++) {
+  for (let i = from; i < end; i++) {
     const p = out[i]!;
     if (format === 'pcap' && hasMetadata(p)) {
       pipeline.warnOnce('pcap-metadata', 'carry metadata (tunnel info, GSO notes) that pcap output cannot hold; write .pcapng to keep it');

@@ -10,7 +10,7 @@
  * - a fraction ≥ 1 s (µs field of 1000000 and up) is carried into the seconds.
  */
 import type { Packet } from '../packet.js';
-import { type CaptureInterface, type FormatParser, type ParseContext, type RecordSink, MAX_CAPLEN, recordPacket } from './capture-interface.js';
+import { type CaptureInterface, type FormatParser, type ParseContext, type RecordSink, MAX_CAPLEN, recordPacket, type PacketSink } from './capture-interface.js';
 import { CaptureFormatError } from './errors.js';
 import { pcapHeaderLinkType } from './link-type.js';
 
@@ -70,7 +70,7 @@ export class PcapParser implements FormatParser {
     return this.started;
   }
 
-  parse(bytes: Uint8Array, dv: DataView, off: number, end: number, fileOff: number, out: Packet[], zeroCopy: boolean): number {
+  parse(bytes: Uint8Array, dv: DataView, off: number, end: number, fileOff: number, out: PacketSink, zeroCopy: boolean): number {
     if (!this.started) return this.parseFileHeader(dv, off, end, fileOff);
     if (end - off < PCAP_RECORD_HEADER_LEN) return -PCAP_RECORD_HEADER_LEN;
     const le = this.le;

@@ -19,7 +19,7 @@
  *   ERR_PCAPNG_OPTION.
  */
 import type { Packet } from '../packet.js';
-import { type CaptureInterface, type FormatParser, type ParseContext, MAX_CAPLEN, recordPacket } from './capture-interface.js';
+import { type CaptureInterface, type FormatParser, type ParseContext, MAX_CAPLEN, recordPacket, type PacketSink } from './capture-interface.js';
 import { CaptureFormatError } from './errors.js';
 import { splitTimestamp, unitsFromTsresol } from './timestamp.js';
 
@@ -90,7 +90,7 @@ export class PcapngParser implements FormatParser {
     return this.interfaces.length > 0;
   }
 
-  parse(bytes: Uint8Array, dv: DataView, off: number, end: number, fileOff: number, out: Packet[], zeroCopy: boolean): number {
+  parse(bytes: Uint8Array, dv: DataView, off: number, end: number, fileOff: number, out: PacketSink, zeroCopy: boolean): number {
     if (end - off < 12) return -12;
     let le = this.le;
     const type = dv.getUint32(off, le); // the SHB type is a palindrome: readable before the byte order is known
@@ -210,7 +210,7 @@ export class PcapngParser implements FormatParser {
   }
 
   /** EPB (id as u32) and obsolete PB (id as u16): same layout from the timestamp on. */
-  private readPacket(bytes: Uint8Array, dv: DataView, off: number, len: number, fileOff: number, id: number, out: Packet[], zeroCopy: boolean): void {
+  private readPacket(bytes: Uint8Array, dv: DataView, off: number, len: number, fileOff: number, id: number, out: PacketSink, zeroCopy: boolean): void {
     const le = this.le;
     const ifc = this.section[id];
     if (ifc === undefined) throw this.noInterface(id, fileOff);
@@ -232,7 +232,7 @@ export class PcapngParser implements FormatParser {
     out.push(pkt);
   }
 
-  private readSimplePacket(bytes: Uint8Array, dv: DataView, off: number, len: number, fileOff: number, out: Packet[], zeroCopy: boolean): void {
+  private readSimplePacket(bytes: Uint8Array, dv: DataView, off: number, len: number, fileOff: number, out: PacketSink, zeroCopy: boolean): void {
     const ifc = this.section[0];
     if (ifc === undefined) throw this.noInterface(0, fileOff);
     const origLen = dv.getUint32(off + 8, this.le);

@@ -31,7 +31,7 @@ import { readSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
 import type { Packet } from '../packet.js';
-import { type CaptureInterface, type ChunkKeeper, type FormatParser, type ParseContext, type RecordSink, NEVER_REUSED, markReadChunk } from './capture-interface.js';
+import { type CaptureInterface, type ChunkKeeper, type FormatParser, type ParseContext, type PacketSink, type RecordSink, NEVER_REUSED, PacketList, markReadChunk } from './capture-interface.js';
 import { CaptureFormatError, CaptureInputError, isSystemError } from './errors.js';
 import { PcapParser, isPcapMagic } from './pcap-format.js';
 import { BLOCK, PcapngParser } from './pcapng-format.js';
@@ -113,8 +113,8 @@ export class CaptureReader {
   private readonly fedChunks: Uint8Array[] = [];
   /** A passthrough sink was set: batches() yields one (maybe empty) batch per chunk. */
   private passthroughSet = false;
-  /** The batch array batches() fills again for every chunk when packets are recycled (recycleChunks). */
-  private readonly batch: Packet[] = [];
+  /** The batch list batches() fills again for every chunk when packets are recycled (recycleChunks). */
+  private readonly batch = new PacketList();
 
   /** @internal use openCapture / readCaptureFromStream. */
   constructor(
@@ -210,15 +210,15 @@ export class CaptureReader {
         // The caller is done with what was yielded before (recycleChunks).
         this.recycleFed();
         // Recycled packets: the caller is done with the last batch, and so with its array.
-        const out = this.ctx.packets !== undefined ? this.batch : [];
+        const out = this.ctx.packets !== undefined ? this.batch : new PacketList();
         out.length = 0;
         try {
           await this.step(out);
         } catch (err) {
-          if (out.length > 0 || this.passthroughSet) yield out;
+          if (out.length > 0 || this.passthroughSet) yield out.array();
           throw err;
         }
-        if (out.length > 0 || this.passthroughSet) yield out;
+        if (out.length > 0 || this.passthroughSet) yield out.array();
       }
     } finally {
       await this.close();
@@ -239,7 +239,7 @@ export class CaptureReader {
   }
 
   /** Read one chunk and parse it into `out`; at the end of input, check for a truncated record. */
-  private async step(out: Packet[]): Promise<void> {
+  private async step(out: PacketSink): Promise<void> {
     let r: IteratorResult<Uint8Array>;
     try {
       r = await this.source.next();
@@ -314,7 +314,7 @@ class Framer {
     private readonly keeper: ChunkKeeper | null,
   ) {}
 
-  feed(chunk: Uint8Array, out: Packet[]): void {
+  feed(chunk: Uint8Array, out: PacketSink): void {
     const base = this.fed;
     this.fed += chunk.length;
     let pos = 0;
@@ -365,7 +365,7 @@ class Framer {
     return this.parser.format === 'pcap' ? 'record' : 'block';
   }
 
-  private parseAt(bytes: Uint8Array, dv: DataView, off: number, end: number, fileOff: number, out: Packet[], zeroCopy: boolean): number {
+  private parseAt(bytes: Uint8Array, dv: DataView, off: number, end: number, fileOff: number, out: PacketSink, zeroCopy: boolean): number {
     if (this.parser === null) {
       if (end - off < 4) return -4;
       const le32 = dv.getUint32(off, true);
