@@ -94,16 +94,6 @@ export const NEVER_REUSED: ChunkKeeper = { hold() {}, release() {} };
 /** Largest caplen accepted (libpcap/Wireshark MAXIMUM_SNAPLEN, WTAP_MAX_PACKET_SIZE_STANDARD). */
 export const MAX_CAPLEN = 262144;
 
-/**
- * A record parser for one capture format. parse() works on bytes already in memory and never
- * waits: it consumes one record (file header, packet record or block) at `off`, appending any
- * packet to `out`, and returns the bytes consumed; when the record is not complete in
- * [off, end) it returns -(bytes it needs from off), having consumed nothing.
- *
- * `zeroCopy`: `bytes` is a chunk that is never modified or reused, so packets may reference it
- * (buf = bytes, floor = the record's start); otherwise (the reader's carry-over buffer) each
- * packet gets a copy of its frame with HEADROOM in front.
- */
 /** Where a parser puts the packets it makes: an array, or a PacketList. */
 export interface PacketSink {
   push(pkt: Packet): unknown;
@@ -113,7 +103,7 @@ export interface PacketSink {
 /**
  * The packets of one batch, in an array reused from batch to batch and filled by index: an
  * array emptied with `length = 0` loses its backing store in V8 and grows it anew with every
- * batch (34 MB of garbage per GB of 1514-byte frames, as much again in the run loop's list).
+ * batch (some 17 MB of garbage per GB of 1514-byte frames, as much again in the run loop's list).
  */
 export class PacketList implements PacketSink {
   private readonly items: Packet[] = [];
@@ -134,6 +124,17 @@ export class PacketList implements PacketSink {
   }
 }
 
+/**
+ * A record parser for one capture format. parse() works on bytes already in memory and never
+ * waits: it consumes one record (file header, packet record or block) at `off`, appending any
+ * packet to `out`, and returns the bytes consumed; when the record is not complete in
+ * [off, end) it returns -(bytes it needs from off), having consumed nothing.
+ *
+ * `zeroCopy`: `bytes` is a chunk the reader neither modifies nor reuses while its packets are in
+ * use (see readChunks), so packets may reference it
+ * (buf = bytes, floor = the record's start); otherwise (the reader's carry-over buffer) each
+ * packet gets a copy of its frame with HEADROOM in front.
+ */
 export interface FormatParser {
   readonly format: 'pcap' | 'pcapng';
   readonly nanosecond: boolean;

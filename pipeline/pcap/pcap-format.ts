@@ -10,7 +10,7 @@
  * - a fraction ≥ 1 s (µs field of 1000000 and up) is carried into the seconds.
  */
 import type { Packet } from '../packet.js';
-import { type CaptureInterface, type FormatParser, type ParseContext, type RecordSink, MAX_CAPLEN, recordPacket, type PacketSink } from './capture-interface.js';
+import { type CaptureInterface, type FormatParser, type ParseContext, type RecordSink, type PacketSink, MAX_CAPLEN, recordPacket } from './capture-interface.js';
 import { CaptureFormatError } from './errors.js';
 import { pcapHeaderLinkType } from './link-type.js';
 

@@ -19,7 +19,7 @@
  *   ERR_PCAPNG_OPTION.
  */
 import type { Packet } from '../packet.js';
-import { type CaptureInterface, type FormatParser, type ParseContext, MAX_CAPLEN, recordPacket, type PacketSink } from './capture-interface.js';
+import { type CaptureInterface, type FormatParser, type ParseContext, type PacketSink, MAX_CAPLEN, recordPacket } from './capture-interface.js';
 import { CaptureFormatError } from './errors.js';
 import { splitTimestamp, unitsFromTsresol } from './timestamp.js';
 
