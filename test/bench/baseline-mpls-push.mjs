@@ -5,11 +5,12 @@
 // into one reused buffer with readSync; each record built in a 1 MiB batch in the same ArrayBuffer
 // (one copyWithin for the MAC addresses, one for the payload); full batches written with writeSync
 // (1 MiB, as baseline-copy.mjs: 8 MiB writes took more system time in four rounds by hand); the
-// output renamed into place. It knows nothing else: untagged Ethernet, microsecond little-endian
+// output renamed into place when it is a file (a device or FIFO such as /dev/null is written to:
+// renaming over it would replace it with a file). It knows nothing else: untagged Ethernet, microsecond little-endian
 // pcap, no validation, no decode, no egress. What capflow spends above it is its general pipeline's.
 //
 //   node baseline-mpls-push.mjs IN.pcap OUT.pcap     (OUT - : standard output)
-import { openSync, readSync, writeSync, closeSync, renameSync } from 'node:fs';
+import { openSync, readSync, writeSync, closeSync, renameSync, statSync } from 'node:fs';
 
 const READ = 8 << 20;
 const BATCH = 1 << 20;
@@ -25,7 +26,9 @@ if (!input || !output) {
 }
 const toStdout = output === '-';
 const fd = openSync(input, 'r');
-const out = toStdout ? 1 : openSync(`${output}.tmp`, 'w');
+const outStat = toStdout ? null : statSync(output, { throwIfNoEntry: false });
+const atomic = !toStdout && (!outStat || outStat.isFile());
+const out = toStdout ? 1 : openSync(atomic ? `${output}.tmp` : output, 'w');
 
 // [0, batchAt): read buffer (with room for a record cut at its end); [batchAt, end): the batch.
 const batchAt = READ + ROOM;
@@ -66,7 +69,5 @@ for (;;) {
 }
 writeSync(out, mem, batchAt, used - batchAt);
 closeSync(fd);
-if (!toStdout) {
-  closeSync(out);
-  renameSync(`${output}.tmp`, output);
-}
+if (!toStdout) closeSync(out);
+if (atomic) renameSync(`${output}.tmp`, output);
