@@ -22,7 +22,7 @@
 import type { TunnelInfo } from './metadata.js';
 import type { LayerRecord } from './layer-record.js';
 import { PacketSlab } from './packet-slab.js';
-import { copyRange } from './wire/bytes.js';
+import { copyRange, moveWithin } from './wire/bytes.js';
 
 /** Where `reserve` carves buffers from outside a recycling pipeline (see packet-slab.ts for the ownership rule). */
 const sharedSlab = new PacketSlab();
@@ -269,7 +269,7 @@ export class Packet {
 
   /** Remove `n` bytes at absolute offset `at` by moving the prefix forward. Offsets below `at` follow. */
   removeAt(at: number, n: number): void {
-    this.buf.copyWithin(this.head + n, this.head, at);
+    moveWithin(this.buf, this.head + n, this.head, at);
     this.head += n;
     this.origLen -= n;
     this.moveOffsetsBelow(at, n);
@@ -367,12 +367,12 @@ export class Packet {
 
 /**
  * b[from, end) moved to `to` (< from; the ranges may overlap): a byte loop for an L2 prefix (an
- * Ethernet header and a few tags, copied front first, which overlap allows), copyWithin above
- * that (a builtin call costs more than moving 14 or 22 bytes one by one).
+ * Ethernet header and a few tags, copied front first, which overlap allows), moveWithin above
+ * that (a call costs more than moving 14 or 22 bytes one by one).
  */
 function moveToFront(b: Uint8Array, to: number, from: number, end: number): void {
   if (end - from > 64) {
-    b.copyWithin(to, from, end);
+    moveWithin(b, to, from, end);
     return;
   }
   for (let i = from; i < end; i++) b[to++] = b[i]!;

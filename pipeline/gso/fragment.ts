@@ -18,7 +18,7 @@ import { LayerRecord, layersOf } from '../layer-record.js';
 import { ETHER_TYPE } from '../wire/ether-type.js';
 import * as ipv4 from '../wire/ipv4.js';
 import { finish, sum16 } from '../wire/checksum.js';
-import { copyRange } from '../wire/bytes.js';
+import { copyRange, moveWithin } from '../wire/bytes.js';
 import { checksumHelp } from './checksum-help.js';
 import { PacketSlab } from '../packet-slab.js';
 import { PacketPool } from '../pcap/packet-pool.js';
@@ -133,8 +133,8 @@ export function fragmentIpv4(pkt: Packet, mtu: number, emit: (p: Packet) => void
  */
 function moveFragment(pkt: Packet, floor: number, at: number, hdrLen: number, pos: number, len: number): Packet {
   const b = pkt.buf;
-  b.copyWithin(at, pkt.head, pkt.head + hdrLen);
-  b.copyWithin(at + hdrLen, pos, pos + len);
+  moveWithin(b, at, pkt.head, pkt.head + hdrLen);
+  moveWithin(b, at + hdrLen, pos, pos + len);
   const fragLen = hdrLen + len;
   const f = egressPacket(pkt.arena, b, at, at + fragLen, fragLen, floor);
   f.copyStateFrom(pkt, at - pkt.head);

@@ -21,6 +21,7 @@ import { CaptureWriteError } from './errors.js';
 import type { ByteOutput } from './output.js';
 import { SLOT_SIZE, giveSlot, slotMemoryOf, takeSlot } from './io-slots.js';
 import { bufferOf } from '../wire/bytes.js';
+import { copyWithinSummable, summableBuffer } from '../wire/summable-memory.js';
 
 /** Size of the assembly buffer and so of the chunks handed to the output: a slot of the I/O memory. */
 export const WRITE_CHUNK_SIZE = SLOT_SIZE;
@@ -106,8 +107,9 @@ export class WriteBuffer {
   }
 
   /**
-   * Copy src[from, from + n) to buf[at, at + n) (room reserved by the caller): one copyWithin when
-   * both lie in the I/O memory (a read chunk into a slot), else through a view of the source.
+   * Copy src[from, from + n) to buf[at, at + n) (room reserved by the caller): one copy within
+   * the I/O memory when both lie in it (a read chunk into a slot; a WebAssembly memory.copy when
+   * that memory is the summable one), else through a view of the source.
    */
   copyIn(src: Uint8Array, from: number, n: number, at: number): void {
     this.copied += n;
@@ -115,7 +117,8 @@ export class WriteBuffer {
     const srcBuffer = bufferOf(src);
     if (mem !== null && srcBuffer === this.memBuffer) {
       const s = src.byteOffset + from;
-      mem.copyWithin(this.buf.byteOffset + at, s, s + n);
+      if (srcBuffer === summableBuffer) copyWithinSummable(this.buf.byteOffset + at, s, n);
+      else mem.copyWithin(this.buf.byteOffset + at, s, s + n);
       return;
     }
     // A plain view: `subarray` on a Buffer (a read chunk) goes through Buffer's slower species path.

@@ -17,7 +17,7 @@ const LINE = /^const CHECKSUM_WASM = '([A-Za-z0-9+/=]*)';$/m;
 /** The module checksum.wat assembles to, as base64. */
 export async function assembled() {
   const w = await wabt();
-  const mod = w.parseWat('checksum.wat', readFileSync(watPath, 'utf8'), { simd: true });
+  const mod = w.parseWat('checksum.wat', readFileSync(watPath, 'utf8'), { simd: true, bulk_memory: true });
   try {
     mod.validate();
     return Buffer.from(mod.toBinary({}).buffer).toString('base64');

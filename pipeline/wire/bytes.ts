@@ -2,9 +2,9 @@
  * Big-endian field access by byte indexing (no DataView, no allocation). Callers check bounds
  * first (a module's `check`, or the decoder): an index past the end reads `undefined`, which these
  * helpers turn into 0 rather than NaN, but the value is then meaningless. And `bufferOf`, an
- * array's ArrayBuffer without the getter's runtime call, and `copyRange`, a frame copy.
+ * array's ArrayBuffer without the getter's runtime call, and `copyRange` / `moveWithin`, frame copies.
  */
-import { summableBuffer, summableBytes } from './summable-memory.js';
+import { copyWithinSummable, summableBuffer } from './summable-memory.js';
 
 export function u16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
@@ -53,16 +53,26 @@ let prevBuffer: ArrayBufferLike = lastBuffer;
 
 /**
  * dst[d, d + n) = src[s, s + n) (not overlapping). Between two ranges of the summable memory (read
- * chunks, packet slabs and output buffers lie in it) one copyWithin over all of it; otherwise
+ * chunks, packet slabs and output buffers lie in it) one WebAssembly memory.copy; otherwise
  * through a view of the source, an object per copy. Not `subarray`: on a Buffer (a read chunk) it
  * goes through Buffer's slower species path.
  */
 export function copyRange(src: Uint8Array, s: number, dst: Uint8Array, d: number, n: number): void {
   const sb = bufferOf(src);
   if (sb === summableBuffer && bufferOf(dst) === sb) {
-    const from = src.byteOffset + s;
-    summableBytes!.copyWithin(dst.byteOffset + d, from, from + n);
+    if (n > 0) copyWithinSummable(dst.byteOffset + d, src.byteOffset + s, n);
     return;
   }
   dst.set(new Uint8Array(sb, src.byteOffset + s, n), d);
+}
+
+/**
+ * `b.copyWithin(to, from, end)` for ranges inside `b` (overlapping allowed): in the summable
+ * memory one WebAssembly memory.copy, without copyWithin's runtime call (most of the cost of
+ * moving a 50-byte header).
+ */
+export function moveWithin(b: Uint8Array, to: number, from: number, end: number): void {
+  if (end <= from) return;
+  if (bufferOf(b) === summableBuffer) copyWithinSummable(b.byteOffset + to, b.byteOffset + from, end - from);
+  else b.copyWithin(to, from, end);
 }

@@ -4,8 +4,8 @@
  * in it with the SIMD loop of checksum.wat (16 bytes per step) instead of in JavaScript: software
  * GSO and checksum repair sum every payload byte once or twice, and the loop is about three times
  * as fast (measured on 1448-byte payloads: 20 GB/s against 6.5). Read chunks, packet slabs and
- * output buffers in one ArrayBuffer also copy frames between them with one copyWithin, without a
- * view of the source per frame (bytes.ts copyRange).
+ * output buffers in one memory also copy frames between them with checksum.wat's `copy` (a
+ * memory.copy), without a view of the source per frame (bytes.ts copyRange).
  *
  * The memory has a fixed size and never grows: growing detaches its ArrayBuffer, which every view
  * of a slot or slab holds. Regions are taken from it whole, and given back whole to be taken again
@@ -23,7 +23,7 @@ declare const WebAssembly: {
 };
 
 /** checksum.wat assembled (pipeline/wire/build-checksum-wasm.mjs writes this line). */
-const CHECKSUM_WASM = 'AGFzbQEAAAABBwFgAn9/AX8CEwEHY2FwZmxvdwZtZW1vcnkCAAEDAgEABwcBA3N1bQAACtYBAdMBAwN/AXsBfiAAIAFqIQIgACABQXBxaiEDAkADQCAAIANPDQEgAEGAgBBqIQQgBCADSwRAIAMhBAv9DAAAAAAAAAAAAAAAAAAAAAAhBQNAIAUgAP0AAAD9f/2uASEFIABBEGohACAAIARJDQALIAYgBf0bAK0gBf0bAa18IAX9GwKtIAX9GwOtfHx8IQYMAAsLAkADQCAAIAJPDQEgBiAAMwAAfCEGIABBAmohAAwACwsCQANAIAZCEIhQDQEgBkL//wODIAZCEIh8IQYMAAsLIAanCw==';
+const CHECKSUM_WASM = 'AGFzbQEAAAABDQJgAn9/AX9gA39/fwACEwEHY2FwZmxvdwZtZW1vcnkCAAEDAwIAAQcOAgNzdW0AAARjb3B5AAEK4wEC0wEDA38BewF+IAAgAWohAiAAIAFBcHFqIQMCQANAIAAgA08NASAAQYCAEGohBCAEIANLBEAgAyEEC/0MAAAAAAAAAAAAAAAAAAAAACEFA0AgBSAA/QAAAP1//a4BIQUgAEEQaiEAIAAgBEkNAAsgBiAF/RsArSAF/RsBrXwgBf0bAq0gBf0bA618fHwhBgwACwsCQANAIAAgAk8NASAGIAAzAAB8IQYgAEECaiEADAALCwJAA0AgBkIQiFANASAGQv//A4MgBkIQiHwhBgwACwsgBqcLDAAgACABIAL8CgAACw==';
 
 /** 64 KiB WebAssembly pages: the I/O slots (24 MiB) and 64 packet slabs of 256 KiB (16 MiB). */
 const PAGES = 640;
@@ -35,6 +35,14 @@ const REGION_ALIGN = 64;
 export let summableBuffer: ArrayBuffer | null = null;
 /** A view of all of it, once made: copies between two of its regions (bytes.ts copyRange). */
 export let summableBytes: Uint8Array | null = null;
+
+/**
+ * checksum.wat's `copy`: memory[to, to + n) = memory[from, from + n) (offsets in the summable
+ * memory; overlapping ranges copy as memmove does).
+ */
+export let copyWithinSummable: (to: number, from: number, n: number) => void = () => {
+  throw new Error('no summable memory');
+};
 
 /** checksum.wat's `sum`: the folded little-endian word sum of memory[p, p + n), n even. */
 export let sumWords: (p: number, n: number) => number = () => {
@@ -57,6 +65,7 @@ function make(): boolean {
     const memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES });
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { capflow: { memory } });
     sumWords = instance.exports['sum'] as (p: number, n: number) => number;
+    copyWithinSummable = instance.exports['copy'] as (to: number, from: number, n: number) => void;
     summableBuffer = memory.buffer;
     memoryBytes = summableBytes = new Uint8Array(memory.buffer);
     state = 'made';

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { sum16, fold } from '../../pipeline/wire/checksum.js';
-import { copyRange } from '../../pipeline/wire/bytes.js';
+import { copyRange, moveWithin } from '../../pipeline/wire/bytes.js';
 import { giveSummable, summableBuffer, summableCarved, takeSummable } from '../../pipeline/wire/summable-memory.js';
 import { PacketSlab } from '../../pipeline/packet-slab.js';
 import { SLOT_SIZE, giveSlot, slotMemoryOf, takeSlot } from '../../pipeline/pcap/io-slots.js';
@@ -112,7 +112,7 @@ describe('summable memory', () => {
     expect(slotMemoryOf(other)).toBeNull();
     const frame = Uint8Array.from({ length: 1514 }, (_, i) => (i * 7) & 0xff);
     slot.set(frame, 100);
-    copyRange(slot, 100, other, 3, 1514); // both in the summable memory: copyWithin
+    copyRange(slot, 100, other, 3, 1514); // both in the summable memory: memory.copy
     expect(Buffer.compare(other.subarray(3, 3 + 1514), frame)).toBe(0);
     const plain = new Uint8Array(2000);
     copyRange(other, 3, plain, 1, 1514); // out of it
@@ -121,6 +121,32 @@ describe('summable memory', () => {
     expect(Buffer.compare(other.subarray(2000, 3514), frame)).toBe(0);
     giveSummable(other);
     giveSlot(slot);
+  });
+
+  it('moves a range within a buffer as copyWithin does, overlapping either way, in it and outside it', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 3000 }), fc.nat(3000), fc.nat(3000), fc.nat(3000), (bytes, t, f, e) => {
+        const to = t % bytes.length;
+        const from = f % bytes.length;
+        // Ranges that fit (moveWithin's callers never clamp) and empty or reversed ones (nothing moves).
+        const end = Math.min(from + (e % (bytes.length - Math.max(from, to) + 1)), bytes.length);
+        const expected = Uint8Array.from(bytes).copyWithin(to, from, end);
+        const region = takeSummable(bytes.length)!;
+        region.set(bytes);
+        moveWithin(region, to, from, end);
+        expect(Buffer.compare(region, expected)).toBe(0);
+        const plain = Uint8Array.from(bytes);
+        moveWithin(plain, to, from, end);
+        expect(Buffer.compare(plain, expected)).toBe(0);
+        giveSummable(region);
+      }),
+    );
+    // Reversed: nothing moves (a negative length must not reach memory.copy, which would trap).
+    const region = takeSummable(64)!;
+    region.fill(7, 0, 32).fill(9, 32);
+    moveWithin(region, 0, 40, 30);
+    expect(region[0]).toBe(7);
+    giveSummable(region);
   });
 
   it("a recycling packet slab carves its slabs from it and gives back what it stops keeping", () => {
