@@ -33,6 +33,7 @@ function mix(h: number, k: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
+/** The hash's 32 bits as a signed 32-bit integer (callers take `>>> 0` for the unsigned value). */
 function finalize(h: number, len: number): number {
   h ^= len;
   h ^= h >>> 16;
@@ -40,7 +41,7 @@ function finalize(h: number, len: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
-  return h >>> 0;
+  return h;
 }
 
 function word(b: Uint8Array, o: number): number {
@@ -58,9 +59,19 @@ function compareBytes(b: Uint8Array, a: number, c: number, n: number): number {
 
 /**
  * Symmetric 32-bit flow hash (never 0, like the kernel's) of the frame whose headers `L`
- * holds (decoded from `b`). Allocates nothing.
+ * holds (decoded from `b`), unsigned. Allocates nothing.
  */
 export function flowHash(b: Uint8Array, L: Layers): number {
+  return flowHashBits(b, L) >>> 0;
+}
+
+/**
+ * flowHash's 32 bits as a signed 32-bit integer: `flowHashBits(b, L) >>> 0 === flowHash(b, L)`.
+ * What the per-packet path takes (udpFlowSrcPort reads the bits): V8 returns an int32 from a call
+ * as it is, an unsigned value of 2^31 or more as a heap number (half of all hashes; 5 MB of
+ * garbage per GB of vxlan-encap).
+ */
+export function flowHashBits(b: Uint8Array, L: Layers): number {
   let h = SEED;
   const net = L.netOff;
   const v4 = net !== NO_OFFSET && L.netProto === ETHER_TYPE.IPV4;
@@ -123,6 +134,7 @@ export function flowHash(b: Uint8Array, L: Layers): number {
  * the kernel's own default (ip_local_port_range 32768 60999) yields 32768..60998.
  */
 export function udpFlowSrcPort(hash: number, min: number, max: number): number {
+  // `hash` signed or unsigned: the same 32 bits.
   const h = (hash ^ (hash << 16)) >>> 0;
   // h * (max - min) < 2^32 * 2^16 = 2^48: exact in a double.
   return Math.floor((h * (max - min)) / 4294967296) + min;
@@ -138,5 +150,5 @@ export function bytesHash(b: Uint8Array, off: number, n: number, seed = SEED): n
     for (let j = 0; i + j < n; j++) k |= b[off + i + j]! << (24 - 8 * j);
     h = mix(h, k | 0);
   }
-  return finalize(h, n);
+  return finalize(h, n) >>> 0;
 }

@@ -43,7 +43,7 @@ import { defineStage, type StageContext, type StageEnv } from './stage.js';
 import { CSUM, GSO, NO_OFFSET, type Packet } from '../pipeline/packet.js';
 import { LayerRecord, layersOf, vxlanPortTable } from '../pipeline/layer-record.js';
 import { TUNNEL, TunnelInfo } from '../pipeline/metadata.js';
-import { bytesHash, flowHash, udpFlowSrcPort } from '../pipeline/flow-hash.js';
+import { bytesHash, flowHashBits, udpFlowSrcPort } from '../pipeline/flow-hash.js';
 import { ETHER_TYPE } from '../pipeline/wire/ether-type.js';
 import { IP_PROTO } from '../pipeline/wire/ip-proto.js';
 import { finish, fold, pseudoV4, pseudoV6, sum16, udpFinal } from '../pipeline/wire/checksum.js';
@@ -254,7 +254,7 @@ export const vxlanEncap = defineStage({
       let innerEcn = 0;
       if (innerNet !== NO_OFFSET && L.netProto === ETHER_TYPE.IPV4) innerEcn = ipv4.tos(b0, innerNet) & 3;
       else if (innerNet !== NO_OFFSET && L.netProto === ETHER_TYPE.IPV6) innerEcn = ipv6.trafficClass(b0, innerNet) & 3;
-      const sport = t.tx && t.tpSrc !== 0 ? t.tpSrc : udpFlowSrcPort(flowHash(b0, L), portMin, portMax);
+      const sport = t.tx && t.tpSrc !== 0 ? t.tpSrc : udpFlowSrcPort(flowHashBits(b0, L), portMin, portMax);
       const dport = t.tpDst !== 0 ? t.tpDst : o.dstPort;
       const csum = (t.flags & TUNNEL.CSUM) !== 0;
       const df = (t.flags & TUNNEL.DONT_FRAGMENT) !== 0;

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Layers, decodeFrame } from '../../pipeline/decode.js';
-import { flowHash, udpFlowSrcPort } from '../../pipeline/flow-hash.js';
+import { flowHash, flowHashBits, udpFlowSrcPort } from '../../pipeline/flow-hash.js';
 import { frame, pattern } from '../gso/build.js';
 import { arpFrame, innerIcmp4, innerIcmp6, innerTcp4, innerUdp4, innerUdp6, withVlan } from '../stages/vxlan-frames.js';
 
@@ -57,6 +57,18 @@ describe('flowHash: pinned values', () => {
         expect(flowHash(b, L)).toBe(want);
       }
     }
+  });
+
+  it('flowHashBits: the same 32 bits, signed, and the same source port from them', () => {
+    for (const [, f, want] of FRAMES) {
+      const L = new Layers();
+      decodeFrame(f, 0, f.length, L);
+      const bits = flowHashBits(f, L);
+      expect(bits).toBe(want | 0);
+      expect(udpFlowSrcPort(bits, 32768, 61000)).toBe(udpFlowSrcPort(want, 32768, 61000));
+    }
+    // Both signs among the pinned values: the test covers hashes of 2^31 and above.
+    expect(FRAMES.some(([, , h]) => h >= 2 ** 31) && FRAMES.some(([, , h]) => h < 2 ** 31)).toBe(true);
   });
 
   it('udpFlowSrcPort of the pinned hashes', () => {
