@@ -1,7 +1,8 @@
 ;; The Internet checksum's word sum (RFC 1071) over capflow's summable memory, 16 bytes at a time
 ;; with WebAssembly SIMD: the hot loop of software GSO and checksum repair, about three times as fast
-;; as the same sum in JavaScript; and the frame copy between two ranges of that memory. summable-memory.ts holds the assembled bytes; after editing this
-;; file, run `node pipeline/wire/build-checksum-wasm.mjs` (a test checks the two agree).
+;; as the same sum in JavaScript; and the frame copy between two ranges of that memory.
+;; summable-memory.ts holds the assembled bytes; after editing this file, run
+;; `node pipeline/wire/build-checksum-wasm.mjs` (a test checks the two agree).
 
 (module
   ;; The memory is capflow's (summable-memory.ts makes it): I/O slots and packet slabs live in it.
