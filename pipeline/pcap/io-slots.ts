@@ -1,11 +1,12 @@
 /**
  * The memory file inputs are read into (pooled read chunks, reader.ts) and capture writers
  * assemble their output in (write-buffer.ts): 1 MiB slots of one ArrayBuffer, so that a run with a
- * stage copies each frame from its read chunk into the writer's buffer with one copyWithin on that
+ * stage copies each frame from its read chunk into the writer's buffer with one copy within that
  * ArrayBuffer. Copying from another ArrayBuffer needs a view of the frame per packet (an object,
  * then garbage): about twice the cost of the copy itself for a 1.5 KB frame. That ArrayBuffer is
  * the summable memory's (wire/summable-memory.ts) when it has room: checksums over read chunks
- * then run in WebAssembly, and the run's packet slabs, in the same memory, copy with copyWithin too.
+ * then run in WebAssembly, and copies within it are one WebAssembly memory.copy (the run's packet
+ * slabs, in the same memory, too).
  *
  * Made when a writer has copied two buffers' worth of frames (a plain copy to pcap, whose records
  * leave as views of the read chunks after the first chunk's, never does): its allocation at the

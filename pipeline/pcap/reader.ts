@@ -79,7 +79,7 @@ export interface ReadOptions {
   /**
    * With recycleChunks: read into slots of the I/O memory from the first chunk on (io-slots.ts),
    * for a caller that sums or copies the frames (a run with packet work: checksums over the read
-   * chunks then run in WebAssembly, copies out of them are one copyWithin). Without it the
+   * chunks then run in WebAssembly, copies out of them are one memory.copy). Without it the
    * memory is made by a writer once it has copied frames in earnest, which a run that writes its
    * frames where they were read (zero-copy) never does.
    */

@@ -4,7 +4,7 @@
  *
  * Ownership: a full buffer is handed over as is and another one taken (no copy): one the output
  * has finished writing when it offers one (ByteOutput.reusable: file outputs do), else a free slot
- * of the I/O memory (io-slots.ts: frames are copied in from read chunks there with copyWithin), else
+ * of the I/O memory (io-slots.ts: frames are copied in from read chunks there without a view), else
  * a fresh one. A small remainder flushed early is copied so the buffer can be kept. The last
  * buffer goes back to the I/O memory when the writer is done with it (release).
  *

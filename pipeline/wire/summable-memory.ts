@@ -33,8 +33,6 @@ const REGION_ALIGN = 64;
 
 /** The memory's ArrayBuffer once made, else null: `sum16` compares a range's buffer with it. */
 export let summableBuffer: ArrayBuffer | null = null;
-/** A view of all of it, once made: copies between two of its regions (bytes.ts copyRange). */
-export let summableBytes: Uint8Array | null = null;
 
 /**
  * checksum.wat's `copy`: memory[to, to + n) = memory[from, from + n) (offsets in the summable
@@ -67,7 +65,7 @@ function make(): boolean {
     sumWords = instance.exports['sum'] as (p: number, n: number) => number;
     copyWithinSummable = instance.exports['copy'] as (to: number, from: number, n: number) => void;
     summableBuffer = memory.buffer;
-    memoryBytes = summableBytes = new Uint8Array(memory.buffer);
+    memoryBytes = new Uint8Array(memory.buffer);
     state = 'made';
   } catch {
     // No WebAssembly (a runtime started without it): sums stay in JavaScript.
