@@ -6,8 +6,9 @@
 // (one copyWithin for the MAC addresses, one for the payload); full batches written with writeSync
 // (1 MiB, as baseline-copy.mjs: 8 MiB writes took more system time in four rounds by hand); the
 // output renamed into place when it is a file (a device or FIFO such as /dev/null is written to:
-// renaming over it would replace it with a file). It knows nothing else: untagged Ethernet, microsecond little-endian
-// pcap, no validation, no decode, no egress. What capflow spends above it is its general pipeline's.
+// renaming over it would replace it with a file). It knows nothing else: untagged Ethernet,
+// microsecond little-endian pcap, no validation, no decode, no egress. What capflow spends above
+// it is its general pipeline's.
 //
 //   node baseline-mpls-push.mjs IN.pcap OUT.pcap     (OUT - : standard output)
 import { openSync, readSync, writeSync, closeSync, renameSync, statSync } from 'node:fs';

@@ -4,8 +4,8 @@
  * mpls case. A floor that wrote less (or other) bytes would make capflow's distance to it
  * meaningless.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { lstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,5 +36,26 @@ describe('mpls-push floor (bench reference)', () => {
     const b = readFileSync(capflowOut);
     expect(a.length).toBe(g.bytes + 4 * g.packets);
     expect(a.equals(b)).toBe(true);
+  });
+
+  it('writes a FIFO in place: renaming a temporary file over it would replace it (as it replaced /dev/null)', async () => {
+    const input = join(dir, 'small.pcap');
+    generate('plain', input, 200_000);
+    const fifo = join(dir, 'out.fifo');
+    const viaFifo = join(dir, 'via-fifo.pcap');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // The reader is a process of its own: one that never gets a writer is killed, not left blocked in open().
+    const reader = spawn('sh', ['-c', 'exec cat "$1" > "$2"', 'sh', fifo, viaFifo], { stdio: 'ignore' });
+    const readerDone = new Promise<void>((res) => reader.on('close', () => res()));
+    const floor = spawn(process.execPath, [FLOOR, input, fifo], { stdio: 'ignore' });
+    const status = await new Promise<number | null>((res) => floor.on('close', res));
+    const stillFifo = lstatSync(fifo).isFIFO();
+    if (!stillFifo) reader.kill();
+    await readerDone;
+    expect(status).toBe(0);
+    expect(stillFifo).toBe(true);
+    const toFile = join(dir, 'small-floor.pcap');
+    expect(spawnSync(process.execPath, [FLOOR, input, toFile]).status).toBe(0);
+    expect(readFileSync(viaFifo).equals(readFileSync(toFile))).toBe(true);
   });
 });
