@@ -128,7 +128,7 @@ describe('summable memory', () => {
       fc.property(fc.uint8Array({ minLength: 1, maxLength: 3000 }), fc.nat(3000), fc.nat(3000), fc.nat(3000), (bytes, t, f, e) => {
         const to = t % bytes.length;
         const from = f % bytes.length;
-        // Ranges that fit (moveWithin's callers never clamp) and empty or reversed ones (nothing moves).
+        // Ranges that fit (moveWithin's callers never clamp), empty ones among them; reversed ones below.
         const end = Math.min(from + (e % (bytes.length - Math.max(from, to) + 1)), bytes.length);
         const expected = Uint8Array.from(bytes).copyWithin(to, from, end);
         const region = takeSummable(bytes.length)!;
