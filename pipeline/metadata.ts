@@ -107,21 +107,25 @@ export class TunnelInfo implements CommentSource {
     if (
       this.vni !== o.vni ||
       this.flags !== o.flags ||
-      this.ipv6 !== o.ipv6 ||
       this.tos !== o.tos ||
       this.ttl !== o.ttl ||
       this.label !== o.label ||
       this.tpSrc !== o.tpSrc ||
       this.tpDst !== o.tpDst ||
       this.gbp !== o.gbp ||
-      this.tx !== o.tx
+      // Booleans by truth: `!==` on them compiled to a call of V8's generic comparison (vxlan-encap
+      // makes this check per packet).
+      (this.ipv6 ? !o.ipv6 : o.ipv6) ||
+      (this.tx ? !o.tx : o.tx)
     ) {
       return false;
     }
-    const n = this.addrLen;
+    const n = this.ipv6 ? 16 : 4;
     const s = this.src;
     const d = this.dst;
-    for (let i = 0; i < n; i++) if (s[i] !== o.src[i] || d[i] !== o.dst[i]) return false;
+    const os = o.src;
+    const od = o.dst;
+    for (let i = 0; i < n; i++) if (s[i] !== os[i] || d[i] !== od[i]) return false;
     return true;
   }
 

@@ -20,6 +20,7 @@
  */
 import type { PacketPool } from './pcap/packet-pool.js';
 import { giveSummable, takeSummable } from './wire/summable-memory.js';
+import { uninitializedBytes } from './wire/bytes.js';
 
 /** Slab size; requests above a quarter of it get a buffer of their own. */
 const SLAB_SIZE = 256 * 1024;
@@ -103,7 +104,7 @@ export class PacketSlab {
   /** A slab of SLAB_SIZE bytes: summable memory for a recycling slab while there is room. */
   private newSlab(): Uint8Array {
     const region = this.recycling ? takeSummable(SLAB_SIZE) : null;
-    if (region === null) return new Uint8Array(Buffer.allocUnsafeSlow(SLAB_SIZE).buffer, 0, SLAB_SIZE);
+    if (region === null) return uninitializedBytes(SLAB_SIZE);
     this.regions.push(region);
     return region;
   }

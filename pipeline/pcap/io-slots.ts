@@ -20,6 +20,7 @@
  */
 
 import { takeSummable } from '../wire/summable-memory.js';
+import { uninitializedBytes } from '../wire/bytes.js';
 
 /** Size of a slot: the readers' READ_CHUNK_SIZE and the writers' WRITE_CHUNK_SIZE. */
 export const SLOT_SIZE = 1 << 20;
@@ -45,20 +46,20 @@ const free: number[] = [];
  * when all are taken, or when the memory is not made yet and `make` is false (readers: their
  * buffers become slots once a writer has made it).
  */
-export function takeSlot(make = true): Buffer | undefined {
+export function takeSlot(make = true): Uint8Array | undefined {
   if (memory === null) {
     if (!make) return undefined;
     // In the summable memory when there is room (checksums over read chunks and written frames run
     // in WebAssembly there). Not zero-filled: every slot is written before it is read (a read into
     // it, an output assembled in it).
-    memory = takeSummable(SLOT_SIZE * SLOT_COUNT, SLOT_SIZE) ?? new Uint8Array(Buffer.allocUnsafeSlow(SLOT_SIZE * SLOT_COUNT).buffer, 0, SLOT_SIZE * SLOT_COUNT);
+    memory = takeSummable(SLOT_SIZE * SLOT_COUNT, SLOT_SIZE) ?? uninitializedBytes(SLOT_SIZE * SLOT_COUNT);
     whole = new Uint8Array(memory.buffer);
     for (let i = SLOT_COUNT - 1; i >= 0; i--) free.push(i);
   }
   const i = free.pop();
   if (i === undefined) return undefined;
   taken[i] = 1;
-  return Buffer.from(memory.buffer, memory.byteOffset + i * SLOT_SIZE, SLOT_SIZE);
+  return new Uint8Array(memory.buffer, memory.byteOffset + i * SLOT_SIZE, SLOT_SIZE);
 }
 
 /**

@@ -55,7 +55,7 @@ class WrittenBuffers {
   take(size: number): Uint8Array | undefined {
     while (this.free.length > 0) {
       const c = this.free.pop()!;
-      if (c.buffer.byteLength - c.byteOffset >= size) return Buffer.from(c.buffer, c.byteOffset, size);
+      if (c.buffer.byteLength - c.byteOffset >= size) return new Uint8Array(c.buffer, c.byteOffset, size);
       giveSlot(c);
     }
     return undefined;

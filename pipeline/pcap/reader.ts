@@ -37,6 +37,7 @@ import { PcapParser, isPcapMagic } from './pcap-format.js';
 import { BLOCK, PcapngParser } from './pcapng-format.js';
 import { PacketPool } from './packet-pool.js';
 import { SLOT_SIZE, giveSlot, slotMemoryOf, slotsFree, takeSlot } from './io-slots.js';
+import { uninitializedBytes } from '../wire/bytes.js';
 
 export type { CaptureInterface } from './capture-interface.js';
 
@@ -597,14 +598,14 @@ class FileChunks implements AsyncIterator<Uint8Array>, ChunkKeeper {
   }
 
   /** A buffer to read a chunk into: a pooled one when there is one, else a free slot of the I/O memory (once made). */
-  private buffer(): Buffer {
+  private buffer(): Uint8Array {
     // A source that does not pool hands every buffer to its consumer for good: never a slot.
     const pooled = this.pooled ? (this.pool.pop() ?? (this.size === SLOT_SIZE ? takeSlot(this.makeSlots) : undefined)) : undefined;
-    return pooled !== undefined ? Buffer.from(pooled.buffer, pooled.byteOffset, this.size) : Buffer.allocUnsafeSlow(this.size);
+    return pooled !== undefined ? new Uint8Array(pooled.buffer, pooled.byteOffset, this.size) : uninitializedBytes(this.size);
   }
 
   /** The chunk read into `buf` (`n` bytes), or null at the end of the input. */
-  private filled(buf: Buffer, n: number): Uint8Array | null {
+  private filled(buf: Uint8Array, n: number): Uint8Array | null {
     if (n === 0) {
       // The reads ahead of the end find nothing: their buffers go back to the pool, not to the GC.
       if (this.pooled) this.toPool(buf);

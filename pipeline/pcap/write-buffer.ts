@@ -20,7 +20,7 @@ import type { ChunkKeeper } from './capture-interface.js';
 import { CaptureWriteError } from './errors.js';
 import type { ByteOutput } from './output.js';
 import { SLOT_SIZE, giveSlot, slotMemoryOf, takeSlot } from './io-slots.js';
-import { bufferOf } from '../wire/bytes.js';
+import { bufferOf, uninitializedBytes } from '../wire/bytes.js';
 import { copyWithinSummable, summableBuffer } from '../wire/summable-memory.js';
 
 /** Size of the assembly buffer and so of the chunks handed to the output: a slot of the I/O memory. */
@@ -52,7 +52,7 @@ export class WriteBuffer {
 
   constructor(readonly out: ByteOutput) {
     // A buffer of its own: the slots are made only once a second buffer is needed (io-slots.ts).
-    this.buf = takeSlot(false) ?? Buffer.allocUnsafe(WRITE_CHUNK_SIZE);
+    this.buf = takeSlot(false) ?? uninitializedBytes(WRITE_CHUNK_SIZE);
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.mem = slotMemoryOf(this.buf);
     this.memBuffer = this.mem === null ? null : this.mem.buffer;
@@ -204,7 +204,7 @@ export class WriteBuffer {
     // were made). The slots are made once two buffers' worth of frames were copied in: a plain copy
     // to pcap, which copies the first chunk's records only (then they pass through), never makes them.
     if (reuse && size === SLOT_SIZE && (buf === undefined || slotMemoryOf(buf) === null)) buf = takeSlot(this.copied > 2 * SLOT_SIZE) ?? buf;
-    this.buf = buf ?? Buffer.allocUnsafe(size);
+    this.buf = buf ?? uninitializedBytes(size);
     this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
     this.mem = slotMemoryOf(this.buf);
     this.memBuffer = this.mem === null ? null : this.mem.buffer;

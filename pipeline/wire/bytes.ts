@@ -6,6 +6,16 @@
  */
 import { copyWithinSummable, summableBuffer } from './summable-memory.js';
 
+/**
+ * `n` bytes not zeroed, as a plain Uint8Array, never a Buffer: every buffer packets live in (read
+ * chunks, slabs) and frames are written to has one shape, so V8 compiles each byte access of the
+ * packet path for one kind of array (read chunks as Buffers, slabs as Uint8Arrays made those
+ * accesses polymorphic, and `set`, `buffer` and `byteOffset` generic calls).
+ */
+export function uninitializedBytes(n: number): Uint8Array {
+  return new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
+}
+
 export function u16(b: Uint8Array, o: number): number {
   return (b[o]! << 8) | b[o + 1]!;
 }

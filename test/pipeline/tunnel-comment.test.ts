@@ -164,6 +164,45 @@ describe('TunnelInfo addresses (views into shared blocks)', () => {
   });
 });
 
+describe('TunnelInfo.equals', () => {
+  it('holds for a clone and fails when any one field or address byte differs, booleans both ways', () => {
+    const base = () => info({ vni: 42, flags: TUNNEL.KEY | TUNNEL.CSUM, tos: 0x10, ttl: 64, label: 0x12345, tpSrc: 4789, tpDst: 8472, gbp: 7, src: [192, 0, 2, 1], dst: [192, 0, 2, 2] });
+    const numbers = ['vni', 'flags', 'tos', 'ttl', 'label', 'tpSrc', 'tpDst', 'gbp'] as const;
+    for (const v6 of [false, true]) {
+      for (const tx of [false, true]) {
+        const a = base();
+        a.ipv6 = v6;
+        a.tx = tx;
+        expect(a.equals(a.clone())).toBe(true);
+        for (const k of numbers) {
+          const b = a.clone();
+          b[k] += 1;
+          expect(a.equals(b), k).toBe(false);
+          expect(b.equals(a), k).toBe(false);
+        }
+        // Values beyond 32 bits (library users can set anything) are compared as they are.
+        const far = a.clone();
+        far.vni = 2 ** 32 + 42;
+        expect(a.equals(far)).toBe(false);
+        for (const k of ['ipv6', 'tx'] as const) {
+          const b = a.clone();
+          b[k] = !b[k];
+          expect(a.equals(b), k).toBe(false);
+          expect(b.equals(a), k).toBe(false);
+        }
+        // Address bytes count over the family's length only.
+        for (let i = 0; i < 16; i++) {
+          for (const which of ['src', 'dst'] as const) {
+            const b = a.clone();
+            b[which][i] ^= 1;
+            expect(a.equals(b), `${which}[${i}]`).toBe(i >= (v6 ? 16 : 4));
+          }
+        }
+      }
+    }
+  });
+});
+
 describe('comment grammar token writers', () => {
   it('putDecimal is String(n) and putHex is toString(16).padStart for every width, 0..2^32-1', () => {
     const buf = new Uint8Array(16);
