@@ -20,7 +20,7 @@ import type { ChunkKeeper } from './capture-interface.js';
 import { CaptureWriteError } from './errors.js';
 import type { ByteOutput } from './output.js';
 import { SLOT_SIZE, giveSlot, slotMemoryOf, takeSlot } from './io-slots.js';
-import { bufferOf, uninitializedBytes } from '../wire/bytes.js';
+import { bufferOf, byteOffsetOf, uninitializedBytes } from '../wire/bytes.js';
 import { copyWithinSummable, summableBuffer } from '../wire/summable-memory.js';
 
 /** Size of the assembly buffer and so of the chunks handed to the output: a slot of the I/O memory. */
@@ -30,6 +30,8 @@ const COPY_BELOW = 64 * 1024;
 export class WriteBuffer {
   buf: Uint8Array;
   dv: DataView;
+  /** buf.byteOffset (the getter is a generic call in copyIn's optimized code). */
+  private bufOffset = 0;
   /** The I/O memory when `buf` is one of its slots (see copyIn), else null. */
   private mem: Uint8Array | null;
   /** mem.buffer (the getter is a runtime call: copyIn compares it per packet). */
@@ -53,7 +55,8 @@ export class WriteBuffer {
   constructor(readonly out: ByteOutput) {
     // A buffer of its own: the slots are made only once a second buffer is needed (io-slots.ts).
     this.buf = takeSlot(false) ?? uninitializedBytes(WRITE_CHUNK_SIZE);
-    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.bufOffset = this.buf.byteOffset;
+    this.dv = new DataView(this.buf.buffer, this.bufOffset, this.buf.byteLength);
     this.mem = slotMemoryOf(this.buf);
     this.memBuffer = this.mem === null ? null : this.mem.buffer;
   }
@@ -116,13 +119,13 @@ export class WriteBuffer {
     const mem = this.mem;
     const srcBuffer = bufferOf(src);
     if (mem !== null && srcBuffer === this.memBuffer) {
-      const s = src.byteOffset + from;
-      if (srcBuffer === summableBuffer) copyWithinSummable(this.buf.byteOffset + at, s, n);
-      else mem.copyWithin(this.buf.byteOffset + at, s, s + n);
+      const s = byteOffsetOf(src) + from;
+      if (srcBuffer === summableBuffer) copyWithinSummable(this.bufOffset + at, s, n);
+      else mem.copyWithin(this.bufOffset + at, s, s + n);
       return;
     }
     // A plain view: `subarray` on a Buffer (a read chunk) goes through Buffer's slower species path.
-    this.buf.set(new Uint8Array(srcBuffer, src.byteOffset + from, n), at);
+    this.buf.set(new Uint8Array(srcBuffer, byteOffsetOf(src) + from, n), at);
   }
 
   /**
@@ -205,7 +208,8 @@ export class WriteBuffer {
     // to pcap, which copies the first chunk's records only (then they pass through), never makes them.
     if (reuse && size === SLOT_SIZE && (buf === undefined || slotMemoryOf(buf) === null)) buf = takeSlot(this.copied > 2 * SLOT_SIZE) ?? buf;
     this.buf = buf ?? uninitializedBytes(size);
-    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.bufOffset = this.buf.byteOffset;
+    this.dv = new DataView(this.buf.buffer, this.bufOffset, this.buf.byteLength);
     this.mem = slotMemoryOf(this.buf);
     this.memBuffer = this.mem === null ? null : this.mem.buffer;
   }

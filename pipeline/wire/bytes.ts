@@ -42,24 +42,41 @@ export function setU32(b: Uint8Array, o: number, v: number): void {
  * the same few arrays (read chunks, slabs, the I/O memory) come back again and again.
  */
 export function bufferOf(a: Uint8Array): ArrayBufferLike {
-  if (a === lastArray) return lastBuffer;
+  remember(a);
+  return lastBuffer;
+}
+
+/** `a.byteOffset`, remembered with bufferOf's: optimized code read the getter through a generic call too. */
+export function byteOffsetOf(a: Uint8Array): number {
+  remember(a);
+  return lastOffset;
+}
+
+/** Make `a` the last array remembered (its buffer and offset in lastBuffer and lastOffset). */
+function remember(a: Uint8Array): void {
+  if (a === lastArray) return;
   if (a !== prevArray) {
     prevArray = a;
     prevBuffer = a.buffer;
+    prevOffset = a.byteOffset;
   }
   // The most recent first.
   const buf = prevBuffer;
+  const off = prevOffset;
   prevArray = lastArray;
   prevBuffer = lastBuffer;
+  prevOffset = lastOffset;
   lastArray = a;
   lastBuffer = buf;
-  return buf;
+  lastOffset = off;
 }
 
 let lastArray: Uint8Array | null = null;
 let lastBuffer: ArrayBufferLike = new ArrayBuffer(0);
+let lastOffset = 0;
 let prevArray: Uint8Array | null = null;
 let prevBuffer: ArrayBufferLike = lastBuffer;
+let prevOffset = 0;
 
 /**
  * dst[d, d + n) = src[s, s + n) (not overlapping). Between two ranges of the summable memory (read
@@ -70,7 +87,7 @@ let prevBuffer: ArrayBufferLike = lastBuffer;
 export function copyRange(src: Uint8Array, s: number, dst: Uint8Array, d: number, n: number): void {
   const sb = bufferOf(src);
   if (sb === summableBuffer && bufferOf(dst) === sb) {
-    if (n > 0) copyWithinSummable(dst.byteOffset + d, src.byteOffset + s, n);
+    if (n > 0) copyWithinSummable(byteOffsetOf(dst) + d, byteOffsetOf(src) + s, n);
     return;
   }
   dst.set(new Uint8Array(sb, src.byteOffset + s, n), d);
@@ -83,6 +100,8 @@ export function copyRange(src: Uint8Array, s: number, dst: Uint8Array, d: number
  */
 export function moveWithin(b: Uint8Array, to: number, from: number, end: number): void {
   if (end <= from) return;
-  if (bufferOf(b) === summableBuffer) copyWithinSummable(b.byteOffset + to, b.byteOffset + from, end - from);
-  else b.copyWithin(to, from, end);
+  if (bufferOf(b) === summableBuffer) {
+    const base = byteOffsetOf(b);
+    copyWithinSummable(base + to, base + from, end - from);
+  } else b.copyWithin(to, from, end);
 }

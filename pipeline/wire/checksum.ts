@@ -12,7 +12,7 @@
  * UDP rule (RFC 768, kernel CSUM_MANGLED_0): a computed UDP checksum of 0 is transmitted as 0xffff,
  * because 0 in the field means "no checksum" over IPv4. Apply it with `udpFinal`.
  */
-import { bufferOf } from './bytes.js';
+import { bufferOf, byteOffsetOf } from './bytes.js';
 import { sumWords, summableBuffer } from './summable-memory.js';
 
 /**
@@ -28,7 +28,7 @@ import { sumWords, summableBuffer } from './summable-memory.js';
 export function sum16(b: Uint8Array, start: number, end: number, acc = 0): number {
   if (end - start < WORDWISE_MIN || !LITTLE_ENDIAN) return sum16Bytes(b, start, end, acc);
   const ab = bufferOf(b);
-  const base = b.byteOffset;
+  const base = byteOffsetOf(b);
   if (ab === summableBuffer) {
     // checksum.wat's SIMD loop: the little-endian word sum of the even part, folded, byte-swapped.
     const n = end - start;

@@ -1,18 +1,20 @@
 /**
- * bufferOf: `a.buffer` remembered for the last two arrays (the getter is a runtime call in V8).
- * Whatever order arrays come in, it must give each one's own buffer.
+ * bufferOf and byteOffsetOf: `a.buffer` and `a.byteOffset` remembered for the last two arrays (the
+ * getters are generic calls in V8's optimized code). Whatever order arrays come in, and whichever
+ * of the two is asked, each array's own buffer and offset.
  */
 import { describe, expect, it } from 'vitest';
-import { bufferOf } from '../../pipeline/wire/bytes.js';
+import { bufferOf, byteOffsetOf } from '../../pipeline/wire/bytes.js';
 
 describe('bufferOf', () => {
   it("gives every array's own buffer, in any order of arrays (views of one buffer, Buffers, plain arrays)", () => {
     const shared = new ArrayBuffer(64);
     const arrays: Uint8Array[] = [
-      new Uint8Array(shared, 0, 16),
+      new Uint8Array(shared, 4, 12),
       new Uint8Array(shared, 16, 16),
       new Uint8Array(32),
       Buffer.alloc(8),
+      new Uint8Array(shared, 48, 8),
       Buffer.allocUnsafeSlow(4096),
       new Uint8Array(new ArrayBuffer(8)),
     ];
@@ -21,8 +23,12 @@ describe('bufferOf', () => {
     for (let i = 0; i < 2000; i++) {
       x = (x * 1103515245 + 12345) & 0x7fffffff;
       const a = arrays[i % 5 === 0 ? x % arrays.length : (x >> 8) % 2]!;
-      expect(bufferOf(a)).toBe(a.buffer);
+      if ((x >> 12) & 1) expect(byteOffsetOf(a)).toBe(a.byteOffset);
+      else expect(bufferOf(a)).toBe(a.buffer);
     }
-    for (const a of arrays) expect(bufferOf(a)).toBe(a.buffer);
+    for (const a of arrays) {
+      expect(bufferOf(a)).toBe(a.buffer);
+      expect(byteOffsetOf(a)).toBe(a.byteOffset);
+    }
   });
 });
