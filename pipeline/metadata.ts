@@ -6,6 +6,7 @@
  * In pcapng output the metadata travels as a packet comment (contract format):
  *   tunnel vni=42 src=192.0.2.1 dst=192.0.2.2 tos=0x00 ttl=64 tpSrc=49152 tpDst=4789 flags=key,csum
  */
+import { setBytes } from './wire/bytes.js';
 import { formatIp, parseIp } from './wire/ip-address.js';
 import type { CommentSource } from './pcap/writer.js';
 import { asciiBytes, commentNumber, FIELD_SEPARATOR, putDecimal, putHex, putToken } from './comment-grammar.js';
@@ -194,9 +195,9 @@ export class TunnelInfo implements CommentSource {
     const m = findTemplate(this);
     if (m === null) return this.formatComment(buf, at);
     // An earlier comment's bytes around its source port (see CommentTemplate).
-    buf.set(m.before, at);
+    setBytes(buf, m.before, at);
     const p = putDecimal(buf, at + m.before.length, this.tpSrc);
-    buf.set(m.after, p);
+    setBytes(buf, m.after, p);
     return p + m.after.length;
   }
 
@@ -417,7 +418,8 @@ function templateToReplace(t: TunnelInfo): CommentTemplate {
 
 /** Every field the text of `b` prints equals `a`'s, except tpSrc (both of uint32Fields). */
 function sameButSourcePort(a: TunnelInfo, b: TunnelInfo): boolean {
-  if (a.vni !== b.vni || a.flags !== b.flags || a.ipv6 !== b.ipv6 || a.tos !== b.tos || a.ttl !== b.ttl || a.tpDst !== b.tpDst || a.tx !== b.tx) {
+  // Booleans by truth (see TunnelInfo.equals).
+  if (a.vni !== b.vni || a.flags !== b.flags || (a.ipv6 ? !b.ipv6 : b.ipv6) || a.tos !== b.tos || a.ttl !== b.ttl || a.tpDst !== b.tpDst || (a.tx ? !b.tx : b.tx)) {
     return false;
   }
   if (b.ipv6 && a.label !== b.label) return false;

@@ -48,7 +48,7 @@ import { ETHER_TYPE } from '../pipeline/wire/ether-type.js';
 import { IP_PROTO } from '../pipeline/wire/ip-proto.js';
 import { finish, fold, pseudoV4, pseudoV6, sum16, udpFinal } from '../pipeline/wire/checksum.js';
 import { parseIp } from '../pipeline/wire/ip-address.js';
-import { setU16, setU32 } from '../pipeline/wire/bytes.js';
+import { setBytes, setU16, setU32 } from '../pipeline/wire/bytes.js';
 import * as ethernet from '../pipeline/wire/ethernet.js';
 import * as ipv4 from '../pipeline/wire/ipv4.js';
 import * as ipv6 from '../pipeline/wire/ipv6.js';
@@ -280,7 +280,7 @@ export const vxlanEncap = defineStage({
       // Equal metadata, field by field: a key changed in place is seen.
       if (tplInfo !== null && tplInfo.equals(t)) {
         // The metadata of the packet before: its headers with the per-packet fields written anew.
-        b.set(v6 ? tpl6 : tpl4, head);
+        setBytes(b, v6 ? tpl6 : tpl4, head);
         if (v6) {
           setU32(b, net, (0x60000000 | (tos << ipv6.TRAFFIC_CLASS_SHIFT) | (t.label & ipv6.FLOW_LABEL_MASK)) >>> 0);
           setU16(b, net + ipv6.PAYLOAD_LENGTH, udpLen);

@@ -4,7 +4,7 @@
  * of the two is asked, each array's own buffer and offset.
  */
 import { describe, expect, it } from 'vitest';
-import { bufferOf, byteOffsetOf } from '../../pipeline/wire/bytes.js';
+import { bufferOf, byteOffsetOf, setBytes } from '../../pipeline/wire/bytes.js';
 
 describe('bufferOf', () => {
   it("gives every array's own buffer, in any order of arrays (views of one buffer, Buffers, plain arrays)", () => {
@@ -30,5 +30,22 @@ describe('bufferOf', () => {
       expect(bufferOf(a)).toBe(a.buffer);
       expect(byteOffsetOf(a)).toBe(a.byteOffset);
     }
+  });
+});
+
+describe('setBytes', () => {
+  it('is dst.set(src, at): every offset, an empty source, and a RangeError past the end', () => {
+    const src = Uint8Array.from({ length: 50 }, (_, i) => i + 1);
+    for (let at = 0; at <= 14; at++) {
+      const a = new Uint8Array(64).fill(0xee);
+      const b = new Uint8Array(64).fill(0xee);
+      setBytes(a, src, at);
+      b.set(src, at);
+      expect(a).toEqual(b);
+    }
+    const c = new Uint8Array(8).fill(1);
+    setBytes(c, new Uint8Array(0), 8);
+    expect([...c]).toEqual(new Array(8).fill(1));
+    expect(() => setBytes(new Uint8Array(49), src, 0)).toThrow(RangeError);
   });
 });
