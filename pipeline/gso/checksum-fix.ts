@@ -24,7 +24,7 @@
 import { u16, setU16 } from '../wire/bytes.js';
 import { CSUM, GSO, NO_OFFSET, type Packet } from '../packet.js';
 import { DECODE, Layers, decodeFrame } from '../decode.js';
-import { LayerRecord, layersOf } from '../layer-record.js';
+import { LayerRecord, layersOf, vxlanPortTable } from '../layer-record.js';
 import { ETHER_TYPE } from '../wire/ether-type.js';
 import { IP_PROTO } from '../wire/ip-proto.js';
 import { finish, fold, pseudoV4, pseudoV6, sum16, udpFinal } from '../wire/checksum.js';
@@ -43,7 +43,8 @@ export type FixResult = 'fixed' | 'truncated' | 'skipped';
 
 export class ChecksumFixer {
   private readonly layers: Layers[] = Array.from({ length: MAX_DEPTH }, () => new Layers());
-  private readonly ports: ReadonlySet<number>;
+  /** The VXLAN ports (vxlanPortTable): an index per packet, not a Set's hash lookup. */
+  private readonly ports: Uint8Array;
   /** Decoded into only for a packet without a layer record (not in a pipeline). */
   private readonly scratch = new LayerRecord();
   /** The current packet's record: its decodes are used for the frames it holds. */
@@ -63,7 +64,7 @@ export class ChecksumFixer {
     vxlanPorts: readonly number[] = vxlan.DEFAULT_PORTS,
     private readonly sumOnce = true,
   ) {
-    this.ports = new Set(vxlanPorts);
+    this.ports = vxlanPortTable(vxlanPorts);
   }
 
   /** Repair every checksum of the packet in place. */
@@ -113,7 +114,7 @@ export class ChecksumFixer {
         const ulen = udp.length(b, transOff);
         const uEnd = Math.min(ipEnd, transOff + ulen);
         l4End = uEnd;
-        const tunnel = this.ports.has(udp.dstPort(b, transOff));
+        const tunnel = this.ports[udp.dstPort(b, transOff)] === 1;
         // A partial checksum inside the datagram (local checksum offload: the outer sum was
         // computed for the inner field as it will be) leaves the outer checksum as it is.
         const coversPartial = skipL4 > transOff && skipL4 < uEnd;

@@ -143,6 +143,7 @@ export class SuperPackets implements EgressView {
   private readonly L = new Layers();
   private readonly innerL = new Layers();
   private scratch: LayerRecord;
+  /** The VXLAN ports as given; per packet the scratch record's port table is read instead (an index, not a hash lookup). */
   private ports: ReadonlySet<number>;
   private readonly readOnly: boolean;
   /** The current `mark` call's `onlyPartial`. */
@@ -221,7 +222,7 @@ export class SuperPackets implements EgressView {
     if (L.l4Proto !== IP_PROTO.UDP || L.transOff === NO_OFFSET || L.isFragment || st !== DECODE.OK) return NO_OFFSET;
     const u = L.transOff;
     const b = pkt.buf;
-    if (!this.ports.has(udp.dstPort(b, u))) return NO_OFFSET;
+    if (this.scratch.ports[udp.dstPort(b, u)] !== 1) return NO_OFFSET;
     const vx = u + udp.HEADER_LEN;
     if (vx + vxlan.HEADER_LEN + ethernet.HEADER_LEN > pkt.tail || !vxlan.hasVni(b, vx)) return NO_OFFSET;
     return vx + vxlan.HEADER_LEN;
@@ -294,7 +295,7 @@ export class SuperPackets implements EgressView {
     // A VXLAN frame (UDP to a VXLAN port, I flag set) is a super-packet only as a whole (markTunnel),
     // never cut as UDP_L4 (skb_udp_tunnel_segment segments one tunnel level; pieces of a VXLAN
     // payload are no VXLAN frames).
-    if (isUdp && this.ports.has(udp.dstPort(b, t)) && t + udp.HEADER_LEN + vxlan.HEADER_LEN <= pkt.tail && vxlan.hasVni(b, t + udp.HEADER_LEN)) return false;
+    if (isUdp && this.scratch.ports[udp.dstPort(b, t)] === 1 && t + udp.HEADER_LEN + vxlan.HEADER_LEN <= pkt.tail && vxlan.hasVni(b, t + udp.HEADER_LEN)) return false;
     const l3Start = L.mplsOff !== NO_OFFSET ? L.mplsOff : ip;
     const declaredEnd = v4 ? ip + ipv4.totalLength(b, ip) : ip + ipv6.HEADER_LEN + ipv6.payloadLength(b, ip);
     let overhead = 0;

@@ -188,3 +188,24 @@ describe('checksum.fix: a tunnel outer UDP checksum adds the repaired inner segm
     );
   });
 });
+
+describe('checksum.fix and the VXLAN ports', () => {
+  it('repairs the frame inside VXLAN on a configured port, and leaves a datagram to another port opaque', () => {
+    // The inner TCP checksum broken, the outer UDP checksum zero (IPv4: none, kept).
+    const inner = offloadedInner();
+    const innerTcp = (b: Uint8Array) => {
+      const at = 14 + 20 + 8 + 8 + 14 + 20 + 16;
+      return (b[at]! << 8) | b[at + 1]!;
+    };
+    const good = Packet.fromBytes(vxlan(inner, { dport: 8472 }));
+    expect(new ChecksumFixer([8472]).fix(good)).toBe('fixed');
+    expect(checksumProblems(good.data)).toEqual([]);
+    expect(checksumProblems(good.data, 14 + 20 + 8 + 8)).toEqual([]);
+
+    // The same datagram where 8472 is not a VXLAN port: its payload is not a frame to repair.
+    const opaque = Packet.fromBytes(vxlan(inner, { dport: 8472 }));
+    new ChecksumFixer([4789]).fix(opaque);
+    expect(innerTcp(opaque.data)).toBe(innerTcp(vxlan(inner, { dport: 8472 })));
+    expect(innerTcp(good.data)).not.toBe(innerTcp(opaque.data));
+  });
+});
