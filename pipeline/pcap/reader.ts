@@ -37,7 +37,7 @@ import { PcapParser, isPcapMagic } from './pcap-format.js';
 import { BLOCK, PcapngParser } from './pcapng-format.js';
 import { PacketPool } from './packet-pool.js';
 import { SLOT_SIZE, giveSlot, slotMemoryOf, slotsFree, takeSlot } from './io-slots.js';
-import { uninitializedBytes } from '../wire/bytes.js';
+import { plainBytes, uninitializedBytes } from '../wire/bytes.js';
 
 export type { CaptureInterface } from './capture-interface.js';
 
@@ -259,7 +259,9 @@ export class CaptureReader {
     const before = out.length;
     if (this.recycle !== null) this.fedChunks.push(r.value);
     try {
-      this.framer.feed(r.value, out);
+      // Packets live in the chunk: a stream's Buffer is viewed as a plain Uint8Array, the one kind of
+      // array frame buffers are (file chunks already are).
+      this.framer.feed(plainBytes(r.value), out);
     } catch (err) {
       this.eof = true;
       throw err;

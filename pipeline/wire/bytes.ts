@@ -78,6 +78,14 @@ let prevArray: Uint8Array | null = null;
 let prevBuffer: ArrayBufferLike = lastBuffer;
 let prevOffset = 0;
 
+/**
+ * `a` as a plain Uint8Array: itself, or a view of the same bytes when it is a Node Buffer (or another
+ * subclass), as stream chunks (stdin, gzip) are. See uninitializedBytes.
+ */
+export function plainBytes(a: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(a) === Uint8Array.prototype ? a : new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
 const typedArraySet = Uint8Array.prototype.set;
 
 /**

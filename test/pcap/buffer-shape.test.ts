@@ -5,12 +5,14 @@
  * chunks as Buffers and slabs as Uint8Arrays, each byte access of the per-packet code saw two kinds
  * of array, and V8 compiled typed-array calls on packet buffers (`set`) as generic ones.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { Packet } from '../../pipeline/packet.js';
 import { Pipeline } from '../../pipeline/pipeline.js';
 import { parseStageSpec, resolvePipeline } from '../../pipeline/config.js';
-import { READ_CHUNK_SIZE, openCapture } from '../../pipeline/pcap/reader.js';
+import { READ_CHUNK_SIZE, openCapture, readCaptureFromStream } from '../../pipeline/pcap/reader.js';
 import { WriteBuffer } from '../../pipeline/pcap/write-buffer.js';
 import type { ByteOutput } from '../../pipeline/pcap/output.js';
 import { takeSlot, giveSlot } from '../../pipeline/pcap/io-slots.js';
@@ -58,6 +60,31 @@ describe('one kind of array for every frame buffer', () => {
       expect(segments).toBeGreaterThan(1000);
       expect(kinds(read)).toEqual(['Uint8Array']);
       expect(kinds(written)).toEqual(['Uint8Array']);
+    });
+  });
+
+  it('packets read from a stream of Buffers (stdin, any Readable) and from a gzip file', async () => {
+    await withTempDir(async (dir) => {
+      const input = join(dir, 'plain.pcap');
+      generate('plain', input, 1.5 * READ_CHUNK_SIZE);
+      const bytes = readFileSync(input);
+      writeFileSync(join(dir, 'plain.pcap.gz'), gzipSync(bytes));
+      async function* buffers() {
+        for (let at = 0; at < bytes.length; at += 65536) yield Buffer.from(bytes.subarray(at, at + 65536));
+      }
+      for (const reader of [await readCaptureFromStream(buffers(), { name: '<stdin>' }), await openCapture(join(dir, 'plain.pcap.gz'), { name: 'plain.pcap.gz' })]) {
+        const bufs = new Set<Uint8Array>();
+        let packets = 0;
+        for await (const batch of reader.batches()) {
+          for (const p of batch) {
+            bufs.add(p.buf);
+            packets++;
+          }
+        }
+        expect(packets).toBeGreaterThan(1000);
+        expect(bufs.size).toBeGreaterThan(2);
+        expect(kinds(bufs)).toEqual(['Uint8Array']);
+      }
     });
   });
 
