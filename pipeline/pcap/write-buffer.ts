@@ -136,6 +136,7 @@ export class WriteBuffer {
     this.closed = true;
     giveSlot(this.buf);
     this.buf = new Uint8Array(0);
+    this.bufOffset = 0;
     this.dv = new DataView(this.buf.buffer);
     this.mem = null;
     this.memBuffer = null;
