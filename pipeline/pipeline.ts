@@ -166,14 +166,14 @@ export class Pipeline {
   readonly readerPackets = new PacketPool();
   counters: Counters = newCounters();
 
+  /** Each stage's context (its link), for flush. */
   private readonly contexts: StageContext[];
   /** The stages' counters then the egress's, bumped in place; takeCounters() copies them out. */
   private readonly stageCounters: StageCounters[];
-  /** Runs the first stage (or the egress when there is no stage). */
-  private readonly enter: (p: Packet) => void;
-  /** Where the packet in flight leaves: out[outEnd++] (by index, see processInto). */
-  private out: Packet[] = [];
-  private outEnd = 0;
+  /** The first stage's link (or the egress's when there is no stage); null: straight to the output. */
+  private readonly first: StageLink | null;
+  /** Where the packet in flight leaves: out[end++] (by index, see processInto). */
+  private readonly outlet = new Outlet();
   private droppedNow = false;
   private readonly warned = new Map<string, { message: string; count: number }>();
   private onWarning: (message: string) => void;
@@ -214,63 +214,27 @@ export class Pipeline {
     const names = this.stages.map((s) => s.name);
     if (this.egress) names.push(this.egress.name);
     this.stageCounters = names.map(newStageCounters);
-    const counterDrop = (sc: StageCounters) => (_p: Packet, reason: DropReason): void => {
-      this.droppedNow = true;
-      sc.dropped++;
-      sc.drops[reason] = (sc.drops[reason] ?? 0) + 1;
-      const d = this.counters.drops;
-      d[reason] = (d[reason] ?? 0) + 1;
+    const hooks: LinkHooks = {
+      dropped: (sc, reason) => {
+        this.droppedNow = true;
+        sc.dropped++;
+        sc.drops[reason] = (sc.drops[reason] ?? 0) + 1;
+        const d = this.counters.drops;
+        d[reason] = (d[reason] ?? 0) + 1;
+      },
+      warnOnce: (key, message) => this.warnOnce(key, message),
+      countTrailer: (bytes) => {
+        this.counters.trailerBytes += bytes;
+      },
     };
-    const warnOnce = (key: string, message: string): void => this.warnOnce(key, message);
-    const countTrailer = (bytes: number): void => {
-      this.counters.trailerBytes += bytes;
-    };
-    const toOutput = (p: Packet): void => {
-      this.out[this.outEnd++] = p;
-    };
-    let next: (p: Packet) => void = toOutput;
-    if (this.egress) {
-      const eg = this.egress;
-      const ec = this.stageCounters[this.stages.length]!;
-      const ctx: PacketContext = {
-        emit: (p) => {
-          ec.out++;
-          this.out[this.outEnd++] = p;
-        },
-        drop: counterDrop(ec),
-        countTrailer,
-        warnOnce,
-      };
-      next = (p) => {
-        ec.in++;
-        const before = ec.out;
-        eg.process(p, ctx);
-        if (ec.out !== before) ec.passed++;
-      };
-    }
-    this.contexts = [];
+    let next: StageLink | null = this.egress ? new StageLink(this.outlet, hooks, this.egress, this.stageCounters[this.stages.length]!, null) : null;
+    const links: StageLink[] = [];
     for (let i = this.stages.length - 1; i >= 0; i--) {
-      const stage = this.stages[i]!;
-      const sc = this.stageCounters[i]!;
-      const onward = next;
-      const ctx: StageContext = {
-        emit: (p) => {
-          sc.out++;
-          onward(p);
-        },
-        drop: counterDrop(sc),
-        countTrailer,
-        warnOnce,
-      };
-      this.contexts.unshift(ctx);
-      next = (p) => {
-        sc.in++;
-        const before = sc.out;
-        stage.process(p, ctx);
-        if (sc.out !== before) sc.passed++;
-      };
+      next = new StageLink(this.outlet, hooks, this.stages[i]!, this.stageCounters[i]!, next);
+      links.unshift(next);
     }
-    this.enter = next;
+    this.contexts = links;
+    this.first = next;
   }
 
   /**
@@ -291,8 +255,8 @@ export class Pipeline {
     this.takeCounters();
     this.warned.clear();
     this.droppedNow = false;
-    this.out = [];
-    this.outEnd = 0;
+    this.outlet.out = [];
+    this.outlet.end = 0;
     this.recycleBuffers();
     if (onWarning) this.onWarning = onWarning;
     return true;
@@ -334,17 +298,18 @@ export class Pipeline {
     c.bytesIn += pkt.length;
     if (pkt.truncated) c.truncated++;
     restoreMetadata(pkt);
-    this.out = out;
-    this.outEnd = at;
+    const outlet = this.outlet;
+    outlet.out = out;
+    outlet.end = at;
     const before = at;
 
     if (pkt.linkType !== LINKTYPE.ETHERNET) {
       if (!this.linkSrc || !convertToEthernet(pkt, this.linkSrc, this.linkDst!)) {
         c.nonEthernet++;
         c.forwarded++;
-        out[this.outEnd++] = pkt;
-        this.countOut(out, before, this.outEnd);
-        return this.outEnd;
+        out[outlet.end++] = pkt;
+        this.countOut(out, before, outlet.end);
+        return outlet.end;
       }
     }
     pkt.macOff = pkt.head;
@@ -358,10 +323,11 @@ export class Pipeline {
     if (this.ingressChecksums?.classify(pkt)) c.badChecksums++;
     this.droppedNow = false;
     pkt.arena = this.arena;
-    this.enter(pkt);
+    if (this.first !== null) this.first.enter(pkt);
+    else outlet.out[outlet.end++] = pkt;
     pkt.layers = null;
     pkt.arena = null;
-    const end = this.dropTooLarge(out, before, this.outEnd);
+    const end = this.dropTooLarge(out, before, outlet.end);
     // Forwarded when anything of it left (one packet may leave as several segments); else it was dropped.
     // A packet a stage neither emitted nor dropped is counted nowhere: checkAccounting() names
     // the stage that lost it.
@@ -373,9 +339,9 @@ export class Pipeline {
 
   /** End of an input: let stages that hold packets back release them. */
   flush(out: Packet[]): void {
-    this.out = out;
+    this.outlet.out = out;
     const before = out.length;
-    this.outEnd = before;
+    this.outlet.end = before;
     this.stages.forEach((s, i) => {
       if (!s.flush) return;
       // A packet held back and released now was passed on.
@@ -384,7 +350,7 @@ export class Pipeline {
       s.flush(this.contexts[i]!);
       sc.passed += sc.out - o;
     });
-    const end = this.dropTooLarge(out, before, this.outEnd);
+    const end = this.dropTooLarge(out, before, this.outlet.end);
     if (out.length !== end) out.length = end;
     this.countOut(out, before, end);
   }
@@ -438,5 +404,64 @@ export class Pipeline {
   private countOut(out: Packet[], from: number, end: number): void {
     this.counters.packetsOut += end - from;
     for (let i = from; i < end; i++) this.counters.bytesOut += out[i]!.length;
+  }
+}
+
+/** Where the packets leaving the pipeline go: out[end++], the list processInto was given. */
+class Outlet {
+  out: Packet[] = [];
+  end = 0;
+}
+
+/** What a link reports to its pipeline (per drop, per warning, per trailer: not per packet passed on). */
+interface LinkHooks {
+  dropped(sc: StageCounters, reason: DropReason): void;
+  warnOnce(key: string, message: string): void;
+  countTrailer(bytes: number): void;
+}
+
+/**
+ * A stage's (or the egress's) place in the pipeline and the context it is given: `emit` counts the
+ * packet and runs the next link (the last link's hands it to the outlet); `enter` runs the stage.
+ * One class for every link, so a stage's `ctx.emit` and the next link's `enter` each have one call
+ * target, which V8 compiles inline; a pair of closures per stage made every hop a generic call.
+ */
+class StageLink implements StageContext {
+  constructor(
+    private readonly outlet: Outlet,
+    private readonly hooks: LinkHooks,
+    private readonly stage: { process(pkt: Packet, ctx: StageContext): void },
+    private readonly counters: StageCounters,
+    private readonly next: StageLink | null,
+  ) {}
+
+  /** Run the stage on `p`; it passed the packet on when it emitted anything. */
+  enter(p: Packet): void {
+    const sc = this.counters;
+    sc.in++;
+    const before = sc.out;
+    this.stage.process(p, this);
+    if (sc.out !== before) sc.passed++;
+  }
+
+  emit(p: Packet): void {
+    this.counters.out++;
+    if (this.next !== null) this.next.enter(p);
+    else {
+      const o = this.outlet;
+      o.out[o.end++] = p;
+    }
+  }
+
+  drop(_p: Packet, reason: DropReason): void {
+    this.hooks.dropped(this.counters, reason);
+  }
+
+  countTrailer(bytes: number): void {
+    this.hooks.countTrailer(bytes);
+  }
+
+  warnOnce(key: string, message: string): void {
+    this.hooks.warnOnce(key, message);
   }
 }
