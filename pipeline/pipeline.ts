@@ -6,7 +6,7 @@
 import type { Packet } from './packet.js';
 import type { PipelineConfig } from './config.js';
 import type { Stage, StageContext, StageEnv } from '../stages/stage.js';
-import { Egress, type PacketContext } from './egress.js';
+import { Egress } from './egress.js';
 import { IngressChecksums } from './checksum-state.js';
 import { loadProfile } from './nic/profile.js';
 import type { NicProfile } from './nic/profile.js';

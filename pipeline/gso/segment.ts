@@ -73,7 +73,7 @@ export function segmentSuperPacket(pkt: Packet, lay: EgressLayout, plan: Segment
   let units = 0;
   let n = 0;
   // The headers every segment starts with, one view for all (a plain view: `subarray` on a
-  // Buffer, a read chunk, goes through Buffer's slower species path).
+  // Buffer, a library caller's frame, goes through Buffer's slower species path).
   const src = pkt.buf;
   const headers = new Uint8Array(bufferOf(src), src.byteOffset + pkt.head, lay.payOff - pkt.head);
   if (plan.partial) {

@@ -124,7 +124,7 @@ export class WriteBuffer {
       else mem.copyWithin(this.bufOffset + at, s, s + n);
       return;
     }
-    // A plain view: `subarray` on a Buffer (a read chunk) goes through Buffer's slower species path.
+    // A plain view: `subarray` on a Buffer (a library caller's frame) goes through Buffer's slower species path.
     this.buf.set(new Uint8Array(srcBuffer, byteOffsetOf(src) + from, n), at);
   }
 

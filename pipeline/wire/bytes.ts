@@ -1,8 +1,10 @@
 /**
  * Big-endian field access by byte indexing (no DataView, no allocation). Callers check bounds
  * first (a module's `check`, or the decoder): an index past the end reads `undefined`, which these
- * helpers turn into 0 rather than NaN, but the value is then meaningless. And `bufferOf`, an
- * array's ArrayBuffer without the getter's runtime call, and `copyRange` / `moveWithin`, frame copies.
+ * helpers turn into 0 rather than NaN, but the value is then meaningless. And the frame buffers'
+ * helpers: `uninitializedBytes` and `plainBytes` (the one kind of array frames live in),
+ * `bufferOf` / `byteOffsetOf` (an array's ArrayBuffer and offset without the getters' calls),
+ * `setBytes`, and `copyRange` / `moveWithin`, frame copies.
  */
 import { copyWithinSummable, summableBuffer } from './summable-memory.js';
 
@@ -100,8 +102,8 @@ export function setBytes(dst: Uint8Array, src: Uint8Array, at: number): void {
 /**
  * dst[d, d + n) = src[s, s + n) (not overlapping). Between two ranges of the summable memory (read
  * chunks, packet slabs and output buffers lie in it) one WebAssembly memory.copy; otherwise
- * through a view of the source, an object per copy. Not `subarray`: on a Buffer (a read chunk) it
- * goes through Buffer's slower species path.
+ * through a view of the source, an object per copy. Not `subarray`: on a Buffer (a library caller's
+ * frame) it goes through Buffer's slower species path.
  */
 export function copyRange(src: Uint8Array, s: number, dst: Uint8Array, d: number, n: number): void {
   const sb = bufferOf(src);
