@@ -5,6 +5,7 @@
  */
 import { LINKTYPE } from './pcap/link-type.js';
 import type { Packet } from './packet.js';
+import { setBytes } from './wire/bytes.js';
 
 const ETH_IPV4 = 0x0800;
 const ETH_IPV6 = 0x86dd;
@@ -72,8 +73,8 @@ export function convertToEthernet(pkt: Packet, src: Uint8Array, dst: Uint8Array)
   }
   pkt.pull(m.hdrLen);
   const at = pkt.push(14);
-  pkt.buf.set(dst, at);
-  pkt.buf.set(src, at + 6);
+  setBytes(pkt.buf, dst, at);
+  setBytes(pkt.buf, src, at + 6);
   pkt.buf[at + 12] = typeOrLength >> 8;
   pkt.buf[at + 13] = typeOrLength & 0xff;
   pkt.linkType = LINKTYPE.ETHERNET;

@@ -135,8 +135,8 @@ export class TunnelInfo implements CommentSource {
     this.vni = o.vni;
     this.flags = o.flags;
     this.ipv6 = o.ipv6;
-    this.src.set(o.src);
-    this.dst.set(o.dst);
+    setBytes(this.src, o.src, 0);
+    setBytes(this.dst, o.dst, 0);
     this.tos = o.tos;
     this.ttl = o.ttl;
     this.label = o.label;

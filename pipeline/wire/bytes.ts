@@ -92,8 +92,8 @@ const typedArraySet = Uint8Array.prototype.set;
 
 /**
  * `dst.set(src, at)`, the method taken once: V8's optimized code looked `set` up on a typed array
- * through a generic property load, a call per use (vxlan-encap's header template, a tunnel
- * comment's bytes: per packet).
+ * through a generic property load, a call per use. Per packet: vxlan-encap's header template, a
+ * tunnel comment's bytes, the MACs of a frame converted to Ethernet, metadata copied (clone).
  */
 export function setBytes(dst: Uint8Array, src: Uint8Array, at: number): void {
   typedArraySet.call(dst, src, at);
