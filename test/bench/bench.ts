@@ -265,6 +265,18 @@ function cases(): Case[] {
   });
   all.push({ id: 'copy-vxlan', group: 'decap', label: 'plain copy, VXLAN input', input: 'vxlan', outExt: 'pcap', cmd: capflow([]) });
   all.push({ id: 'copy-vxlan-ng', group: 'decap', label: 'plain copy, VXLAN input, to pcapng', input: 'vxlan', outExt: 'pcapng', cmd: capflow([]), ref: 'copy-vxlan' });
+  // The general path on the VXLAN input, to pcapng: decap's floor, as `general` is the other
+  // stages'. The frame inside VXLAN is decoded too (the pipeline follows its VXLAN ports), and its
+  // checksums classified: what the copy, which never makes a packet, does not do.
+  all.push({
+    id: 'general-vxlan',
+    group: 'decap',
+    label: 'general path, VXLAN input, to pcapng (gso:mtu=9000)',
+    input: 'vxlan',
+    outExt: 'pcapng',
+    cmd: capflow(['--stage', 'gso:mtu=9000']),
+    ref: 'copy-vxlan-ng',
+  });
   all.push({ id: 'decap', group: 'decap', label: 'vxlan-decap to pcapng (metadata)', input: 'vxlan', outExt: 'pcapng', cmd: capflow(['--stage', 'vxlan-decap']), ref: 'copy-vxlan-ng' });
   // ip_fragment: captured frames at their size are never fragmented (README), frames a stage grew
   // are: tunnel-key + vxlan-encap at the default MTU 1500 makes 1564-byte frames without DF, each
@@ -450,6 +462,13 @@ async function main(): Promise<void> {
     // The fragmentation's own share: the same encapsulation at MTU 9000 leaves every frame whole.
     if (byId.has('fragment') && byId.has('encap')) ratios['fragment/encap'] = ratioOf('fragment', 'encap');
     if (byId.has('mpls-floor')) ratios['mpls/mpls-floor'] = ratioOf('mpls', 'mpls-floor');
+    // Each stage's own share: its case over the general path it runs on (the goals' ratio to the
+    // copy is the two multiplied).
+    if (byId.has('general')) {
+      if (byId.has('encap')) ratios['encap/general'] = ratioOf('encap', 'general');
+      if (byId.has('mpls')) ratios['mpls/general'] = ratioOf('mpls', 'general');
+    }
+    if (byId.has('general-vxlan') && byId.has('decap')) ratios['decap/general-vxlan'] = ratioOf('decap', 'general-vxlan');
 
     const goal = (name: string, value: number, fmt: (v: number) => string, holds: (v: number) => boolean): void => {
       if (Number.isNaN(value)) return;
