@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generate } from './generate.js';
+import { workload } from './workloads.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CLI = join(here, '..', '..', 'dist', 'cli', 'main.js');
@@ -28,8 +29,8 @@ describe('mpls-push floor (bench reference)', () => {
     const capflowOut = join(dir, 'capflow.pcap');
     const f = spawnSync(process.execPath, [FLOOR, input, floorOut], { encoding: 'utf8' });
     expect(f.status, f.stderr).toBe(0);
-    // The bench's mpls case: MTU 9000, as the 1518-byte labelled frames would be segmented at 1500.
-    const stages = ['--stage', 'mpls-push:labels=[{label: 100, ttl: 64}]', '--stage', 'gso:mtu=9000'];
+    // The bench's mpls case (workloads.ts): MTU 9000, as the 1518-byte labelled frames would be segmented at 1500.
+    const stages = workload('mpls').args;
     const c = spawnSync(process.execPath, [CLI, 'run', input, '-o', capflowOut, ...stages], { encoding: 'utf8' });
     expect(c.status, c.stderr).toBe(0);
     const a = readFileSync(floorOut);

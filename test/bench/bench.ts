@@ -32,6 +32,11 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate, type InputKind } from './generate.js';
 import { dealCopyPairs } from './deal.js';
+import { ENCAP_STAGES, workload } from './workloads.js';
+import { benchOptions, parseSize, usageError } from './args.js';
+
+/** The groups `--only` takes. */
+const GROUPS = ['copy', 'decap', 'encap', 'mpls', 'gso', 'fragment', 'checksum', 'startup', 'memory', 'tunnel-key', 'batch'];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -41,30 +46,45 @@ const baselineCopy = join(here, 'baseline-copy.mjs');
 const baselineMplsPush = join(here, 'baseline-mpls-push.mjs');
 const previousFile = join(here, 'previous.json');
 
-const args = process.argv.slice(2);
-function argValue(name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
+const USAGE = `usage: npm run bench -- [options]
+  --size N          input size, decimal units (1G, 200M; default 1G, or CAPFLOW_BENCH_SIZE)
+  --reps N          interleaved rounds (default 3, or CAPFLOW_BENCH_REPS)
+  --only G,G        case groups: ${GROUPS.join(' ')}
+  --batch-files N   batch: number of files (default 20)
+  --batch-size N    batch: size of each file (default 50M)
+  --before CLI      also run every capflow case with an older build's dist/cli/main.js
+  --record          store this run as the previous figures (test/bench/previous.json)
+  --keep            keep the generated inputs`;
 
-/** "1G", "200M", "500k", "1e9": decimal units. */
-export function parseSize(s: string): number {
-  const m = /^(\d+(?:\.\d+)?(?:e\d+)?)\s*([kmg]?)b?$/i.exec(s.trim());
-  if (!m) throw new Error(`bench: bad size "${s}" (examples: 1G, 200M)`);
-  const mult = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
-  return Math.round(Number(m[1]) * mult);
-}
+const opts = benchOptions(
+  process.argv.slice(2),
+  { size: 'string', reps: 'string', only: 'string', 'batch-files': 'string', 'batch-size': 'string', before: 'string', record: 'boolean', keep: 'boolean' },
+  USAGE,
+);
+const sizeOf = (v: string): number => {
+  try {
+    return parseSize(v);
+  } catch (e) {
+    return usageError(`bench: ${(e as Error).message}`, USAGE);
+  }
+};
+const countOf = (name: string, v: string): number => {
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 1 ? n : usageError(`bench: --${name} takes a whole number ≥ 1, not "${v}"`, USAGE);
+};
 
-const size = parseSize(argValue('--size') ?? process.env.CAPFLOW_BENCH_SIZE ?? '1G');
-const reps = Math.max(1, Number(argValue('--reps') ?? process.env.CAPFLOW_BENCH_REPS ?? 3));
-const only = argValue('--only')?.split(',');
-const keep = args.includes('--keep');
-const record = args.includes('--record');
+const size = sizeOf((opts.size as string | undefined) ?? process.env.CAPFLOW_BENCH_SIZE ?? '1G');
+const reps = countOf('reps', (opts.reps as string | undefined) ?? process.env.CAPFLOW_BENCH_REPS ?? '3');
+const only = (opts.only as string | undefined)?.split(',');
+for (const g of only ?? []) if (!GROUPS.includes(g)) usageError(`bench: no case group "${g}"`, USAGE);
+const keep = opts.keep === true;
+const record = opts.record === true;
 /** Another build's CLI (dist/cli/main.js of an older checkout) measured side by side. */
-const beforeCli = argValue('--before');
+const beforeCli = opts.before as string | undefined;
+if (beforeCli !== undefined && !existsSync(beforeCli)) usageError(`bench: --before ${beforeCli}: no such file (an older checkout's dist/cli/main.js)`, USAGE);
 const want = (k: string): boolean => !only || only.includes(k);
-const batchFiles = Number(argValue('--batch-files') ?? 20);
-const batchSize = parseSize(argValue('--batch-size') ?? '50M');
+const batchFiles = countOf('batch-files', (opts['batch-files'] as string | undefined) ?? '20');
+const batchSize = sizeOf((opts['batch-size'] as string | undefined) ?? '50M');
 const hasTime = spawnSync('/usr/bin/time', ['-f', '%M', 'true']).status === 0;
 const hasEditcap = spawnSync('editcap', ['-h']).status === 0;
 
@@ -203,41 +223,21 @@ interface Case {
   runs: Run[];
 }
 
-/** Tunnel re-origination: the encap case and the batch's packet-work workload. */
-const ENCAP_STAGES = [
-  '--stage', 'tunnel-key:rules=[{match: {ipDst: 203.0.113.0/24}, set: {vni: 42, dst: 192.0.2.2}}]',
-  '--stage', 'vxlan-encap:src=192.0.2.1,outerEth.src=02:00:00:00:00:01,outerEth.dst=02:00:00:00:00:02',
-  '--stage', 'gso:mtu=9000',
-];
-
-const capflow = (extra: string[], build = cli) => (input: string, output: string): [string, string[]] => [process.execPath, [build, 'run', input, '-o', output, ...extra]];
+const capflow = (extra: readonly string[], build = cli) => (input: string, output: string): [string, string[]] => [process.execPath, [build, 'run', input, '-o', output, ...extra]];
 
 function cases(): Case[] {
   const all: Omit<Case, 'runs'>[] = [];
-  all.push({ id: 'copy', group: 'copy', label: 'plain copy (run IN -o OUT)', input: 'plain', outExt: 'pcap', cmd: capflow([]), ref: 'editcap' });
+  /** A capflow case of workloads.ts, in `group`, compared with `ref`. */
+  const run = (id: string, group: string, ref?: string): void => {
+    const w = workload(id);
+    all.push({ id, group, label: w.label, input: w.input, outExt: w.outExt, cmd: capflow(w.args), ...(ref ? { ref } : {}) });
+  };
+  run('copy', 'copy', 'editcap');
   if (hasEditcap) all.push({ id: 'editcap', group: 'copy', label: 'editcap -F pcap IN OUT', input: 'plain', outExt: 'pcap', cmd: (i, o) => ['editcap', ['-F', 'pcap', i, o]] });
   all.push({ id: 'node-copy', group: 'copy', label: 'minimal Node reader+writer', input: 'plain', outExt: 'pcap', cmd: (i, o) => [process.execPath, [baselineCopy, i, o]] });
-  all.push({ id: 'copy-ng', group: 'copy', label: 'plain copy to pcapng', input: 'plain', outExt: 'pcapng', cmd: capflow([]), ref: 'copy' });
-  all.push({
-    id: 'encap',
-    group: 'encap',
-    label: 'tunnel-key + vxlan-encap',
-    input: 'plain',
-    outExt: 'pcap',
-    ref: 'copy',
-    cmd: capflow(ENCAP_STAGES),
-  });
-  // MTU 9000 as for encap: at 1500 the 1518-byte labelled frames are TCP packets a stage grew past
-  // the MTU, each cut in two segments (README), and the case would measure segmentation.
-  all.push({
-    id: 'mpls',
-    group: 'mpls',
-    label: 'mpls-push (one label)',
-    input: 'plain',
-    outExt: 'pcap',
-    ref: 'copy',
-    cmd: capflow(['--stage', 'mpls-push:labels=[{label: 100, ttl: 64}]', '--stage', 'gso:mtu=9000']),
-  });
+  run('copy-ng', 'copy', 'copy');
+  run('encap', 'encap', 'copy');
+  run('mpls', 'mpls', 'copy');
   // The floor under it: a Node program that writes the same bytes and does nothing else (no
   // decode, no egress), with the I/O of the plain copy. What capflow spends above it is its
   // general pipeline's; the floor's own ratio to the copy says whether 1.2x is reachable at all.
@@ -250,49 +250,15 @@ function cases(): Case[] {
     ref: 'copy',
     cmd: (i, o) => [process.execPath, [baselineMplsPush, i, o]],
   });
-  // The general path with nothing to change: no stage, an egress that passes every frame (MTU
-  // 9000), each record written in place from its read chunk (no frame copy). What it takes above
-  // the copy is what every packet costs there (the reader's packet, the decode, the checksum
-  // state, the egress's checks, the counts); no stage's case comes nearer the copy than it.
-  all.push({
-    id: 'general',
-    group: 'mpls',
-    label: 'general path, no stage (gso:mtu=9000)',
-    input: 'plain',
-    outExt: 'pcap',
-    ref: 'copy',
-    cmd: capflow(['--stage', 'gso:mtu=9000']),
-  });
-  all.push({ id: 'copy-vxlan', group: 'decap', label: 'plain copy, VXLAN input', input: 'vxlan', outExt: 'pcap', cmd: capflow([]) });
-  all.push({ id: 'copy-vxlan-ng', group: 'decap', label: 'plain copy, VXLAN input, to pcapng', input: 'vxlan', outExt: 'pcapng', cmd: capflow([]), ref: 'copy-vxlan' });
-  // The general path on the VXLAN input, to pcapng: decap's floor, as `general` is the other
-  // stages'. The frame inside VXLAN is decoded too (the pipeline follows its VXLAN ports), and its
-  // checksums classified: what the copy, which never makes a packet, does not do.
-  all.push({
-    id: 'general-vxlan',
-    group: 'decap',
-    label: 'general path, VXLAN input, to pcapng (gso:mtu=9000)',
-    input: 'vxlan',
-    outExt: 'pcapng',
-    cmd: capflow(['--stage', 'gso:mtu=9000']),
-    ref: 'copy-vxlan-ng',
-  });
-  all.push({ id: 'decap', group: 'decap', label: 'vxlan-decap to pcapng (metadata)', input: 'vxlan', outExt: 'pcapng', cmd: capflow(['--stage', 'vxlan-decap']), ref: 'copy-vxlan-ng' });
-  // ip_fragment: captured frames at their size are never fragmented (README), frames a stage grew
-  // are: tunnel-key + vxlan-encap at the default MTU 1500 makes 1564-byte frames without DF, each
-  // cut in two fragments (beside the same encap at MTU 9000, the fragmentation's own cost).
-  all.push({
-    id: 'fragment',
-    group: 'fragment',
-    label: 'ip_fragment: tunnel-key + vxlan-encap at MTU 1500',
-    input: 'plain',
-    outExt: 'pcap',
-    cmd: capflow(ENCAP_STAGES.slice(0, -2)),
-    ref: 'copy',
-  });
-  all.push({ id: 'checksum', group: 'checksum', label: 'gso: checksum.fix (outer + inner)', input: 'vxlan', outExt: 'pcap', cmd: capflow(['--stage', 'gso:mtu=9000,checksum.fix=true']), ref: 'copy-vxlan' });
-  all.push({ id: 'copy-tso', group: 'gso', label: 'plain copy, TSO input', input: 'tso', outExt: 'pcap', cmd: capflow([]) });
-  all.push({ id: 'gso', group: 'gso', label: 'gso wire view, NIC none, mss auto', input: 'tso', outExt: 'pcap', cmd: capflow(['--nic', 'none', '--view', 'wire', '--stage', 'gso']), ref: 'copy-tso' });
+  run('general', 'mpls', 'copy');
+  run('copy-vxlan', 'decap');
+  run('copy-vxlan-ng', 'decap', 'copy-vxlan');
+  run('general-vxlan', 'decap', 'copy-vxlan-ng');
+  run('decap', 'decap', 'copy-vxlan-ng');
+  run('fragment', 'fragment', 'copy');
+  run('checksum', 'checksum', 'copy-vxlan');
+  run('copy-tso', 'gso');
+  run('gso', 'gso', 'copy-tso');
   // Copies other cases are compared with run whenever their group does.
   const needed = new Set<string>();
   for (const c of all) if (want(c.group)) {
@@ -535,7 +501,7 @@ async function main(): Promise<void> {
         total += generate('plain', f, batchSize).bytes;
         files.push(f);
       }
-      const workloads: { id: string; label: string; extra: string[] }[] = [
+      const workloads: { id: string; label: string; extra: readonly string[] }[] = [
         { id: 'copy', label: 'plain copy', extra: [] },
         { id: 'encap', label: 'tunnel-key + vxlan-encap', extra: ENCAP_STAGES },
       ];
@@ -643,7 +609,7 @@ async function main(): Promise<void> {
   }
 
   console.log('');
-  console.log(`${machine}; \`npm run bench -- --size ${args.includes('--size') || process.env.CAPFLOW_BENCH_SIZE ? (size / 1e9).toFixed(2) + 'G' : '1G'} --reps ${reps}\`${prev ? `; previous figures: ${prev.date} (${(prev.size / 1e9).toFixed(2)} GB)` : ''}`);
+  console.log(`${machine}; \`npm run bench -- --size ${opts.size !== undefined || process.env.CAPFLOW_BENCH_SIZE ? (size / 1e9).toFixed(2) + 'G' : '1G'} --reps ${reps}\`${prev ? `; previous figures: ${prev.date} (${(prev.size / 1e9).toFixed(2)} GB)` : ''}`);
   console.log('');
   for (const r of rows) console.log(r);
   console.log('');
