@@ -196,13 +196,11 @@ export const vxlanDecap = defineStage({
         info.flags = TUNNEL.KEY | (csumField !== 0 ? TUNNEL.CSUM : 0);
         info.ipv6 = !v4;
         if (v4) {
-          copyAddress(b, net + ipv4.SRC_ADDR, info.src, 4);
-          copyAddress(b, net + ipv4.DST_ADDR, info.dst, 4);
+          info.readAddresses(b, net + ipv4.SRC_ADDR, net + ipv4.DST_ADDR, false);
           info.ttl = ipv4.ttl(b, net);
           if (ipv4.df(b, net)) info.flags |= TUNNEL.DONT_FRAGMENT;
         } else {
-          copyAddress(b, net + ipv6.SRC_ADDR, info.src, 16);
-          copyAddress(b, net + ipv6.DST_ADDR, info.dst, 16);
+          info.readAddresses(b, net + ipv6.SRC_ADDR, net + ipv6.DST_ADDR, true);
           info.ttl = ipv6.hopLimit(b, net);
           info.label = ipv6.flowLabel(b, net);
         }
@@ -252,11 +250,6 @@ function vlanLocal(b: Uint8Array, L: Layers, vlanSet: Uint8Array): boolean {
     found = true;
   }
   return true;
-}
-
-/** Copy n address bytes (a byte loop: no view object per packet). */
-function copyAddress(b: Uint8Array, off: number, to: Uint8Array, n: number): void {
-  for (let i = 0; i < n; i++) to[i] = b[off + i]!;
 }
 
 function macEquals(b: Uint8Array, off: number, mac: Uint8Array): boolean {

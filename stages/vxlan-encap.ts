@@ -238,9 +238,8 @@ export const vxlanEncap = defineStage({
         return ctx.emit(pkt);
       }
       const v6 = t.ipv6;
-      const alen = v6 ? 16 : 4;
-      if (isZero(t.dst, alen)) return ctx.drop(pkt, 'no-tunnel-destination');
-      const srcAddr = isZero(t.src, alen) ? (v6 ? src6 : src4) : t.src;
+      if (t.dstUnset) return ctx.drop(pkt, 'no-tunnel-destination');
+      const srcAddr = t.srcUnset ? (v6 ? src6 : src4) : t.src;
       if (!srcAddr) return ctx.drop(pkt, 'no-tunnel-source');
       if ((pkt.gsoType & (GSO.UDP_TUNNEL | GSO.UDP_TUNNEL_CSUM)) !== 0) return ctx.drop(pkt, 'vxlan-nested-gso');
 
@@ -360,7 +359,3 @@ function samePair(key: Uint8Array, src: Uint8Array, dst: Uint8Array): boolean {
   return true;
 }
 
-function isZero(a: Uint8Array, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a[i] !== 0) return false;
-  return true;
-}

@@ -12,7 +12,7 @@
  * UDP rule (RFC 768, kernel CSUM_MANGLED_0): a computed UDP checksum of 0 is transmitted as 0xffff,
  * because 0 in the field means "no checksum" over IPv4. Apply it with `udpFinal`.
  */
-import { bufferOf, byteOffsetOf } from './bytes.js';
+import { bufferOf, byteOffsetOf, dataViewOf } from './bytes.js';
 import { sumWords, summableBuffer } from './summable-memory.js';
 
 /**
@@ -97,18 +97,23 @@ function wordsOf(ab: ArrayBufferLike, words: number): Uint32Array<ArrayBufferLik
   return w;
 }
 
-/** `sum16` one big-endian word at a time (short ranges; big-endian hosts). */
+/**
+ * `sum16` of a short range (an IP header, a pseudo-header's bytes): big-endian 32-bit reads through
+ * the array's DataView, each adding two 16-bit words (a 20-byte IPv4 header: five reads, against
+ * twenty byte loads with a bounds check each).
+ */
 function sum16Bytes(b: Uint8Array, start: number, end: number, acc: number): number {
+  // Bytes past the array sum as zeros, as undefined byte reads did (a DataView read would throw).
+  if (end > b.length) end = b.length;
+  const dv = dataViewOf(b);
   let s = acc;
   let i = start;
-  const end8 = end - 7;
-  while (i < end8) {
-    s += ((b[i]! << 8) | b[i + 1]!) + ((b[i + 2]! << 8) | b[i + 3]!) + ((b[i + 4]! << 8) | b[i + 5]!) + ((b[i + 6]! << 8) | b[i + 7]!);
-    i += 8;
+  for (const end4 = end - 3; i < end4; i += 4) {
+    const w = dv.getUint32(i);
+    s += (w >>> 16) + (w & 0xffff);
   }
-  const end2 = end - 1;
-  while (i < end2) {
-    s += (b[i]! << 8) | b[i + 1]!;
+  if (i + 1 < end) {
+    s += dv.getUint16(i);
     i += 2;
   }
   if (i < end) s += b[i]! << 8;

@@ -25,6 +25,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', '..', 'dist', 'cli', 'main.js');
 /** The workloads run when --only is not given: every one whose time a goal of the bench judges. */
 const DEFAULT = ['copy', 'general', 'mpls', 'encap', 'fragment', 'copy-vxlan-ng', 'general-vxlan', 'decap', 'checksum', 'copy-tso', 'gso'];
+/**
+ * node's flags under callgrind: the map of its compiled code, and --predictable, under which V8
+ * compiles and collects garbage on the main thread: the counts then repeat to the instruction
+ * (with compilation on a helper thread, which functions got inlined varied with its timing, and
+ * the same build's count per packet by ±10 % from run to run).
+ */
+const V8_FLAGS = ['--perf-basic-prof', '--predictable'];
 /** The copy each workload is compared with: the plain copy of its input (to the same format for decap). */
 const COPY_OF: Record<string, string> = { plain: 'copy', vxlan: 'copy-vxlan', tso: 'copy-tso' };
 
@@ -70,7 +77,7 @@ interface Counted {
 async function count(build: string, w: Workload, input: string, packets: number, dir: string, tag: string): Promise<Counted> {
   const out = join(dir, `${tag}.callgrind`);
   const output = join(dir, `${tag}.${w.outExt}`);
-  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, '--perf-basic-prof', build, 'run', input, '-o', output, '--no-progress', ...w.args], {
+  const child = spawn('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, ...V8_FLAGS, build, 'run', input, '-o', output, '--no-progress', ...w.args], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -103,6 +110,18 @@ async function pool<T>(tasks: (() => Promise<T>)[], n: number): Promise<T[]> {
   };
   await Promise.all(Array.from({ length: Math.min(n, tasks.length) }, worker));
   return results;
+}
+
+/** `name (chunk.js:123)` without its line, which moves from build to build. */
+const withoutLine = (name: string): string => name.replace(/(\.m?js):\d+\)$/, '$1)');
+
+/** A build's functions by name, and by name without line where that is unique in the build. */
+function sameFunctions(functions: PerPacket['functions']): Map<string, number> {
+  const byName = new Map(functions.map((f) => [f.name, f.perPacket]));
+  const count = new Map<string, number>();
+  for (const f of functions) count.set(withoutLine(f.name), (count.get(withoutLine(f.name)) ?? 0) + 1);
+  for (const f of functions) if (count.get(withoutLine(f.name)) === 1) byName.set(withoutLine(f.name), f.perPacket);
+  return byName;
 }
 
 const fmt = (v: number): string => Math.round(v).toLocaleString('en-US');
@@ -163,9 +182,11 @@ async function main(): Promise<void> {
       const b = result.get(`${w.id}@before`);
       console.log('');
       console.log(`${w.label}: ${fmt(now.total)} instructions per packet${b ? ` (before: ${fmt(b.total)})` : ''}`);
-      const beforeOf = new Map(b?.functions.map((f) => [f.name, f.perPacket]));
+      const beforeOf = b ? sameFunctions(b.functions) : new Map<string, number>();
+      const nowOf = sameFunctions(now.functions);
       for (const f of now.functions.slice(0, top)) {
-        const bf = beforeOf.get(f.name);
+        // By name and line, else by name where the name is unique in both builds.
+        const bf = beforeOf.get(f.name) ?? (nowOf.has(withoutLine(f.name)) ? beforeOf.get(withoutLine(f.name)) : undefined);
         console.log(`  ${fmt(f.perPacket).padStart(7)}${b ? `  ${bf !== undefined ? fmt(bf).padStart(7) : '      –'}` : ''}  ${f.name}`);
       }
     }

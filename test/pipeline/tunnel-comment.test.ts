@@ -164,6 +164,55 @@ describe('TunnelInfo addresses (views into shared blocks)', () => {
   });
 });
 
+describe('TunnelInfo addresses a word at a time (reset, readAddresses, srcUnset/dstUnset, copyFrom)', () => {
+  it('reset zeroes every byte of both addresses; copyFrom copies all 32', () => {
+    const t = new TunnelInfo();
+    t.src.forEach((_, i) => (t.src[i] = i + 1));
+    t.dst.forEach((_, i) => (t.dst[i] = 0xf0 + i));
+    const c = new TunnelInfo();
+    c.copyFrom(t);
+    expect([...c.src, ...c.dst]).toEqual([...t.src, ...t.dst]);
+    t.reset();
+    expect([...t.src, ...t.dst].every((b) => b === 0)).toBe(true);
+  });
+
+  it('readAddresses takes 4 or 16 bytes from a frame at any offset, the rest of each address zeroed', () => {
+    const backing = new Uint8Array(200).map((_, i) => (i * 37 + 11) & 0xff);
+    for (const frame of [backing, backing.subarray(13)]) {
+      for (const [srcOff, dstOff] of [[0, 4], [26, 30], [45, 61], [7, 150]] as const) {
+        for (const v6 of [false, true]) {
+          const t = new TunnelInfo();
+          t.src.fill(0xee);
+          t.dst.fill(0xee);
+          t.readAddresses(frame, srcOff, dstOff, v6);
+          const n = v6 ? 16 : 4;
+          const want = (off: number) => [...frame.subarray(off, off + n), ...new Array(16 - n).fill(0)];
+          expect([...t.src], `src ${srcOff} v6 ${v6}`).toEqual(want(srcOff));
+          expect([...t.dst], `dst ${dstOff} v6 ${v6}`).toEqual(want(dstOff));
+        }
+      }
+    }
+  });
+
+  it('srcUnset and dstUnset: all zero over the family\'s length, bytes past an IPv4 address not counted', () => {
+    for (const v6 of [false, true]) {
+      const t = new TunnelInfo();
+      t.ipv6 = v6;
+      expect(t.srcUnset && t.dstUnset).toBe(true);
+      for (let i = 0; i < 16; i++) {
+        for (const which of ['src', 'dst'] as const) {
+          t.reset();
+          t.ipv6 = v6;
+          t[which][i] = 1;
+          const set = i < (v6 ? 16 : 4);
+          expect(t.srcUnset, `${which}[${i}] v6 ${v6}`).toBe(!(which === 'src' && set));
+          expect(t.dstUnset, `${which}[${i}] v6 ${v6}`).toBe(!(which === 'dst' && set));
+        }
+      }
+    }
+  });
+});
+
 describe('TunnelInfo.equals', () => {
   it('holds for a clone and fails when any one field or address byte differs, booleans both ways', () => {
     const base = () => info({ vni: 42, flags: TUNNEL.KEY | TUNNEL.CSUM, tos: 0x10, ttl: 64, label: 0x12345, tpSrc: 4789, tpDst: 8472, gbp: 7, src: [192, 0, 2, 1], dst: [192, 0, 2, 2] });

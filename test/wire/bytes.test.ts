@@ -1,10 +1,11 @@
 /**
- * bufferOf and byteOffsetOf: `a.buffer` and `a.byteOffset` remembered for the last two arrays (the
- * getters are generic calls in V8's optimized code). Whatever order arrays come in, and whichever
- * of the two is asked, each array's own buffer and offset.
+ * bufferOf, byteOffsetOf and dataViewOf: `a.buffer`, `a.byteOffset` and a DataView of `a`
+ * remembered for the last two arrays (the getters are generic calls in V8's optimized code, a
+ * DataView an object). Whatever order arrays come in, and whichever is asked, each array's own
+ * buffer, offset and bytes.
  */
 import { describe, expect, it } from 'vitest';
-import { bufferOf, byteOffsetOf, setBytes } from '../../pipeline/wire/bytes.js';
+import { bufferOf, byteOffsetOf, dataViewOf, setBytes } from '../../pipeline/wire/bytes.js';
 
 describe('bufferOf', () => {
   it("gives every array's own buffer, in any order of arrays (views of one buffer, Buffers, plain arrays)", () => {
@@ -47,5 +48,41 @@ describe('setBytes', () => {
     setBytes(c, new Uint8Array(0), 8);
     expect([...c]).toEqual(new Array(8).fill(1));
     expect(() => setBytes(new Uint8Array(49), src, 0)).toThrow(RangeError);
+  });
+});
+
+describe('dataViewOf', () => {
+  it("reads each array's own bytes at its own offsets, in any order of arrays", () => {
+    const shared = new ArrayBuffer(64);
+    new Uint8Array(shared).forEach((_, i, a) => (a[i] = i));
+    const arrays = [new Uint8Array(shared, 3, 20), new Uint8Array(shared, 17, 40), Uint8Array.from([9, 8, 7, 6, 5]), Buffer.from([1, 2, 3, 4])];
+    const order = [0, 1, 0, 2, 2, 3, 1, 3, 0, 2, 1, 1, 3, 0];
+    for (const k of order) {
+      const a = arrays[k]!;
+      const dv = dataViewOf(a);
+      expect(dv.byteLength).toBe(a.length);
+      for (let i = 0; i + 4 <= a.length; i++) expect(dv.getUint32(i)).toBe(((a[i]! << 24) | (a[i + 1]! << 16) | (a[i + 2]! << 8) | a[i + 3]!) >>> 0);
+      // Nothing past the array: its last word is the last readable one.
+      expect(() => dv.getUint8(a.length)).toThrow(RangeError);
+    }
+  });
+
+  it('makes a view once per array while two arrays alternate, and again for one forgotten', () => {
+    const a = new Uint8Array(16);
+    const b = new Uint8Array(16);
+    const c = new Uint8Array(16);
+    const va = dataViewOf(a);
+    const vb = dataViewOf(b);
+    for (let i = 0; i < 5; i++) {
+      expect(dataViewOf(a)).toBe(va);
+      expect(bufferOf(b)).toBe(b.buffer);
+      expect(dataViewOf(b)).toBe(vb);
+    }
+    // A third array pushes out the least recent (a): its view is made anew, and still reads a.
+    dataViewOf(c);
+    const va2 = dataViewOf(a);
+    expect(va2).not.toBe(va);
+    a[0] = 0xab;
+    expect(va2.getUint8(0)).toBe(0xab);
   });
 });

@@ -49,6 +49,15 @@ describe('checksum', () => {
     expect(checksum.fold(checksum.sum16(b, 1, 203))).toBe(0x0003);
   });
 
+  it('a short range past the end of the array sums the missing bytes as zeros (no RangeError)', () => {
+    const b = hex('4500 0034 1234 4000 4006');
+    for (let start = 0; start < b.length; start++) {
+      for (let extra = 1; extra <= 9; extra++) {
+        expect(checksum.sum16(b, start, b.length + extra, 7), `start ${start} +${extra}`).toBe(checksum.sum16(b, start, b.length, 7));
+      }
+    }
+  });
+
   it('fold handles sums above 2^32', () => {
     const big = 0xffff * 0x20000 + 5; // > 2^32
     let s = big;
