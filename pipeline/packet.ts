@@ -378,9 +378,15 @@ function moveToFront(b: Uint8Array, to: number, from: number, end: number): void
     return;
   }
   const dv = dataViewOf(b);
-  let i = from;
-  for (; i + 4 <= end; i += 4, to += 4) dv.setUint32(to, dv.getUint32(i));
-  for (; i < end; i++, to++) b[to] = b[i]!;
+  const n = end - from;
+  let k = 0;
+  // Signed words in the host's order: no byte swap, and no number beyond 2^31 to check for.
+  for (; k + 4 <= n; k += 4) dv.setInt32(to + k, dv.getInt32(from + k, true), true);
+  if (k + 2 <= n) {
+    dv.setInt16(to + k, dv.getInt16(from + k, true), true);
+    k += 2;
+  }
+  if (k < n) b[to + k] = b[from + k]!;
 }
 
 function shift(off: number, d: number): number {

@@ -3,7 +3,8 @@
  * first (a module's `check`, or the decoder): an index past the end reads `undefined`, which these
  * helpers turn into 0 rather than NaN, but the value is then meaningless. And the frame buffers'
  * helpers: `uninitializedBytes` and `plainBytes` (the one kind of array frames live in),
- * `bufferOf` / `byteOffsetOf` (an array's ArrayBuffer and offset without the getters' calls),
+ * `bufferOf` / `byteOffsetOf` / `dataViewOf` (an array's ArrayBuffer, offset and a DataView of it
+ * without the getters' calls or an object per packet),
  * `setBytes`, and `copyRange` / `moveWithin`, frame copies.
  */
 import { copyWithinSummable, summableBuffer } from './summable-memory.js';
@@ -39,53 +40,18 @@ export function setU32(b: Uint8Array, o: number, v: number): void {
 }
 
 /**
- * `a.buffer`, remembered for the last two arrays asked about: the getter is a call into V8's
- * runtime (about 20 ns), paid per packet and per segment where frames are copied and summed, and
- * the same few arrays (read chunks, slabs, the I/O memory) come back again and again.
+ * `a.buffer`, remembered for two arrays: the getter is a call into V8's runtime (about 20 ns),
+ * paid per packet and per segment where frames are copied and summed, and the same few arrays
+ * (read chunks, slabs, the I/O memory) come back again and again.
  */
 export function bufferOf(a: Uint8Array): ArrayBufferLike {
-  remember(a);
-  return lastBuffer;
+  return slotOf(a) === 0 ? bufA : bufB;
 }
 
 /** `a.byteOffset`, remembered with bufferOf's: optimized code read the getter through a generic call too. */
 export function byteOffsetOf(a: Uint8Array): number {
-  remember(a);
-  return lastOffset;
+  return slotOf(a) === 0 ? offA : offB;
 }
-
-/** Make `a` the last array remembered (its buffer, offset and DataView in lastBuffer, lastOffset and lastView). */
-function remember(a: Uint8Array): void {
-  if (a === lastArray) return;
-  if (a !== prevArray) {
-    prevArray = a;
-    prevBuffer = a.buffer;
-    prevOffset = a.byteOffset;
-    prevView = null;
-  }
-  // The most recent first.
-  const buf = prevBuffer;
-  const off = prevOffset;
-  const view = prevView;
-  prevArray = lastArray;
-  prevBuffer = lastBuffer;
-  prevOffset = lastOffset;
-  prevView = lastView;
-  lastArray = a;
-  lastBuffer = buf;
-  lastOffset = off;
-  lastView = view;
-}
-
-let lastArray: Uint8Array | null = null;
-let lastBuffer: ArrayBufferLike = new ArrayBuffer(0);
-let lastOffset = 0;
-/** A DataView over lastArray's bytes, made when first asked for. */
-let lastView: DataView<ArrayBufferLike> | null = null;
-let prevArray: Uint8Array | null = null;
-let prevBuffer: ArrayBufferLike = lastBuffer;
-let prevOffset = 0;
-let prevView: DataView<ArrayBufferLike> | null = null;
 
 /**
  * A DataView over the bytes of `a` (offsets as in `a`), kept with bufferOf's two arrays: made once
@@ -93,10 +59,50 @@ let prevView: DataView<ArrayBufferLike> | null = null;
  * byte access costs a bounds check and a map check each; a DataView word one of each).
  */
 export function dataViewOf(a: Uint8Array): DataView<ArrayBufferLike> {
-  remember(a);
-  if (lastView === null) lastView = new DataView(lastBuffer, lastOffset, a.length);
-  return lastView;
+  if (slotOf(a) === 0) return (viewA ??= new DataView(bufA, offA, a.length));
+  return (viewB ??= new DataView(bufB, offB, a.length));
 }
+
+/**
+ * The slot (0: A, 1: B) that remembers `a`; on a miss, the one not asked about last takes it. A
+ * hit writes only a small integer: writing the arrays, buffers and views of a swap on every hit
+ * cost a write barrier each (GSO alternates between a super-packet's chunk and its segments' slab).
+ */
+function slotOf(a: Uint8Array): number {
+  if (a === arrA) {
+    recentB = 0;
+    return 0;
+  }
+  if (a === arrB) {
+    recentB = 1;
+    return 1;
+  }
+  if (recentB === 1) {
+    arrA = a;
+    bufA = a.buffer;
+    offA = a.byteOffset;
+    viewA = null;
+    recentB = 0;
+    return 0;
+  }
+  arrB = a;
+  bufB = a.buffer;
+  offB = a.byteOffset;
+  viewB = null;
+  recentB = 1;
+  return 1;
+}
+
+let arrA: Uint8Array | null = null;
+let bufA: ArrayBufferLike = new ArrayBuffer(0);
+let offA = 0;
+let viewA: DataView<ArrayBufferLike> | null = null;
+let arrB: Uint8Array | null = null;
+let bufB: ArrayBufferLike = bufA;
+let offB = 0;
+let viewB: DataView<ArrayBufferLike> | null = null;
+/** 1 when B was asked about last (A goes on the next miss), else 0. */
+let recentB = 0;
 
 /**
  * `a` as a plain Uint8Array: itself, or a view of the same bytes when it is a Node Buffer (or another

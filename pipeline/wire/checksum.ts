@@ -109,7 +109,8 @@ function sum16Bytes(b: Uint8Array, start: number, end: number, acc: number): num
   let s = acc;
   let i = start;
   for (const end4 = end - 3; i < end4; i += 4) {
-    const w = dv.getUint32(i);
+    // Signed: a word of 2^31 or more needs no float (>>> 16 reads it unsigned).
+    const w = dv.getInt32(i);
     s += (w >>> 16) + (w & 0xffff);
   }
   if (i + 1 < end) {
