@@ -22,6 +22,7 @@ import { PCAP_MAGIC } from './pcap-format.js';
 import { rescaleFraction } from './timestamp.js';
 import type { CaptureWriter, WriteOptions } from './writer.js';
 import { WriteBuffer } from './write-buffer.js';
+import { dataViewOf } from '../wire/bytes.js';
 
 
 export class PcapWriter implements CaptureWriter {
@@ -90,12 +91,9 @@ export class PcapWriter implements CaptureWriter {
     const src = pkt.buf;
     const h = pkt.head - 16;
     if (h >= pkt.floor && pkt.head + capLen === pkt.tail && src !== this.notChunk && (src === this.chunk || this.isChunk(src)) && b.mayShare()) {
-      if (
-        u32le(src, h) === sec &&
-        u32le(src, h + 4) === frac &&
-        u32le(src, h + 8) === capLen &&
-        u32le(src, h + 12) === origLen
-      ) {
+      // The record header read as four little-endian words (a DataView read each, not four byte loads).
+      const dv = dataViewOf(src);
+      if (dv.getUint32(h, true) === sec && dv.getUint32(h + 4, true) === frac && dv.getUint32(h + 8, true) === capLen && dv.getUint32(h + 12, true) === origLen) {
         b.appendShared(src, h, pkt.tail, this.chunkKeeper);
         this.packetsWritten++;
         this.packetsShared++;
@@ -182,6 +180,3 @@ export class PcapWriter implements CaptureWriter {
   }
 }
 
-function u32le(b: Uint8Array, i: number): number {
-  return (b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)) >>> 0;
-}
